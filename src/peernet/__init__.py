@@ -1,0 +1,3 @@
+"""peernet."""
+
+__all__: list[str] = []

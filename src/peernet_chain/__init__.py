@@ -1,0 +1,3 @@
+"""peernet_chain."""
+
+__all__: list[str] = []

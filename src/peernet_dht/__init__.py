@@ -1,0 +1,3 @@
+"""peernet_dht."""
+
+__all__: list[str] = []

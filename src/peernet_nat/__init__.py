@@ -1,0 +1,3 @@
+"""peernet_nat."""
+
+__all__: list[str] = []
