@@ -1,3 +1,29 @@
-"""peernet_dht."""
+"""peernet_dht: Kademlia routing, iterative lookups, the value store and keyword search.
 
-__all__: list[str] = []
+Sans-IO throughout: every object takes values and ``now`` and returns what to send; the trio
+driver lives in the engine. Imports no Peernet layer but :mod:`peernet_proto`.
+"""
+
+from ._contact import Contact, HasNodeId
+from ._distance import BITS, ID_SIZE, bucket_index, distance, random_id_in_bucket
+from ._errors import InvalidKeySizeError, KeySizeError, SearchPayloadError
+from ._routing import K, AddOutcome, AddResult, EvictionPolicy, RoutingTable, evict_slower_or_farther
+
+__all__ = [
+    "BITS",
+    "ID_SIZE",
+    "K",
+    "AddOutcome",
+    "AddResult",
+    "Contact",
+    "EvictionPolicy",
+    "HasNodeId",
+    "InvalidKeySizeError",
+    "KeySizeError",
+    "RoutingTable",
+    "SearchPayloadError",
+    "bucket_index",
+    "distance",
+    "evict_slower_or_farther",
+    "random_id_in_bucket",
+]
