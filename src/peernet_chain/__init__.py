@@ -1,3 +1,58 @@
-"""peernet_chain."""
+"""peernet_chain: every user's signed, versioned blockchain, its storage, merkle trees and files."""
 
-__all__: list[str] = []
+from ._block import BLOCK_HEADER_SIZE, ZERO_HASH, Block, block_hash, decode_block, encode_block
+from ._merkle import MINIMUM_FRAGMENT_SIZE, MerkleBuilder, MerkleTree, fragment_size, verify_fragment
+from ._errors import (
+    BlockDecodeError,
+    BlockNotFoundError,
+    BlockSignatureError,
+    ChainCorruptError,
+    ChainValidationError,
+    FetchError,
+    MerkleDecodeError,
+    WarehouseError,
+    WarehouseFileNotFoundError,
+)
+from ._records import (
+    FileRecord,
+    FileTag,
+    ProfileField,
+    Record,
+    RecordType,
+    TagType,
+    decode_file_records,
+    decode_profile_fields,
+    encode_file_records,
+)
+
+__all__ = [
+    "MINIMUM_FRAGMENT_SIZE",
+    "MerkleBuilder",
+    "MerkleTree",
+    "fragment_size",
+    "verify_fragment",
+    "BLOCK_HEADER_SIZE",
+    "ZERO_HASH",
+    "Block",
+    "BlockDecodeError",
+    "BlockNotFoundError",
+    "BlockSignatureError",
+    "ChainCorruptError",
+    "ChainValidationError",
+    "FetchError",
+    "FileRecord",
+    "FileTag",
+    "MerkleDecodeError",
+    "ProfileField",
+    "Record",
+    "RecordType",
+    "TagType",
+    "WarehouseError",
+    "WarehouseFileNotFoundError",
+    "block_hash",
+    "decode_block",
+    "decode_file_records",
+    "decode_profile_fields",
+    "encode_block",
+    "encode_file_records",
+]
