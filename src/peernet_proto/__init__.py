@@ -1,8 +1,26 @@
 """peernet_proto: the Peernet wire format, peer engine and transports.
 
-No other Peernet layer is imported from here. The codecs are sans-IO: they take and return bytes.
+No other Peernet layer is imported from here. The codecs are sans-IO: they take and return bytes,
+and on invalid input raise only :class:`DecodeError` subclasses.
 """
 
+from ._announcement import Announcement, InfoStoreFile, LocalDiscovery
+from ._constants import (
+    DEFAULT_PORT,
+    EMBEDDED_FILE_SIZE_MAX,
+    INTERNET_SAFE_MTU,
+    IPV4_BROADCAST_PRIVATE_KEY,
+    IPV6_MULTICAST_GROUP,
+    IPV6_MULTICAST_PRIVATE_KEY,
+    LOCAL_DISCOVERY_PORT,
+    MAX_PAYLOAD_SIZE,
+    PACKET_LENGTH_MIN,
+    TRANSFER_MAX_EMBED_SIZE_LITE,
+    Action,
+    Command,
+    Feature,
+    ResponseAction,
+)
 from ._errors import (
     DecodeError,
     EncodeError,
@@ -16,20 +34,118 @@ from ._errors import (
     TruncatedError,
 )
 from ._keys import PrivateKey, PublicKey, hash_data, recover_compact
+from ._lite import LitePacket, decode_lite_packet, encode_lite_packet
+from ._messages import Message, UnknownCommandError, decode_message, encode_message
+from ._packet import Packet, decode_packet, encode_packet, garbage_length_bound
+from ._response import EmbeddedFile, Hash2Peer, PeerRecord, Response
+from ._simple import Chat, Ping, Pong
+from ._transfer import (
+    BlockAvailability,
+    BlockRange,
+    BlockTransferHeader,
+    FileTransferHeader,
+    GetBlock,
+    GetBlockControl,
+    Transfer,
+    TransferControl,
+)
+from ._traverse import Traverse
+from ._udt import (
+    UdtAck,
+    UdtAck2,
+    UdtCongestionWarning,
+    UdtControlType,
+    UdtData,
+    UdtError,
+    UdtFrame,
+    UdtHandshake,
+    UdtKeepAlive,
+    UdtMessageDropRequest,
+    UdtNak,
+    UdtShutdown,
+    UdtUserDefined,
+    decode_udt_frame,
+    encode_udt_frame,
+)
+
+#: The well-known identities that local discovery packets are encrypted to (spec wire.md §10.3).
+IPV4_BROADCAST_PUBLIC_KEY = PrivateKey(IPV4_BROADCAST_PRIVATE_KEY).public_key
+IPV6_MULTICAST_PUBLIC_KEY = PrivateKey(IPV6_MULTICAST_PRIVATE_KEY).public_key
 
 __all__ = [
+    "DEFAULT_PORT",
+    "EMBEDDED_FILE_SIZE_MAX",
+    "INTERNET_SAFE_MTU",
+    "IPV4_BROADCAST_PRIVATE_KEY",
+    "IPV4_BROADCAST_PUBLIC_KEY",
+    "IPV6_MULTICAST_GROUP",
+    "IPV6_MULTICAST_PRIVATE_KEY",
+    "IPV6_MULTICAST_PUBLIC_KEY",
+    "LOCAL_DISCOVERY_PORT",
+    "MAX_PAYLOAD_SIZE",
+    "PACKET_LENGTH_MIN",
+    "TRANSFER_MAX_EMBED_SIZE_LITE",
+    "Action",
+    "Announcement",
+    "BlockAvailability",
+    "BlockRange",
+    "BlockTransferHeader",
+    "Chat",
+    "Command",
     "DecodeError",
+    "EmbeddedFile",
     "EncodeError",
+    "Feature",
+    "FileTransferHeader",
+    "GetBlock",
+    "GetBlockControl",
+    "Hash2Peer",
+    "InfoStoreFile",
     "InvalidFieldError",
     "InvalidKeyError",
+    "LitePacket",
+    "LocalDiscovery",
     "LocalProtocolError",
+    "Message",
     "MessageTooLargeError",
+    "Packet",
+    "PeerRecord",
     "PeernetError",
+    "Ping",
+    "Pong",
     "PrivateKey",
     "PublicKey",
     "RemoteProtocolError",
+    "Response",
+    "ResponseAction",
     "SignatureError",
+    "Transfer",
+    "TransferControl",
+    "Traverse",
     "TruncatedError",
+    "UdtAck",
+    "UdtAck2",
+    "UdtCongestionWarning",
+    "UdtControlType",
+    "UdtData",
+    "UdtError",
+    "UdtFrame",
+    "UdtHandshake",
+    "UdtKeepAlive",
+    "UdtMessageDropRequest",
+    "UdtNak",
+    "UdtShutdown",
+    "UdtUserDefined",
+    "UnknownCommandError",
+    "decode_lite_packet",
+    "decode_message",
+    "decode_packet",
+    "decode_udt_frame",
+    "encode_lite_packet",
+    "encode_message",
+    "encode_packet",
+    "encode_udt_frame",
+    "garbage_length_bound",
     "hash_data",
     "recover_compact",
 ]

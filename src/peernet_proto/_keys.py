@@ -149,7 +149,8 @@ class PrivateKey:
         os.replace(temporary, target)
 
     def to_bytes(self) -> bytes:
-        return self._key.secret  # type: ignore[no-any-return]
+        secret: bytes = self._key.secret
+        return secret
 
     @property
     def public_key(self) -> PublicKey:

@@ -1,0 +1,121 @@
+"""Full packets: Salsa20 obfuscation and recoverable secp256k1 signatures (spec wire.md §3).
+
+Layout: nonce (4, clear) | Salsa20(protocol, command, sequence, payload size, payload, garbage) |
+Salsa20(compact signature over BLAKE3(everything before it)). The Salsa20 key is the receiver's
+public key X coordinate, the 8-byte nonce is the clear nonce twice, and both the body and the
+signature are encrypted from keystream offset 0.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import struct
+
+import attrs
+from Crypto.Cipher import Salsa20
+
+from ._constants import (
+    INTERNET_SAFE_MTU,
+    MAX_PAYLOAD_SIZE,
+    MAX_RANDOM_GARBAGE,
+    NO_FRAGMENT_SIZE,
+    PACKET_HEADER_SIZE,
+    PACKET_LENGTH_MIN,
+    SIGNATURE_SIZE,
+)
+from ._errors import EncodeError, InvalidFieldError, MessageTooLargeError, TruncatedError
+from ._keys import PrivateKey, PublicKey, hash_data, recover_compact
+
+__all__ = ["Packet", "decode_packet", "encode_packet", "garbage_length_bound"]
+
+_HEADER = struct.Struct("<BBIH")
+_NONCE_SIZE = 4
+_garbage_random = random.SystemRandom()
+
+
+@attrs.frozen
+class Packet:
+    """The decrypted content of a full packet."""
+
+    protocol: int
+    command: int
+    sequence: int
+    payload: bytes
+
+
+def garbage_length_bound(length_without_garbage: int) -> int:
+    """Exclusive upper bound of the random garbage length for a packet of that length.
+
+    Padding never lifts a packet below 508 or 1232 bytes to that size or beyond.
+    """
+    n = length_without_garbage
+    if n in (NO_FRAGMENT_SIZE, INTERNET_SAFE_MTU):
+        return 0
+    if n < NO_FRAGMENT_SIZE and NO_FRAGMENT_SIZE - n < MAX_RANDOM_GARBAGE:
+        return NO_FRAGMENT_SIZE - n
+    if n < INTERNET_SAFE_MTU and INTERNET_SAFE_MTU - n < MAX_RANDOM_GARBAGE:
+        return INTERNET_SAFE_MTU - n
+    return MAX_RANDOM_GARBAGE
+
+
+def _keystream_xor(key: bytes, nonce4: bytes, data: bytes) -> bytes:
+    result: bytes = Salsa20.new(key=key, nonce=nonce4 + nonce4).encrypt(data)
+    return result
+
+
+def encode_packet(
+    packet: Packet,
+    *,
+    sender: PrivateKey,
+    receiver: PublicKey,
+    nonce: bytes | None = None,
+    garbage: bytes | None = None,
+) -> bytes:
+    """Encrypt and sign ``packet`` for ``receiver``.
+
+    With ``nonce`` (4 bytes) and ``garbage`` given the result is deterministic; otherwise both are
+    random, the garbage length following the reference's padding rule.
+    """
+    payload = packet.payload
+    if len(payload) > MAX_PAYLOAD_SIZE:
+        raise MessageTooLargeError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_SIZE}")
+    try:
+        header = _HEADER.pack(packet.protocol, packet.command, packet.sequence, len(payload))
+    except struct.error as exc:
+        raise EncodeError(f"packet header field out of range: {exc}") from exc
+    if garbage is None:
+        bound = garbage_length_bound(PACKET_LENGTH_MIN + len(payload))
+        garbage = os.urandom(_garbage_random.randrange(bound)) if bound else b""
+    if nonce is None:
+        nonce = os.urandom(_NONCE_SIZE)
+    elif len(nonce) != _NONCE_SIZE:
+        raise EncodeError("nonce must be 4 bytes")
+    key = receiver.salsa20_key
+    body = nonce + _keystream_xor(key, nonce, header + payload + garbage)
+    signature = sender.sign_compact(hash_data(body))
+    return body + _keystream_xor(key, nonce, signature)
+
+
+def decode_packet(raw: bytes, *, receiver: PublicKey) -> tuple[Packet, PublicKey]:
+    """Decrypt a full packet addressed to ``receiver`` and recover its sender.
+
+    Raises :class:`TruncatedError` below 77 bytes, :class:`SignatureError` when no sender can be
+    recovered, :class:`InvalidFieldError` when the payload size field exceeds the packet.
+    The protocol byte is returned as found; callers drop packets whose protocol is not 0.
+    """
+    length = len(raw)
+    if length < PACKET_LENGTH_MIN:
+        raise TruncatedError(f"packet of {length} bytes is shorter than {PACKET_LENGTH_MIN}")
+    raw = bytes(raw)
+    nonce = raw[:_NONCE_SIZE]
+    key = receiver.salsa20_key
+    signed_end = length - SIGNATURE_SIZE
+    signature = _keystream_xor(key, nonce, raw[signed_end:])
+    sender = recover_compact(signature, hash_data(raw[:signed_end]))
+    plain = _keystream_xor(key, nonce, raw[_NONCE_SIZE:signed_end])
+    protocol, command, sequence, payload_size = _HEADER.unpack_from(plain)
+    if payload_size > len(plain) - (PACKET_HEADER_SIZE - _NONCE_SIZE):
+        raise InvalidFieldError(f"payload size field {payload_size} exceeds the packet")
+    start = PACKET_HEADER_SIZE - _NONCE_SIZE
+    return Packet(protocol, command, sequence, plain[start : start + payload_size]), sender
