@@ -14,6 +14,17 @@ from ._errors import (
     UnsafeXmlError,
     UnsupportedVersionError,
 )
+from ._gateway import default_gateway, parse_proc_net_route
+from ._http import HttpResponse, encode_http_request, http_request, parse_http_response
+from ._igd import IgdDescription, UpnpService, decode_igd_description
+from ._mapper import (
+    MappingClient,
+    MappingEvent,
+    MappingEventKind,
+    MappingRequest,
+    PortMapper,
+    probe_gateway,
+)
 from ._natpmp import (
     NATPMP_PORT,
     NatPmpExternalAddress,
@@ -36,38 +47,68 @@ from ._pcp import (
     encode_pcp_map_request,
 )
 from ._pcp_client import PcpClient
+from ._soap import SoapFault, decode_soap_response, encode_soap_request
+from ._ssdp import SsdpResponse, decode_ssdp_response, encode_msearch
 from ._types import IPAddress, MappingMethod, PortMapping, TransportProtocol, is_public_address
+from ._upnp_client import UpnpClient, UpnpMappingEntry, discover_upnp, search_igd_locations
+from ._xml import parse_xml
 
 __all__ = [
     "NATPMP_PORT",
     "PCP_PORT",
+    "decode_igd_description",
+    "decode_natpmp_response",
+    "decode_pcp_response",
+    "decode_soap_response",
+    "decode_ssdp_response",
+    "default_gateway",
+    "discover_upnp",
+    "encode_http_request",
+    "encode_msearch",
+    "encode_natpmp_external_address_request",
+    "encode_natpmp_map_request",
+    "encode_pcp_announce_request",
+    "encode_pcp_map_request",
+    "encode_soap_request",
     "EpochTracker",
     "GatewayNotFoundError",
+    "http_request",
     "HttpError",
+    "HttpResponse",
+    "IgdDescription",
     "IPAddress",
+    "is_public_address",
+    "MappingClient",
+    "MappingEvent",
+    "MappingEventKind",
     "MappingMethod",
     "MappingRefusedError",
+    "MappingRequest",
     "NatPmpClient",
     "NatPmpExternalAddress",
     "NatPmpFailure",
     "NatPmpMapResponse",
     "NatPmpResult",
     "NonceMismatchError",
+    "parse_http_response",
+    "parse_proc_net_route",
+    "parse_xml",
     "PcpClient",
     "PcpMapResult",
     "PcpOpcode",
     "PcpResponse",
     "PcpResult",
+    "PortMapper",
     "PortMapping",
+    "probe_gateway",
+    "search_igd_locations",
+    "SoapFault",
+    "SsdpResponse",
     "TransportProtocol",
     "UnexpectedOpcodeError",
     "UnsafeXmlError",
     "UnsupportedVersionError",
-    "decode_natpmp_response",
-    "decode_pcp_response",
-    "encode_natpmp_external_address_request",
-    "encode_natpmp_map_request",
-    "encode_pcp_announce_request",
-    "encode_pcp_map_request",
-    "is_public_address",
+    "UpnpClient",
+    "UpnpMappingEntry",
+    "UpnpService",
 ]
