@@ -7,9 +7,16 @@ driver lives in the engine. Imports no Peernet layer but :mod:`peernet_proto`.
 from ._contact import Contact, HasNodeId
 from ._distance import BITS, ID_SIZE, bucket_index, distance, random_id_in_bucket
 from ._errors import InvalidKeySizeError, KeySizeError, SearchPayloadError
+from ._lookup import ALPHA, Lookup, LookupResult, LookupStatus, LookupStep, Request
 from ._routing import K, AddOutcome, AddResult, EvictionPolicy, RoutingTable, evict_slower_or_farther
 
 __all__ = [
+    "ALPHA",
+    "Lookup",
+    "LookupResult",
+    "LookupStatus",
+    "LookupStep",
+    "Request",
     "BITS",
     "ID_SIZE",
     "K",
