@@ -2,6 +2,9 @@
 
 from ._block import BLOCK_HEADER_SIZE, ZERO_HASH, Block, block_hash, decode_block, encode_block
 from ._merkle import MINIMUM_FRAGMENT_SIZE, MerkleBuilder, MerkleTree, fragment_size, verify_fragment
+from ._packing import TARGET_BLOCK_SIZE, pack_files, pack_profile, refactor
+from ._store import ChainState, LocalChain
+from ._validate import DEFAULT_MAX_BLOCK_SIZE, ChainValidator, validate_chain
 from ._errors import (
     BlockDecodeError,
     BlockNotFoundError,
@@ -26,6 +29,15 @@ from ._records import (
 )
 
 __all__ = [
+    "TARGET_BLOCK_SIZE",
+    "pack_files",
+    "pack_profile",
+    "refactor",
+    "ChainState",
+    "LocalChain",
+    "DEFAULT_MAX_BLOCK_SIZE",
+    "ChainValidator",
+    "validate_chain",
     "MINIMUM_FRAGMENT_SIZE",
     "MerkleBuilder",
     "MerkleTree",
