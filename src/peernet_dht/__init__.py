@@ -7,10 +7,32 @@ driver lives in the engine. Imports no Peernet layer but :mod:`peernet_proto`.
 from ._contact import Contact, HasNodeId
 from ._distance import BITS, ID_SIZE, bucket_index, distance, random_id_in_bucket
 from ._errors import InvalidKeySizeError, KeySizeError, SearchPayloadError
+from ._index import IndexedFile, LocalIndex, SearchHit
+from ._keywords import (
+    MIN_WORD_BYTES,
+    Query,
+    camel_case_split,
+    file_keywords,
+    parse_query,
+    sanitize,
+    text_keywords,
+    word_hash,
+)
 from ._lookup import ALPHA, Lookup, LookupResult, LookupStatus, LookupStep, Request
 from ._routing import K, AddOutcome, AddResult, EvictionPolicy, RoutingTable, evict_slower_or_farther
 
 __all__ = [
+    "MIN_WORD_BYTES",
+    "IndexedFile",
+    "LocalIndex",
+    "Query",
+    "SearchHit",
+    "camel_case_split",
+    "file_keywords",
+    "parse_query",
+    "sanitize",
+    "text_keywords",
+    "word_hash",
     "ALPHA",
     "Lookup",
     "LookupResult",
