@@ -5,6 +5,9 @@ from ._merkle import MINIMUM_FRAGMENT_SIZE, MerkleBuilder, MerkleTree, fragment_
 from ._packing import TARGET_BLOCK_SIZE, pack_files, pack_profile, refactor
 from ._store import ChainState, LocalChain
 from ._validate import DEFAULT_MAX_BLOCK_SIZE, ChainValidator, validate_chain
+from ._cache import ChainCache
+from ._cache_policy import CachedChain, CacheLimits, RefreshPlan, plan_refresh
+from ._fetch import BlockRange, BlockSource, FetchResult, fetch_chain
 from ._errors import (
     BlockDecodeError,
     BlockNotFoundError,
@@ -29,6 +32,15 @@ from ._records import (
 )
 
 __all__ = [
+    "ChainCache",
+    "CachedChain",
+    "CacheLimits",
+    "RefreshPlan",
+    "plan_refresh",
+    "BlockRange",
+    "BlockSource",
+    "FetchResult",
+    "fetch_chain",
     "TARGET_BLOCK_SIZE",
     "pack_files",
     "pack_profile",
