@@ -8,6 +8,7 @@ from ._validate import DEFAULT_MAX_BLOCK_SIZE, ChainValidator, validate_chain
 from ._cache import ChainCache
 from ._cache_policy import CachedChain, CacheLimits, RefreshPlan, plan_refresh
 from ._fetch import BlockRange, BlockSource, FetchResult, fetch_chain
+from ._warehouse import StoredFile, Warehouse
 from ._errors import (
     BlockDecodeError,
     BlockNotFoundError,
@@ -32,6 +33,8 @@ from ._records import (
 )
 
 __all__ = [
+    "StoredFile",
+    "Warehouse",
     "ChainCache",
     "CachedChain",
     "CacheLimits",

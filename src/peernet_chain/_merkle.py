@@ -217,6 +217,7 @@ class MerkleBuilder:
     def __init__(self, fragment_size: int) -> None:
         if fragment_size <= 0:
             raise ValueError("fragment size must be positive")
+        self.fragment_size = fragment_size
         self._fragment_size = fragment_size
         self._leaves: list[bytes] = []
         self._current = blake3.blake3()
