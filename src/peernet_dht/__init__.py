@@ -19,9 +19,36 @@ from ._keywords import (
     word_hash,
 )
 from ._lookup import ALPHA, Lookup, LookupResult, LookupStatus, LookupStep, Request
+from ._search import (
+    FEATURE_KEYWORD_SEARCH,
+    KeywordEntry,
+    KeywordStore,
+    PayloadKind,
+    SearchPayload,
+    SearchPayloadTruncatedError,
+    decode_search_payload,
+    encode_search_payload,
+    query_keywords,
+)
+from ._store import EMBEDDED_VALUE_MAX, Embedded, Miss, Providers, StoreFullError, ValueStore
 from ._routing import K, AddOutcome, AddResult, EvictionPolicy, RoutingTable, evict_slower_or_farther
 
 __all__ = [
+    "EMBEDDED_VALUE_MAX",
+    "FEATURE_KEYWORD_SEARCH",
+    "Embedded",
+    "KeywordEntry",
+    "KeywordStore",
+    "Miss",
+    "PayloadKind",
+    "Providers",
+    "SearchPayload",
+    "SearchPayloadTruncatedError",
+    "StoreFullError",
+    "ValueStore",
+    "decode_search_payload",
+    "encode_search_payload",
+    "query_keywords",
     "MIN_WORD_BYTES",
     "IndexedFile",
     "LocalIndex",
