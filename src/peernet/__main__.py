@@ -1,0 +1,3 @@
+from peernet.cli import main
+
+raise SystemExit(main())
