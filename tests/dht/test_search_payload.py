@@ -49,12 +49,8 @@ def test_round_trip(payload: SearchPayload) -> None:
 def test_every_truncation_is_a_truncated_error(payload: SearchPayload, data: st.DataObject) -> None:
     encoded = encode_search_payload(payload)
     cut = data.draw(st.integers(0, len(encoded) - 1))
-    try:
+    with pytest.raises(TruncatedError):
         decode_search_payload(encoded[:cut])
-    except TruncatedError:
-        pass
-    else:  # only possible when the cut removes whole trailing entries' names... never: counts are checked
-        pytest.fail("truncated payload decoded")
 
 
 @given(st.binary(max_size=400))
