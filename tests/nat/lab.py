@@ -16,7 +16,9 @@ process spawned is killed and every namespace deleted by ``down()``.
 
 from __future__ import annotations
 
+import json
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -74,6 +76,9 @@ class NatLab:
         self._processes: list[subprocess.Popen[str]] = []
         self._miniupnpd: dict[str, subprocess.Popen[str]] = {}
         self._made: list[str] = []
+        self.events: list[dict[str, object]] = []
+        self._buffers: dict[int, bytearray] = {}
+        self._started: dict[str, float] = {}
 
     # -- addresses ------------------------------------------------------------------------
     def wan_ip(self, router: str) -> str:
@@ -129,9 +134,49 @@ class NatLab:
 
     def wait_ready(self, process: subprocess.Popen[str], timeout: float = 10) -> None:
         assert process.stdout is not None
-        line = _readline(process.stdout, timeout)
+        line = self._readline(process, timeout)
         if line.strip() != "ready":
             raise RuntimeError(f"process did not get ready: {line!r} {_stderr(process)}")
+
+    def _readline(self, process: subprocess.Popen[str], timeout: float) -> str:
+        """One line of output (unbuffered, so that select() sees every pending line)."""
+        assert process.stdout is not None
+        fd = process.stdout.fileno()
+        buffer = self._buffers.setdefault(fd, bytearray())
+        deadline = time.monotonic() + timeout
+        while b"\n" not in buffer:
+            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                raise TimeoutError("no output from lab process")
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                line = bytes(buffer)
+                buffer.clear()
+                return line.decode(errors="replace")
+            buffer += chunk
+        line, _, rest = bytes(buffer).partition(b"\n")
+        buffer[:] = rest
+        return line.decode(errors="replace") + "\n"
+
+    def next_event(
+        self, process: subprocess.Popen[str], kinds: Sequence[str], timeout: float,
+        after: float = 0.0,
+    ) -> dict[str, object]:
+        """Read JSON lines from ``process`` until one has an ``event`` in ``kinds`` and a time
+        ``t`` (CLOCK_MONOTONIC, as ``time.monotonic()``) not before ``after``."""
+        assert process.stdout is not None
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"no {kinds} event within {timeout} s")
+            line = self._readline(process, remaining)
+            if not line:
+                raise RuntimeError(f"process ended before {kinds}: {_stderr(process)[-2000:]}")
+            event: dict[str, object] = json.loads(line)
+            self.events.append(event)
+            if event.get("event") in kinds and float(str(event.get("t", 0))) >= after:
+                return event
 
     def udp_reachable(self, node: str, host: str, port: int, timeout: float = 3) -> bool:
         """Does a UDP echo at ``host:port`` answer ``node``?"""
@@ -236,6 +281,7 @@ class NatLab:
         )
         log.close()
         self._miniupnpd[router] = process
+        self._started[router] = time.monotonic()
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
             listening = self.run(router, "ss", "-lun", check=False).stdout
@@ -245,13 +291,19 @@ class NatLab:
             time.sleep(0.05)
         raise RuntimeError(f"miniupnpd on {router} did not start: {self.miniupnpd_log(router)}")
 
+    def miniupnpd_uptime(self, router: str) -> float:
+        return time.monotonic() - self._started[router]
+
     def stop_miniupnpd(self, router: str) -> None:
         process = self._miniupnpd.pop(router, None)
         if process is not None:
             _terminate(process)
 
     def restart_miniupnpd(self, router: str) -> None:
+        """Restart the daemon as a router reboot would: its forwarding rules are lost too."""
         self.stop_miniupnpd(router)
+        for chain in ("prerouting_miniupnpd", "postrouting_miniupnpd", "miniupnpd"):
+            self.run(router, "nft", "flush", "chain", "inet", "filter", chain)
         self.start_miniupnpd(router)
 
     def miniupnpd_log(self, router: str) -> str:
@@ -334,16 +386,6 @@ def _terminate(process: subprocess.Popen[str]) -> None:
     for stream in (process.stdout, process.stderr):
         if stream is not None:
             stream.close()
-
-
-def _readline(stream: IO[str], timeout: float) -> str:
-    import selectors
-
-    with selectors.DefaultSelector() as selector:
-        selector.register(stream, selectors.EVENT_READ)
-        if not selector.select(timeout):
-            raise TimeoutError("no output from lab process")
-    return stream.readline()
 
 
 def _stderr(process: subprocess.Popen[str]) -> str:
