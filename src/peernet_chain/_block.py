@@ -20,6 +20,7 @@ from ._records import (
     FileRecord,
     Record,
     check_hash32,
+    check_file_records,
     check_u64,
     decode_file_records,
     decode_profile_fields,
@@ -140,6 +141,6 @@ def decode_block(raw: bytes) -> Block:
         raise BlockDecodeError(f"{size - offset} bytes after the last record")
     owner = _recover_owner(raw)
     # Typed records must parse (the reference's full decode does the same).
-    decode_file_records(records)
+    check_file_records(records)
     decode_profile_fields(records)
     return Block(owner=owner, number=number, version=version, previous_hash=previous, records=records)

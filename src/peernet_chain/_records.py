@@ -325,6 +325,27 @@ def decode_file_record(records: Sequence[Record], index: int) -> FileRecord:
     )
 
 
+def check_file_records(records: Sequence[Record]) -> None:
+    """Raise :class:`BlockDecodeError` where :func:`decode_file_records` would, building nothing."""
+    for index, record in enumerate(records):
+        if record.type != RecordType.FILE:
+            continue
+        data = record.data
+        if len(data) < FILE_RECORD_MIN_SIZE:
+            raise BlockDecodeError("file record invalid size")
+        offset = FILE_RECORD_MIN_SIZE
+        for _ in range(int.from_bytes(data[99:101], "little")):
+            if offset + TAG_HEADER_SIZE > len(data):
+                raise BlockDecodeError("file record tag header exceeds record")
+            raw_type, length = struct.unpack_from("<HI", data, offset)
+            start = offset + TAG_HEADER_SIZE
+            if start + length > len(data):
+                raise BlockDecodeError("file record tag data invalid size")
+            if raw_type & _TAG_REFERENCE_FLAG:
+                _resolve_reference(records, index, data[start : start + length])
+            offset = start + length
+
+
 def decode_file_records(records: Sequence[Record]) -> list[FileRecord]:
     """Every file record of a block, in order, each ending with its DateShared tag."""
     return [decode_file_record(records, i) for i, record in enumerate(records) if record.type == RecordType.FILE]

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from peernet_proto import DecodeError, PrivateKey
 
+from peernet_chain._records import check_file_records
 from peernet_chain import (
     ZERO_HASH,
     Block,
@@ -93,6 +94,29 @@ def test_block_round_trip(
     assert decoded.profile() == dict(profile)
 
 
+@given(st.lists(st.tuples(st.sampled_from([1, 2, 2, 2]), st.binary(max_size=140)), max_size=5), st.data())
+def test_file_record_check_agrees_with_decoder(shapes: list[tuple[int, bytes]], data: st.DataObject) -> None:
+    records = []
+    for record_type, tail in shapes:
+        if record_type == 2 and data.draw(st.booleans()):
+            head = bytearray(101)
+            head[99:101] = data.draw(st.integers(0, 3)).to_bytes(2, "little")
+            tail = bytes(head) + tail
+        records.append(Record(record_type, 0, tail))
+    try:
+        decode_file_records(records)
+    except BlockDecodeError:
+        decoded = False
+    else:
+        decoded = True
+    try:
+        check_file_records(records)
+    except BlockDecodeError:
+        assert not decoded
+    else:
+        assert decoded
+
+
 @given(st.binary(max_size=400))
 def test_decoder_on_arbitrary_bytes(raw: bytes) -> None:
     try:
@@ -123,6 +147,7 @@ def test_decoder_on_mutated_blocks(raw: bytes, edits: list[tuple[int, int]], how
         return
     except DecodeError as exc:  # pragma: no cover - would be a bug
         raise AssertionError(f"undocumented decode error {exc!r}") from exc
+    block.files()  # the structural check in decode_block accepts exactly what the file decoder accepts
     # Whatever decodes is canonical: its owner's re-encoding would be identical; here we check
     # that a different signer can never produce the same bytes.
     assert encode_block(Block(OTHER.public_key, block.number, block.version, block.previous_hash, block.records), OTHER) != bytes(data)
