@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import struct
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Final
 
 import attrs
@@ -290,28 +290,34 @@ def _resolve_reference(records: Sequence[Record], own_index: int, payload: bytes
     return records[target].data
 
 
-def decode_file_record(records: Sequence[Record], index: int) -> FileRecord:
-    """Decode the file record at ``index``, resolving references into the same record list."""
-    record = records[index]
-    data = record.data
+def _file_tags(records: Sequence[Record], index: int) -> Iterator[tuple[int, bytes]]:
+    """(tag type, data) of each tag of the file record at ``index``, references resolved."""
+    data = records[index].data
     if len(data) < FILE_RECORD_MIN_SIZE:
         raise BlockDecodeError("file record invalid size")
-    file_hash, file_id, root, fragment, file_type, file_format, size, count = _FILE_FIXED.unpack_from(data)
-    tags: list[FileTag] = []
     offset = FILE_RECORD_MIN_SIZE
-    view = memoryview(data)
-    for _ in range(count):
+    for _ in range(int.from_bytes(data[99:101], "little")):
         if offset + TAG_HEADER_SIZE > len(data):
             raise BlockDecodeError("file record tag header exceeds record")
         raw_type, length = struct.unpack_from("<HI", data, offset)
         start = offset + TAG_HEADER_SIZE
         if start + length > len(data):
             raise BlockDecodeError("file record tag data invalid size")
-        payload = bytes(view[start : start + length])
+        payload = data[start : start + length]
         if raw_type & _TAG_REFERENCE_FLAG:
             payload = _resolve_reference(records, index, payload)
-        tags.append(FileTag(raw_type & 0x7FFF, payload))
+        yield raw_type & 0x7FFF, payload
         offset = start + length
+
+
+def decode_file_record(records: Sequence[Record], index: int) -> FileRecord:
+    """Decode the file record at ``index``, resolving references into the same record list."""
+    record = records[index]
+    data = record.data
+    if len(data) < FILE_RECORD_MIN_SIZE:
+        raise BlockDecodeError("file record invalid size")
+    file_hash, file_id, root, fragment, file_type, file_format, size, _ = _FILE_FIXED.unpack_from(data)
+    tags = [FileTag(tag_type, payload) for tag_type, payload in _file_tags(records, index)]
     tags.append(date_tag(record.date))
     return FileRecord(
         hash=file_hash,
@@ -330,20 +336,8 @@ def check_file_records(records: Sequence[Record]) -> None:
     for index, record in enumerate(records):
         if record.type != RecordType.FILE:
             continue
-        data = record.data
-        if len(data) < FILE_RECORD_MIN_SIZE:
-            raise BlockDecodeError("file record invalid size")
-        offset = FILE_RECORD_MIN_SIZE
-        for _ in range(int.from_bytes(data[99:101], "little")):
-            if offset + TAG_HEADER_SIZE > len(data):
-                raise BlockDecodeError("file record tag header exceeds record")
-            raw_type, length = struct.unpack_from("<HI", data, offset)
-            start = offset + TAG_HEADER_SIZE
-            if start + length > len(data):
-                raise BlockDecodeError("file record tag data invalid size")
-            if raw_type & _TAG_REFERENCE_FLAG:
-                _resolve_reference(records, index, data[start : start + length])
-            offset = start + length
+        for _ in _file_tags(records, index):
+            pass
 
 
 def decode_file_records(records: Sequence[Record]) -> list[FileRecord]:
