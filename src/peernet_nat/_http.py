@@ -35,7 +35,10 @@ class HttpResponse:
 
 def split_http_url(url: str) -> tuple[str, int, str]:
     """``http://host:port/path`` -> (host, port, path). Only plain http is spoken to routers."""
-    parts = urllib.parse.urlsplit(url)
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        raise HttpError(f"bad URL: {url[:100]!r}") from None
     if parts.scheme != "http" or not parts.hostname:
         raise HttpError(f"not an http URL: {url!r}")
     try:

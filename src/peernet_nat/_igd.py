@@ -54,10 +54,10 @@ def decode_igd_description(data: bytes, location: str) -> IgdDescription:
         service_type, control = fields.get("serviceType", ""), fields.get("controlURL", "")
         if not service_type or not control or service_type in services:
             continue
-        url = urllib.parse.urljoin(base, control)
         try:
+            url = urllib.parse.urljoin(base, control)
             host = split_http_url(url)[0]
-        except HttpError:
+        except (HttpError, ValueError):
             continue
         if host != location_host:
             continue  # a device may only send us to itself

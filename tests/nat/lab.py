@@ -31,7 +31,7 @@ from typing import IO, Sequence
 
 HERE = Path(__file__).resolve().parent
 AGENT = HERE / "lab_agent.py"
-REQUIRED_TOOLS = ("ip", "nft", "miniupnpd")
+REQUIRED_TOOLS = ("ip", "nft", "miniupnpd", "sysctl", "ss")
 NODES = ("inet", "lan1", "lan2", "r1", "r2", "rdv", "a1", "a2", "b1")
 ROUTERS = {"r1": ("lan1", 1), "r2": ("lan2", 2)}
 HOSTS = {"a1": ("lan1", 1, 10), "a2": ("lan1", 1, 11), "b1": ("lan2", 2, 10)}
