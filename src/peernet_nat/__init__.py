@@ -47,6 +47,14 @@ from ._pcp import (
     encode_pcp_map_request,
 )
 from ._pcp_client import PcpClient
+from ._reachability import (
+    FEATURE_FIREWALL_BIT,
+    Endpoint,
+    Reachability,
+    ReachabilityChanged,
+    ReachabilityClass,
+    ReachabilityTracker,
+)
 from ._soap import SoapFault, decode_soap_response, encode_soap_request
 from ._ssdp import SsdpResponse, decode_ssdp_response, encode_msearch
 from ._types import IPAddress, MappingMethod, PortMapping, TransportProtocol, is_public_address
@@ -54,6 +62,7 @@ from ._upnp_client import UpnpClient, UpnpMappingEntry, discover_upnp, search_ig
 from ._xml import parse_xml
 
 __all__ = [
+    "FEATURE_FIREWALL_BIT",
     "NATPMP_PORT",
     "PCP_PORT",
     "decode_igd_description",
@@ -70,6 +79,7 @@ __all__ = [
     "encode_pcp_announce_request",
     "encode_pcp_map_request",
     "encode_soap_request",
+    "Endpoint",
     "EpochTracker",
     "GatewayNotFoundError",
     "http_request",
@@ -101,6 +111,10 @@ __all__ = [
     "PortMapper",
     "PortMapping",
     "probe_gateway",
+    "Reachability",
+    "ReachabilityChanged",
+    "ReachabilityClass",
+    "ReachabilityTracker",
     "search_igd_locations",
     "SoapFault",
     "SsdpResponse",
