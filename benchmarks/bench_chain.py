@@ -15,7 +15,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import blake3
-from peernet_proto import PrivateKey, hash_data
 
 from peernet_chain import (
     FileRecord,
@@ -27,6 +26,7 @@ from peernet_chain import (
     fragment_size,
     validate_chain,
 )
+from peernet_proto import PrivateKey, hash_data
 
 MIB = 1 << 20
 KEY = PrivateKey.from_bytes(bytes(31) + b"\x42")
@@ -60,24 +60,30 @@ def bench_append(directory: Path) -> tuple[list[bytes], int]:
         seconds = timed(lambda: chain.add_files(files, 1_700_000_000))
         state, raws = chain.snapshot()
     encode = timed(lambda: encode_file_records(files, 1_700_000_000))
-    print(f"append:     {len(files) / seconds:12,.0f} records/s into {state.height} blocks "
-          f"(baseline: record encoding alone {len(files) / encode:,.0f} records/s)")
+    print(
+        f"append:     {len(files) / seconds:12,.0f} records/s into {state.height} blocks "
+        f"(baseline: record encoding alone {len(files) / encode:,.0f} records/s)"
+    )
     return raws, state.version
 
 
 def bench_validate(raws: list[bytes], version: int) -> None:
     seconds = timed(lambda: validate_chain(KEY.public_key, version, raws))
     hashing = timed(lambda: [hash_data(raw) for raw in raws])
-    print(f"validate:   {len(raws) / seconds:12,.0f} blocks/s "
-          f"(baseline: BLAKE3 of the same blocks {len(raws) / hashing:,.0f} blocks/s)")
+    print(
+        f"validate:   {len(raws) / seconds:12,.0f} blocks/s "
+        f"(baseline: BLAKE3 of the same blocks {len(raws) / hashing:,.0f} blocks/s)"
+    )
 
 
 def bench_merkle(data: bytes) -> None:
     size = len(data)
     plain = min(timed(lambda: blake3.blake3(data).digest()) for _ in range(3))
     tree = min(timed(lambda: MerkleTree.from_bytes(data, fragment_size(size))) for _ in range(3))
-    print(f"merkle:     {size / MIB / tree:12,.0f} MB/s for {size // MIB} MiB "
-          f"(baseline: plain BLAKE3 {size / MIB / plain:,.0f} MB/s; tree/plain = {tree / plain:.2f}x, target <= 1.3x)")
+    print(
+        f"merkle:     {size / MIB / tree:12,.0f} MB/s for {size // MIB} MiB "
+        f"(baseline: plain BLAKE3 {size / MIB / plain:,.0f} MB/s; tree/plain = {tree / plain:.2f}x, target <= 1.3x)"
+    )
 
 
 def bench_warehouse(directory: Path, data: bytes) -> None:
@@ -88,8 +94,10 @@ def bench_warehouse(directory: Path, data: bytes) -> None:
     tracemalloc.stop()
     copy = directory / "copy"
     write = timed(lambda: copy.write_bytes(data))
-    print(f"warehouse:  {len(data) / MIB / seconds:12,.0f} MB/s import, peak Python memory {peak / MIB:.1f} MiB "
-          f"beyond the input (baseline: plain file write {len(data) / MIB / write:,.0f} MB/s)")
+    print(
+        f"warehouse:  {len(data) / MIB / seconds:12,.0f} MB/s import, peak Python memory {peak / MIB:.1f} MiB "
+        f"beyond the input (baseline: plain file write {len(data) / MIB / write:,.0f} MB/s)"
+    )
 
 
 def main() -> None:

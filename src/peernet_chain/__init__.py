@@ -1,14 +1,8 @@
 """peernet_chain: every user's signed, versioned blockchain, its storage, merkle trees and files."""
 
 from ._block import BLOCK_HEADER_SIZE, ZERO_HASH, Block, block_hash, decode_block, encode_block
-from ._merkle import MINIMUM_FRAGMENT_SIZE, MerkleBuilder, MerkleTree, fragment_size, verify_fragment
-from ._packing import TARGET_BLOCK_SIZE, pack_files, pack_profile, refactor
-from ._store import ChainState, LocalChain
-from ._validate import DEFAULT_MAX_BLOCK_SIZE, ChainValidator, validate_chain
 from ._cache import ChainCache
 from ._cache_policy import CachedChain, CacheLimits, RefreshPlan, plan_refresh
-from ._fetch import BlockRange, BlockSource, FetchResult, fetch_chain
-from ._warehouse import StoredFile, Warehouse
 from ._errors import (
     BlockDecodeError,
     BlockNotFoundError,
@@ -20,6 +14,9 @@ from ._errors import (
     WarehouseError,
     WarehouseFileNotFoundError,
 )
+from ._fetch import BlockRange, BlockSource, FetchResult, fetch_chain
+from ._merkle import MINIMUM_FRAGMENT_SIZE, MerkleBuilder, MerkleTree, fragment_size, verify_fragment
+from ._packing import TARGET_BLOCK_SIZE, pack_files, pack_profile, refactor
 from ._records import (
     FileRecord,
     FileTag,
@@ -31,49 +28,44 @@ from ._records import (
     decode_profile_fields,
     encode_file_records,
 )
+from ._store import ChainState, LocalChain
+from ._validate import DEFAULT_MAX_BLOCK_SIZE, ChainValidator, validate_chain
+from ._warehouse import StoredFile, Warehouse
 
 __all__ = [
-    "StoredFile",
-    "Warehouse",
-    "ChainCache",
-    "CachedChain",
-    "CacheLimits",
-    "RefreshPlan",
-    "plan_refresh",
-    "BlockRange",
-    "BlockSource",
-    "FetchResult",
-    "fetch_chain",
-    "TARGET_BLOCK_SIZE",
-    "pack_files",
-    "pack_profile",
-    "refactor",
-    "ChainState",
-    "LocalChain",
-    "DEFAULT_MAX_BLOCK_SIZE",
-    "ChainValidator",
-    "validate_chain",
-    "MINIMUM_FRAGMENT_SIZE",
-    "MerkleBuilder",
-    "MerkleTree",
-    "fragment_size",
-    "verify_fragment",
     "BLOCK_HEADER_SIZE",
+    "DEFAULT_MAX_BLOCK_SIZE",
+    "MINIMUM_FRAGMENT_SIZE",
+    "TARGET_BLOCK_SIZE",
     "ZERO_HASH",
     "Block",
     "BlockDecodeError",
     "BlockNotFoundError",
+    "BlockRange",
     "BlockSignatureError",
+    "BlockSource",
+    "CacheLimits",
+    "CachedChain",
+    "ChainCache",
     "ChainCorruptError",
+    "ChainState",
     "ChainValidationError",
+    "ChainValidator",
     "FetchError",
+    "FetchResult",
     "FileRecord",
     "FileTag",
+    "LocalChain",
+    "MerkleBuilder",
     "MerkleDecodeError",
+    "MerkleTree",
     "ProfileField",
     "Record",
     "RecordType",
+    "RefreshPlan",
+    "StoredFile",
     "TagType",
+    "Warehouse",
     "WarehouseError",
     "WarehouseFileNotFoundError",
     "block_hash",
@@ -82,4 +74,12 @@ __all__ = [
     "decode_profile_fields",
     "encode_block",
     "encode_file_records",
+    "fetch_chain",
+    "fragment_size",
+    "pack_files",
+    "pack_profile",
+    "plan_refresh",
+    "refactor",
+    "validate_chain",
+    "verify_fragment",
 ]

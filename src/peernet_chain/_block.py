@@ -12,15 +12,24 @@ from collections.abc import Iterable, Sequence
 from typing import Final
 
 import attrs
-from peernet_proto import EncodeError, MessageTooLargeError, PrivateKey, PublicKey, SignatureError, hash_data, recover_compact
+
+from peernet_proto import (
+    EncodeError,
+    MessageTooLargeError,
+    PrivateKey,
+    PublicKey,
+    SignatureError,
+    hash_data,
+    recover_compact,
+)
 
 from ._errors import BlockDecodeError, BlockSignatureError
 from ._records import (
     RECORD_HEADER_SIZE,
     FileRecord,
     Record,
-    check_hash32,
     check_file_records,
+    check_hash32,
     check_u64,
     decode_file_records,
     decode_profile_fields,
@@ -88,7 +97,9 @@ def encode_block(block: Block, owner: PrivateKey) -> bytes:
     if size > _MAX_BLOCK_SIZE:
         raise MessageTooLargeError(f"block of {size} bytes exceeds the 4 GiB format limit")
     parts = [
-        _HEADER_AFTER_SIGNATURE.pack(block.previous_hash, block.version, block.number, size, len(block.records))
+        _HEADER_AFTER_SIGNATURE.pack(
+            block.previous_hash, block.version, block.number, size, len(block.records)
+        )
     ]
     for record in block.records:
         parts.append(_RECORD_HEADER.pack(record.type, record.date, len(record.data)))

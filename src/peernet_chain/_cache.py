@@ -11,14 +11,15 @@ import logging
 import os
 import struct
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import Any, Final, Self
 
 import lmdb
+
 from peernet_proto import LocalProtocolError, PublicKey
 
 from ._block import ZERO_HASH, block_hash
-from ._errors import ChainCorruptError
 from ._cache_policy import CachedChain, CacheLimits, RefreshPlan, plan_refresh
+from ._errors import ChainCorruptError
 
 __all__ = ["ChainCache"]
 
@@ -37,9 +38,11 @@ def _block_key(owner: bytes, version: int, number: int) -> bytes:
 class ChainCache:
     """Cached chains of other owners, bounded by ``limits``."""
 
-    def __init__(self, path: str | os.PathLike[str], limits: CacheLimits = CacheLimits(), *, map_size: int | None = None) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], limits: CacheLimits | None = None, *, map_size: int | None = None
+    ) -> None:
         os.makedirs(path, exist_ok=True)
-        self.limits = limits
+        self.limits = limits = limits if limits is not None else CacheLimits()
         size = map_size if map_size is not None else max(64 << 20, limits.max_total_bytes * 3)
         self._env = lmdb.open(os.fspath(path), map_size=size, max_dbs=4)
         self._headers = self._env.open_db(b"headers")
@@ -50,7 +53,7 @@ class ChainCache:
     def close(self) -> None:
         self._env.close()
 
-    def __enter__(self) -> ChainCache:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -117,7 +120,10 @@ class ChainCache:
                 raise LocalProtocolError("cache changed since the plan was made")
             stored, size, last = cached.stored, cached.size, cached.last_block_hash
             for raw in raws:
-                if stored >= self.limits.max_blocks_per_owner or size + len(raw) > self.limits.max_bytes_per_owner:
+                if (
+                    stored >= self.limits.max_blocks_per_owner
+                    or size + len(raw) > self.limits.max_bytes_per_owner
+                ):
                     break
                 txn.put(_block_key(key, plan.version, stored), raw, db=self._blocks)
                 stored, size, last = stored + 1, size + len(raw), block_hash(raw)
@@ -164,7 +170,9 @@ class ChainCache:
         if old_counter >= 0:
             old_size = _HEADER.unpack(bytes(txn.get(key, db=self._headers)))[3]
         self._add_meta(txn, _META_TOTAL, chain.size - old_size)
-        header = _HEADER.pack(chain.version, chain.height, chain.stored, chain.size, counter, chain.last_block_hash)
+        header = _HEADER.pack(
+            chain.version, chain.height, chain.stored, chain.size, counter, chain.last_block_hash
+        )
         txn.put(key, header, db=self._headers)
         txn.put(counter.to_bytes(8, "big") + key, b"", db=self._lru)
 

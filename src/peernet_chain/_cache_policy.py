@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Final
 
 import attrs
+
 from peernet_proto import PublicKey
 
 from ._validate import DEFAULT_MAX_BLOCK_SIZE
@@ -57,7 +58,9 @@ class RefreshPlan:
     replace: bool
 
 
-def plan_refresh(cached: CachedChain | None, version: int, height: int, limits: CacheLimits) -> RefreshPlan | None:
+def plan_refresh(
+    cached: CachedChain | None, version: int, height: int, limits: CacheLimits
+) -> RefreshPlan | None:
     """The fetch an announcement of (version, height) calls for, or None."""
     if cached is None or version > cached.version:
         if cached is None and height == 0:

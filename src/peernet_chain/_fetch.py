@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
 import attrs
+
 from peernet_proto import PublicKey
 
 from ._cache import ChainCache
@@ -62,7 +63,9 @@ async def fetch_chain(
     plan = cache.plan(owner, version, height)
     if plan is None:
         cached = cache.get(owner)
-        return FetchResult(cached, 0, cached is not None and cached.stored >= min(height, cache.limits.max_blocks_per_owner))
+        return FetchResult(
+            cached, 0, cached is not None and cached.stored >= min(height, cache.limits.max_blocks_per_owner)
+        )
     cached = None if plan.replace else cache.get(owner)
     validator = ChainValidator(
         owner,
@@ -76,7 +79,9 @@ async def fetch_chain(
     end = plan.first + plan.count
     complete = True
     if plan.count:
-        stream = source.fetch_blocks(owner, [BlockRange(plan.first, plan.count)], cache.limits.max_block_size, plan.count)
+        stream = source.fetch_blocks(
+            owner, [BlockRange(plan.first, plan.count)], cache.limits.max_block_size, plan.count
+        )
         try:
             complete = await _receive(stream, validator, raws, budget, plan.first, end)
         finally:

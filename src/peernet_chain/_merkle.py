@@ -182,9 +182,12 @@ def verify_fragment(
     With ``index`` and ``fragment_count`` the proof must also have exactly the shape the tree
     gives that position, so a fragment cannot be proven at another index.
     """
-    if index is not None and fragment_count is not None:
-        if [entry[:1] for entry in proof] != _expected_directions(index, fragment_count):
-            return False
+    if (
+        index is not None
+        and fragment_count is not None
+        and [entry[:1] for entry in proof] != _expected_directions(index, fragment_count)
+    ):
+        return False
     current = _hash(fragment)
     for entry in proof:
         if len(entry) != PROOF_ENTRY_SIZE or entry[0] not in (0, 1):

@@ -46,7 +46,9 @@ def pack_files(files: Sequence[FileRecord], date: int, target: int = TARGET_BLOC
     return [encode_file_records(group, date) for group in pack(files, file_size_in_block, target)]
 
 
-def pack_profile(fields: Sequence[ProfileField], date: int, target: int = TARGET_BLOCK_SIZE) -> list[list[Record]]:
+def pack_profile(
+    fields: Sequence[ProfileField], date: int, target: int = TARGET_BLOCK_SIZE
+) -> list[list[Record]]:
     return [
         [Record(RecordType.PROFILE, date, f.type.to_bytes(2, "little") + f.data) for f in group]
         for group in pack(fields, profile_size_in_block, target)

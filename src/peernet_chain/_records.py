@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Final
 
 import attrs
+
 from peernet_proto import EncodeError, MessageTooLargeError
 
 from ._errors import BlockDecodeError
@@ -342,7 +343,9 @@ def check_file_records(records: Sequence[Record]) -> None:
 
 def decode_file_records(records: Sequence[Record]) -> list[FileRecord]:
     """Every file record of a block, in order, each ending with its DateShared tag."""
-    return [decode_file_record(records, i) for i, record in enumerate(records) if record.type == RecordType.FILE]
+    return [
+        decode_file_record(records, i) for i, record in enumerate(records) if record.type == RecordType.FILE
+    ]
 
 
 def records_size(records: Iterable[Record]) -> int:

@@ -12,10 +12,11 @@ import os
 import struct
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Final
+from typing import Any, Final, Self
 
 import attrs
 import lmdb
+
 from peernet_proto import MessageTooLargeError, PrivateKey, SignatureError, hash_data, recover_compact
 
 from ._block import ZERO_HASH, Block, block_hash, decode_block, encode_block
@@ -91,7 +92,7 @@ class LocalChain:
     def close(self) -> None:
         self._env.close()
 
-    def __enter__(self) -> LocalChain:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -154,7 +155,9 @@ class LocalChain:
 
     def append(self, records: Sequence[Record]) -> ChainState:
         """Append one block holding ``records`` (dates as given). No records: nothing changes."""
-        return self._write(lambda txn, state: self._append_blocks(txn, state, [list(records)] if records else []))
+        return self._write(
+            lambda txn, state: self._append_blocks(txn, state, [list(records)] if records else [])
+        )
 
     def add_files(self, files: Sequence[FileRecord], now: int) -> ChainState:
         """Publish files, packed into blocks of about ``target_block_size`` as the reference does."""

@@ -48,17 +48,23 @@ class ChainValidator:
         """Validate the next block and advance; raises :class:`ChainValidationError`."""
         number = self.next_number
         if len(raw) > self.max_block_size:
-            raise ChainValidationError("size", f"block of {len(raw)} bytes exceeds {self.max_block_size}", number)
+            raise ChainValidationError(
+                "size", f"block of {len(raw)} bytes exceeds {self.max_block_size}", number
+            )
         try:
             block = decode_block(raw)
         except BlockDecodeError as exc:
             raise ChainValidationError("decode", str(exc), number) from exc
         if block.owner != self.owner:
-            raise ChainValidationError("owner", f"block signed by {block.owner.hex()}, not the chain owner", number)
+            raise ChainValidationError(
+                "owner", f"block signed by {block.owner.hex()}, not the chain owner", number
+            )
         if block.number != number:
             raise ChainValidationError("number", f"block number {block.number}, expected {number}", number)
         if block.version != self.version:
-            raise ChainValidationError("version", f"block version {block.version}, expected {self.version}", number)
+            raise ChainValidationError(
+                "version", f"block version {block.version}, expected {self.version}", number
+            )
         if block.previous_hash != self.previous_hash:
             raise ChainValidationError("link", "previous block hash does not match", number)
         self.previous_hash = block_hash(raw)

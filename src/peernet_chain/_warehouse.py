@@ -83,7 +83,11 @@ class Warehouse:
         try:
             with open(temp, "wb") as out:
                 while True:
-                    count = stream.readinto(view) if hasattr(stream, "readinto") else self._read_into(stream, view)
+                    count = (
+                        stream.readinto(view)
+                        if hasattr(stream, "readinto")
+                        else self._read_into(stream, view)
+                    )
                     if not count:
                         break
                     chunk = view[:count]

@@ -8,9 +8,8 @@ from __future__ import annotations
 import sys
 import uuid
 
-from peernet_proto import PrivateKey
-
 from peernet_chain import FileRecord, FileTag, LocalChain
+from peernet_proto import PrivateKey
 
 KEY = PrivateKey.from_bytes(bytes(31) + b"\x0b")
 

@@ -6,18 +6,18 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
 import pytest
-from peernet_proto import PrivateKey, PublicKey
 from test_chain_validation import build_chain
 
 from peernet_chain import (
     BlockRange,
+    CacheLimits,
     ChainCache,
     ChainValidationError,
-    CacheLimits,
     FetchError,
     RefreshPlan,
     fetch_chain,
 )
+from peernet_proto import PrivateKey, PublicKey
 
 ALICE = PrivateKey.from_bytes(bytes(31) + b"\x31")
 BOB = PrivateKey.from_bytes(bytes(31) + b"\x32")
@@ -106,7 +106,9 @@ def _forge_with(key: PrivateKey) -> Tamper:
         (lambda n, raw: raw[:-1] if n == 3 else raw, "decode"),  # truncated
     ],
 )
-async def test_bad_chain_is_rejected_and_cache_untouched(cache: ChainCache, tamper: Tamper, reason: str) -> None:
+async def test_bad_chain_is_rejected_and_cache_untouched(
+    cache: ChainCache, tamper: Tamper, reason: str
+) -> None:
     before = build_chain(ALICE, 1, 2)
     await fetch_chain(FakePeer({ALICE.public_key: before}), cache, ALICE.public_key, 1, 2)
     peer = FakePeer({ALICE.public_key: build_chain(ALICE, 2, 4)}, tamper)
@@ -154,7 +156,9 @@ async def test_unavailable_block_keeps_valid_prefix(cache: ChainCache) -> None:
 
 
 async def test_request_limits(tmp_path: Path) -> None:
-    limits = CacheLimits(max_blocks_per_owner=3, max_bytes_per_owner=60_000, max_total_bytes=120_000, max_block_size=50_096)
+    limits = CacheLimits(
+        max_blocks_per_owner=3, max_bytes_per_owner=60_000, max_total_bytes=120_000, max_block_size=50_096
+    )
     with ChainCache(tmp_path / "c", limits, map_size=1 << 26) as cache:
         peer = FakePeer({ALICE.public_key: build_chain(ALICE, 0, 10)})
         result = await fetch_chain(peer, cache, ALICE.public_key, 0, 10)
@@ -183,7 +187,9 @@ async def test_quotas_and_lru_eviction(tmp_path: Path) -> None:
 
 async def test_per_owner_byte_quota(tmp_path: Path) -> None:
     chain = build_chain(ALICE, 0, 6)
-    limits = CacheLimits(max_bytes_per_owner=len(chain[0]) * 2 + 5, max_total_bytes=1 << 20, max_block_size=len(chain[0]) + 5)
+    limits = CacheLimits(
+        max_bytes_per_owner=len(chain[0]) * 2 + 5, max_total_bytes=1 << 20, max_block_size=len(chain[0]) + 5
+    )
     with ChainCache(tmp_path / "c", limits, map_size=1 << 26) as cache:
         result = await fetch_chain(FakePeer({ALICE.public_key: chain}), cache, ALICE.public_key, 0, 6)
         assert result.fetched == 2 and not result.complete

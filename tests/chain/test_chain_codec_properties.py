@@ -7,9 +7,7 @@ import uuid
 from chain_helpers import load_vectors
 from hypothesis import given
 from hypothesis import strategies as st
-from peernet_proto import DecodeError, PrivateKey
 
-from peernet_chain._records import check_file_records
 from peernet_chain import (
     ZERO_HASH,
     Block,
@@ -23,14 +21,21 @@ from peernet_chain import (
     encode_block,
     encode_file_records,
 )
+from peernet_chain._records import check_file_records
+from peernet_proto import DecodeError, PrivateKey
 
 KEY = PrivateKey.from_bytes(bytes(31) + b"\x07")
 OTHER = PrivateKey.from_bytes(bytes(31) + b"\x09")
 VALID_RAWS = [
-    bytes.fromhex(b["raw"]) for c in load_vectors("blocks.json")["chains"] for s in c["steps"] for b in s["blocks"]
+    bytes.fromhex(b["raw"])
+    for c in load_vectors("blocks.json")["chains"]
+    for s in c["steps"]
+    for b in s["blocks"]
 ]
 
-tag_data = st.one_of(st.binary(max_size=12), st.sampled_from([b"shared folder", b"12345", b"1234", b"x" * 40]))
+tag_data = st.one_of(
+    st.binary(max_size=12), st.sampled_from([b"shared folder", b"12345", b"1234", b"x" * 40])
+)
 tags = st.builds(FileTag, type=st.integers(0, 0x7FFF), data=tag_data)
 files = st.builds(
     FileRecord,
@@ -44,7 +49,9 @@ files = st.builds(
     tags=st.lists(tags, max_size=6),
 )
 records = st.builds(
-    Record, type=st.integers(0, 255).filter(lambda t: t not in (0, 1, 2)), date=st.integers(-(2**63), 2**63 - 1),
+    Record,
+    type=st.integers(0, 255).filter(lambda t: t not in (0, 1, 2)),
+    date=st.integers(-(2**63), 2**63 - 1),
     data=st.binary(max_size=40),
 )
 dates = st.integers(0, 2**40)
@@ -150,7 +157,9 @@ def test_decoder_on_mutated_blocks(raw: bytes, edits: list[tuple[int, int]], how
     block.files()  # the structural check in decode_block accepts exactly what the file decoder accepts
     # Whatever decodes is canonical: its owner's re-encoding would be identical; here we check
     # that a different signer can never produce the same bytes.
-    assert encode_block(Block(OTHER.public_key, block.number, block.version, block.previous_hash, block.records), OTHER) != bytes(data)
+    assert encode_block(
+        Block(OTHER.public_key, block.number, block.version, block.previous_hash, block.records), OTHER
+    ) != bytes(data)
 
 
 def test_encoder_requires_owner_key() -> None:
@@ -165,7 +174,9 @@ def test_encoder_requires_owner_key() -> None:
 def test_reference_tag_widths() -> None:
     """Distances that need i32 are written with 4 bytes and resolve back."""
     shared = b"a shared value"
-    many = [FileRecord(bytes(32), uuid.UUID(int=i), bytes(32), 1, 0, 0, 0, [FileTag(0, shared)]) for i in range(2)]
+    many = [
+        FileRecord(bytes(32), uuid.UUID(int=i), bytes(32), 1, 0, 0, 0, [FileTag(0, shared)]) for i in range(2)
+    ]
     encoded = encode_file_records(many, 5)
     padding = [Record(9, 5, b"") for _ in range(40_000)]
     moved = [encoded[0], *padding, encoded[2]]

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 from chain_helpers import file_from_vector, load_vectors
-from peernet_proto import PrivateKey, PublicKey
 
 from peernet_chain import (
     BlockDecodeError,
@@ -17,6 +16,7 @@ from peernet_chain import (
     encode_block,
     encode_file_records,
 )
+from peernet_proto import PrivateKey, PublicKey
 
 VECTORS = load_vectors("blocks.json")
 
@@ -70,13 +70,18 @@ def _add_files_steps() -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
     return steps
 
 
-@pytest.mark.parametrize(("chain", "step"), [(c, s) for _, c, s in _add_files_steps()], ids=[n for n, _, _ in _add_files_steps()])
+@pytest.mark.parametrize(
+    ("chain", "step"), [(c, s) for _, c, s in _add_files_steps()], ids=[n for n, _, _ in _add_files_steps()]
+)
 def test_file_record_encoder_matches_reference(chain: dict[str, Any], step: dict[str, Any]) -> None:
     """Tag de-duplication, back-references and dropped virtual tags, byte for byte."""
     files = [file_from_vector(f) for f in step["inputs"]["files"]]
     date = step["inputs"]["record_dates_unix"][0]
     new_block = [b for b in step["blocks"] if b["changed_in_this_step"]][-1]
-    expected = [Record(r["type"], r["date_unix"], bytes.fromhex(r["data"])) for r in new_block["decoded"]["records_raw"]]
+    expected = [
+        Record(r["type"], r["date_unix"], bytes.fromhex(r["data"]))
+        for r in new_block["decoded"]["records_raw"]
+    ]
     assert encode_file_records(files, date) == expected
 
 
@@ -107,8 +112,9 @@ def test_transfer_stream_blocks_decode() -> None:
     stream = bytes.fromhex(VECTORS["transfer_stream"]["bytes"])
     offset, seen = 0, []
     while offset < len(stream):
-        status, number, limit, size = stream[offset], *(
-            int.from_bytes(stream[offset + i : offset + i + 8], "little") for i in (1, 9, 17)
+        status, _number, limit, size = (
+            stream[offset],
+            *(int.from_bytes(stream[offset + i : offset + i + 8], "little") for i in (1, 9, 17)),
         )
         offset += 25
         if status == 0:

@@ -27,7 +27,10 @@ def test_sigkill_never_corrupts_or_loses_commits(tmp_path: Path) -> None:
     store = tmp_path / "chain"
     script = Path(__file__).with_name("crash_writer.py")
     done = 0  # operations known to be in the store
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(script.parent), os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(script.parent), os.environ.get("PYTHONPATH", "")]),
+    }
     killed_mid_run = 0
     for _ in range(KILLS):
         child = subprocess.Popen(

@@ -10,9 +10,9 @@ from chain_helpers import sample_file
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
-from peernet_proto import PrivateKey
 
 from peernet_chain import FileRecord, LocalChain, ProfileField, validate_chain
+from peernet_proto import PrivateKey
 
 KEY = PrivateKey.from_bytes(bytes(31) + b"\x05")
 

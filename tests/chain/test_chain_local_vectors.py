@@ -14,11 +14,19 @@ from typing import Any
 
 import pytest
 from chain_helpers import file_from_vector, load_vectors
-from peernet_proto import PrivateKey
 
-from peernet_chain import Block, LocalChain, ProfileField, Record, decode_block, encode_file_records, validate_chain
+from peernet_chain import (
+    Block,
+    LocalChain,
+    ProfileField,
+    Record,
+    decode_block,
+    encode_file_records,
+    validate_chain,
+)
 from peernet_chain._packing import pack
 from peernet_chain._records import file_size_in_block
+from peernet_proto import PrivateKey
 
 VECTORS = load_vectors("blocks.json")
 CHAINS = {chain["name"]: chain for chain in VECTORS["chains"]}
@@ -37,7 +45,11 @@ def _normalised(block: Block, original_dates: set[int]) -> list[tuple[int, bytes
     out = []
     for record in block.records:
         data = record.data
-        if record.type == 1 and len(data) == 8 and int.from_bytes(data, "little") in {record.date, *original_dates}:
+        if (
+            record.type == 1
+            and len(data) == 8
+            and int.from_bytes(data, "little") in {record.date, *original_dates}
+        ):
             data = b"<date>"
         out.append((record.type, data))
     return out

@@ -46,7 +46,9 @@ def test_tree_matches_reference(entry: dict[str, Any]) -> None:
         assert tree.root_hash.hex() == entry["file_hash_blake3"]
 
 
-@pytest.mark.parametrize("entry", [e for e in TREES if e["proofs"]], ids=lambda e: f"{e['file_size']}-{e['fragment_size']}")
+@pytest.mark.parametrize(
+    "entry", [e for e in TREES if e["proofs"]], ids=lambda e: f"{e['file_size']}-{e['fragment_size']}"
+)
 def test_proofs_match_reference(entry: dict[str, Any]) -> None:
     data = _data(entry)
     tree = MerkleTree.from_bytes(data, entry["fragment_size"])

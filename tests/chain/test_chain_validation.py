@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from chain_helpers import sample_file
-from peernet_proto import PrivateKey
 
 from peernet_chain import (
     ZERO_HASH,
@@ -18,6 +17,7 @@ from peernet_chain import (
     validate_chain,
 )
 from peernet_chain._packing import pack_files
+from peernet_proto import PrivateKey
 
 OWNER = PrivateKey.from_bytes(bytes(31) + b"\x21")
 MALLORY = PrivateKey.from_bytes(bytes(31) + b"\x22")
@@ -39,8 +39,14 @@ CHAIN = build_chain(OWNER, 3, 5)
 
 def _resign(raw: bytes, key: PrivateKey, **changes: object) -> bytes:
     block = decode_block(raw)
-    fields = {"owner": key.public_key, "number": block.number, "version": block.version,
-              "previous_hash": block.previous_hash, "records": block.records, **changes}
+    fields = {
+        "owner": key.public_key,
+        "number": block.number,
+        "version": block.version,
+        "previous_hash": block.previous_hash,
+        "records": block.records,
+        **changes,
+    }
     return encode_block(Block(**fields), key)  # type: ignore[arg-type]
 
 
