@@ -226,7 +226,7 @@ class NatLab:
         other = 3 - net
         self._ip("-n", name, "-6", "route", "add", f"fd00:{other}::/64", "via", f"fd00:ff::{other}")
         masquerade = {"cone": "masquerade", "symmetric": "masquerade fully-random"}[self.nat[router]]
-        self.run(router, "nft", "-f", "-", stdin=_ROUTER_RULES.format(masquerade=masquerade))
+        self.run(router, "nft", "-f", "-", stdin=_ROUTER_RULES.format(masquerade=masquerade, lan=f"192.168.{net}.0/24"))
 
     def _host(self, node: str) -> None:
         switch, net, _ = HOSTS[node]
@@ -361,7 +361,7 @@ table inet filter {{
     chain postrouting {{
         type nat hook postrouting priority srcnat; policy accept;
         jump postrouting_miniupnpd
-        oifname "wan" meta nfproto ipv4 {masquerade}
+        oifname "wan" ip saddr {lan} {masquerade}
     }}
     chain prerouting_miniupnpd {{ }}
     chain postrouting_miniupnpd {{ }}
