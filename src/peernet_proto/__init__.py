@@ -21,6 +21,17 @@ from ._constants import (
     Feature,
     ResponseAction,
 )
+from ._engine import (
+    AdmissionPolicy,
+    BlockList,
+    EngineConfig,
+    EngineLimits,
+    Outgoing,
+    PeerDirectory,
+    PeerEngine,
+    PeerInfo,
+    RootPeer,
+)
 from ._errors import (
     DecodeError,
     EncodeError,
@@ -33,10 +44,21 @@ from ._errors import (
     SignatureError,
     TruncatedError,
 )
+from ._events import (
+    EngineEvent,
+    MessageReceived,
+    PeerConnected,
+    PeerRemoved,
+    PongReceived,
+    RequestTimedOut,
+    ResponseReceived,
+)
 from ._keys import PrivateKey, PublicKey, hash_data, recover_compact
 from ._lite import LitePacket, decode_lite_packet, encode_lite_packet
 from ._messages import Message, UnknownCommandError, decode_message, encode_message
 from ._packet import Packet, decode_packet, encode_packet, garbage_length_bound
+from ._runner import EngineRunner
+from ._transport import Datagram, DatagramTransport, Endpoint
 from ._response import EmbeddedFile, Hash2Peer, PeerRecord, Response
 from ._simple import Chat, Ping, Pong
 from ._transfer import (
@@ -86,15 +108,24 @@ __all__ = [
     "PACKET_LENGTH_MIN",
     "TRANSFER_MAX_EMBED_SIZE_LITE",
     "Action",
+    "AdmissionPolicy",
     "Announcement",
     "BlockAvailability",
+    "BlockList",
     "BlockRange",
     "BlockTransferHeader",
     "Chat",
     "Command",
+    "Datagram",
+    "DatagramTransport",
     "DecodeError",
     "EmbeddedFile",
     "EncodeError",
+    "Endpoint",
+    "EngineConfig",
+    "EngineEvent",
+    "EngineLimits",
+    "EngineRunner",
     "Feature",
     "FileTransferHeader",
     "GetBlock",
@@ -107,17 +138,28 @@ __all__ = [
     "LocalDiscovery",
     "LocalProtocolError",
     "Message",
+    "MessageReceived",
     "MessageTooLargeError",
+    "Outgoing",
     "Packet",
+    "PeerConnected",
+    "PeerDirectory",
+    "PeerEngine",
+    "PeerInfo",
     "PeerRecord",
+    "PeerRemoved",
     "PeernetError",
     "Ping",
     "Pong",
+    "PongReceived",
     "PrivateKey",
     "PublicKey",
     "RemoteProtocolError",
+    "RequestTimedOut",
     "Response",
     "ResponseAction",
+    "ResponseReceived",
+    "RootPeer",
     "SignatureError",
     "Transfer",
     "TransferControl",

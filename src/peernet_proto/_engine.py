@@ -1,0 +1,709 @@
+"""The sans-IO peer engine: connections, request matching, keep-alive, answering, bootstrap.
+
+Feed it datagrams with :meth:`PeerEngine.receive_datagram` and the time with
+:meth:`PeerEngine.handle_timer`; collect :meth:`PeerEngine.datagrams_to_send` and
+:meth:`PeerEngine.events`. It owns no socket, clock, task or global state (spec wire.md §8–§10).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol
+
+import attrs
+
+from ._announcement import Announcement, LocalDiscovery
+from ._constants import (
+    IPV4_BROADCAST_PRIVATE_KEY,
+    IPV6_MULTICAST_GROUP,
+    IPV6_MULTICAST_PRIVATE_KEY,
+    LOCAL_DISCOVERY_PORT,
+    PACKET_LENGTH_MIN,
+    Command,
+    Feature,
+)
+from ._errors import DecodeError, PeernetError
+from ._events import (
+    EngineEvent,
+    MessageReceived,
+    PeerConnected,
+    PeerRemoved,
+    PongReceived,
+    RequestTimedOut,
+    ResponseReceived,
+)
+from ._keys import PrivateKey, PublicKey
+from ._messages import Message, decode_message
+from ._packet import Packet, decode_packet, encode_packet
+from ._peers import Connection, ConnectionStatus, Peer, is_ipv4, is_local_address
+from ._response import Hash2Peer, PeerRecord, Response
+from ._sequences import REPLY_TIMEOUT, PendingRequest, SequenceTable
+from ._simple import Ping, Pong
+from ._transport import Endpoint
+
+__all__ = [
+    "AdmissionPolicy",
+    "BlockList",
+    "EngineConfig",
+    "EngineLimits",
+    "Outgoing",
+    "PeerDirectory",
+    "PeerEngine",
+    "PeerInfo",
+    "RootPeer",
+]
+
+log = logging.getLogger(__name__)
+
+BOOTSTRAP = "bootstrap FIND_SELF"
+KEEPALIVE = "keep-alive"
+_DISCOVERY_KEYS = {4: PrivateKey(IPV4_BROADCAST_PRIVATE_KEY), 6: PrivateKey(IPV6_MULTICAST_PRIVATE_KEY)}
+
+# Keep-alive timings of the reference (spec wire.md §9.7).
+PING_INTERVAL = 10.0
+INVALIDATE_AFTER = 22.0
+INACTIVE_EXPIRY = 120.0
+REDUNDANT_FACTOR = 4.0
+BLOCKCHAIN_INFO_MAX_AGE = 60.0
+CLOSEST_PER_KEY = 5
+TICK = 1.0
+
+
+@attrs.frozen
+class Outgoing:
+    """A datagram to send from the socket bound to ``local``."""
+
+    data: bytes
+    destination: Endpoint
+    local: Endpoint
+
+
+@attrs.frozen
+class RootPeer:
+    public_key: PublicKey
+    endpoints: tuple[Endpoint, ...]
+
+
+@attrs.frozen
+class EngineLimits:
+    """Bounds on everything a remote party can make the engine hold."""
+
+    max_peers: int = 10_000
+    max_connections_per_peer: int = 8
+    max_identities_per_ip: int = 32
+    max_pending_requests: int = 8192
+    max_pending_per_peer: int = 256
+    max_outgoing_queue: int = 20_000
+    max_events: int = 20_000
+
+
+@attrs.frozen
+class EngineConfig:
+    user_agent: str = "peernet-py/0.1"
+    root_peers: tuple[RootPeer, ...] = ()
+    port_forward: int = 0  # external port to report (0 = none); overrides a mapped port
+    firewall: bool = False
+    local_discovery: bool = True
+    limits: EngineLimits = EngineLimits()
+
+
+@attrs.frozen
+class PeerInfo:
+    """A snapshot of one peer, for display and for the application."""
+
+    public_key: PublicKey
+    user_agent: str
+    features: int
+    blockchain_height: int
+    blockchain_version: int
+    connections: tuple[tuple[Endpoint, Endpoint, str, float | None], ...]  # remote, local, status, rtt
+
+    @property
+    def node_id(self) -> bytes:
+        return self.public_key.node_id
+
+
+class AdmissionPolicy(Protocol):
+    """Decides whether a packet from ``peer`` (new or known) is processed at all."""
+
+    def admit(self, peer: PublicKey, source: Endpoint, command: int, known: bool) -> bool: ...
+
+
+class BlockList:
+    """The default policy: admit everyone except blocked keys and addresses."""
+
+    def __init__(self) -> None:
+        self.keys: set[PublicKey] = set()
+        self.hosts: set[str] = set()
+
+    def admit(self, peer: PublicKey, source: Endpoint, command: int, known: bool) -> bool:
+        return peer not in self.keys and source[0] not in self.hosts
+
+
+class PeerDirectory(Protocol):
+    """Answers "which peers are closest to this key" (the DHT implements this)."""
+
+    def closest(self, key: bytes, count: int, exclude: PublicKey) -> Sequence[PublicKey]: ...
+
+
+class _OwnTableDirectory:
+    """Closest peers by XOR distance from the engine's own peer table."""
+
+    def __init__(self, engine: PeerEngine) -> None:
+        self._engine = engine
+
+    def closest(self, key: bytes, count: int, exclude: PublicKey) -> Sequence[PublicKey]:
+        target = int.from_bytes(key, "big")
+        candidates = (p for p in self._engine._peers.values() if p.public_key != exclude)
+        ranked = sorted(candidates, key=lambda p: int.from_bytes(p.node_id, "big") ^ target)
+        return [p.public_key for p in ranked[: count * 4]]
+
+
+class PeerEngine:
+    def __init__(
+        self,
+        key: PrivateKey,
+        config: EngineConfig = EngineConfig(),
+        *,
+        directory: PeerDirectory | None = None,
+        policy: AdmissionPolicy | None = None,
+        rng: random.Random | None = None,
+        blockchain: Callable[[], tuple[int, int]] = lambda: (0, 0),
+    ) -> None:
+        self.key = key
+        self.public_key = key.public_key
+        self.config = config
+        self.limits = config.limits
+        self.directory: PeerDirectory = directory or _OwnTableDirectory(self)
+        self.policy: AdmissionPolicy = policy or BlockList()
+        self._rng = rng or random.Random()
+        self._blockchain = blockchain
+        self._peers: dict[PublicKey, Peer] = {}
+        self._identities_per_ip: dict[str, int] = {}
+        self._sequences = SequenceTable(self.limits.max_pending_requests, self.limits.max_pending_per_peer)
+        self._local: list[Endpoint] = []
+        self._outgoing: list[Outgoing] = []
+        self._events: list[EngineEvent] = []
+        self._next_tick: float | None = None
+        self._bootstrap_round = 0
+        self._next_bootstrap: float | None = None
+        self._next_discovery: float | None = None
+        self._external_ports: dict[Endpoint, int] = {}
+        self.counters: dict[str, int] = {}
+
+    # ---- configuration -------------------------------------------------------------------------
+
+    def set_local_endpoints(self, endpoints: Iterable[Endpoint], now: float) -> None:
+        """The main sockets packets can leave from (the transport's local endpoints)."""
+        self._local = list(endpoints)
+        if self._next_tick is None:
+            self._start(now)
+
+    def set_external_port(self, local: Endpoint, port: int) -> None:
+        """The external port a mapping gave to ``local`` (reported in Announcements/Responses)."""
+        self._external_ports[local] = port
+
+    def _start(self, now: float) -> None:
+        self._next_tick = now
+        if self.config.root_peers:
+            self._next_bootstrap = now
+        if self.config.local_discovery:
+            self._next_discovery = now
+
+    @property
+    def features(self) -> int:
+        bits = 0
+        for host, _ in self._local:
+            if host.startswith("fe80") or host.startswith("169.254."):
+                continue
+            bits |= Feature.IPV4_LISTEN if is_ipv4(host) else Feature.IPV6_LISTEN
+        if self.config.firewall:
+            bits |= Feature.FIREWALL
+        return bits
+
+    # ---- output ----------------------------------------------------------------------------------
+
+    def datagrams_to_send(self) -> list[Outgoing]:
+        out, self._outgoing = self._outgoing, []
+        return out
+
+    def events(self) -> list[EngineEvent]:
+        out, self._events = self._events, []
+        return out
+
+    def next_deadline(self) -> float | None:
+        return self._next_tick
+
+    def peers(self) -> list[PeerInfo]:
+        return [self._info(p) for p in self._peers.values()]
+
+    def peer(self, key: PublicKey) -> PeerInfo | None:
+        peer = self._peers.get(key)
+        return None if peer is None else self._info(peer)
+
+    def __len__(self) -> int:
+        return len(self._peers)
+
+    def _info(self, peer: Peer) -> PeerInfo:
+        return PeerInfo(
+            peer.public_key,
+            peer.user_agent,
+            peer.features,
+            peer.blockchain_height,
+            peer.blockchain_version,
+            tuple((c.remote, c.local, c.status.value, c.rtt) for c in peer.connections),
+        )
+
+    def _count(self, name: str) -> None:
+        self.counters[name] = self.counters.get(name, 0) + 1
+
+    def _emit(self, event: EngineEvent) -> None:
+        if len(self._events) < self.limits.max_events:
+            self._events.append(event)
+        else:
+            self._count("events_dropped")
+
+    # ---- actions ---------------------------------------------------------------------------------
+
+    def contact(self, public_key: PublicKey, endpoints: Iterable[Endpoint], now: float, *, tag: Any = BOOTSTRAP) -> None:
+        """First contact with addresses of a known key: Announcement with user agent and FIND_SELF on
+        every local socket of the same family, each with its own random sequence."""
+        if public_key == self.public_key:
+            return
+        announcement = self._announcement(find_self=True, user_agent=True)
+        for endpoint in endpoints:
+            for local in self._locals_for(endpoint[0]):
+                sequence = self._rng.getrandbits(32)
+                if self._register(public_key, sequence, Command.ANNOUNCEMENT, now, tag):
+                    self._send_raw(public_key, endpoint, local, announcement, sequence)
+
+    def send_announcement(self, peer_key: PublicKey, announcement: Announcement, now: float, *, tag: Any = None) -> list[int]:
+        """Send an Announcement to a known peer; returns the sequences of the packets sent."""
+        peer = self._peers.get(peer_key)
+        if peer is None:
+            return []
+        sequences = []
+        for payload in announcement.encode():
+            sequence = peer.next_sequence()
+            if self._register(peer_key, sequence, Command.ANNOUNCEMENT, now, tag):
+                self._send_payload(peer, Command.ANNOUNCEMENT, sequence, payload, patch_ports=True)
+                sequences.append(sequence)
+        return sequences
+
+    def ping(self, peer_key: PublicKey, now: float) -> int | None:
+        peer = self._peers.get(peer_key)
+        if peer is None:
+            return None
+        sequence = peer.next_sequence()
+        if self._register(peer_key, sequence, Command.PING, now, None):
+            self._send_payload(peer, Command.PING, sequence, b"")
+            return sequence
+        return None
+
+    def send_message(self, peer_key: PublicKey, message: Message, sequence: int = 0) -> bool:
+        """Send any other message (Traverse, Transfer, GetBlock, Chat) to a known peer."""
+        peer = self._peers.get(peer_key)
+        if peer is None:
+            return False
+        for payload in message.encode():
+            self._send_payload(peer, message.COMMAND, sequence, payload)
+        return True
+
+    def _announcement(self, *, find_self: bool = False, user_agent: bool = False, **lists: Any) -> Announcement:
+        height, version = self._blockchain()
+        return Announcement(
+            features=self.features,
+            blockchain_height=height,
+            blockchain_version=version,
+            user_agent=self.config.user_agent if user_agent else "",
+            find_self=find_self,
+            **lists,
+        )
+
+    def _register(self, peer: PublicKey, sequence: int, command: int, now: float, tag: Any) -> bool:
+        request = PendingRequest(peer, sequence, command, now, now + REPLY_TIMEOUT, tag)
+        if self._sequences.register(request):
+            return True
+        self._count("requests_refused")
+        return False
+
+    # ---- sending ---------------------------------------------------------------------------------
+
+    def _locals_for(self, host: str) -> list[Endpoint]:
+        family_v4 = is_ipv4(host)
+        link_local = host.startswith("fe80") or host.startswith("169.254.")
+        return [
+            local
+            for local in self._local
+            if is_ipv4(local[0]) == family_v4
+            and (local[0].startswith("fe80") or local[0].startswith("169.254.")) == link_local
+        ]
+
+    def _patched(self, payload: bytes, local: Endpoint) -> bytes:
+        external = self.config.port_forward or self._external_ports.get(local, 0)
+        return payload[:19] + local[1].to_bytes(2, "little") + external.to_bytes(2, "little") + payload[23:]
+
+    def _send_raw(
+        self, receiver: PublicKey, destination: Endpoint, local: Endpoint, message: Message, sequence: int
+    ) -> None:
+        for payload in message.encode():
+            if message.COMMAND in (Command.ANNOUNCEMENT, Command.RESPONSE):
+                payload = self._patched(payload, local)
+            self._queue(encode_packet(Packet(0, message.COMMAND, sequence, payload), sender=self.key, receiver=receiver), destination, local)
+
+    def _send_payload(self, peer: Peer, command: int, sequence: int, payload: bytes, *, patch_ports: bool = False) -> None:
+        connections = [peer.latest] if peer.latest is not None else peer.active_connections()
+        if not connections:
+            connections = peer.connections[-1:]
+        for connection in connections:
+            data = self._patched(payload, connection.local) if patch_ports else payload
+            raw = encode_packet(Packet(0, command, sequence, data), sender=self.key, receiver=peer.public_key)
+            self._queue(raw, connection.remote, connection.local)
+
+    def _queue(self, data: bytes, destination: Endpoint, local: Endpoint) -> None:
+        if len(self._outgoing) < self.limits.max_outgoing_queue:
+            self._outgoing.append(Outgoing(data, destination, local))
+        else:
+            self._count("outgoing_dropped")
+
+    # ---- receiving -------------------------------------------------------------------------------
+
+    def receive_datagram(self, data: bytes, source: Endpoint, local: Endpoint, now: float) -> None:
+        """Process one datagram that arrived from ``source`` on the socket bound to ``local``."""
+        if len(data) < PACKET_LENGTH_MIN:
+            self._count("too_short")
+            return
+        discovery = local[1] == LOCAL_DISCOVERY_PORT and local not in self._local
+        if discovery:
+            if source in self._local:
+                return  # our own broadcast
+            receiver = _DISCOVERY_KEYS[4 if is_ipv4(source[0]) else 6].public_key
+        else:
+            receiver = self.public_key
+        try:
+            packet, sender = decode_packet(data, receiver=receiver)
+        except DecodeError:
+            self._count("undecryptable")
+            return
+        if sender == self.public_key or packet.protocol != 0:
+            self._count("dropped_self_or_protocol")
+            return
+        if discovery:
+            if packet.command != Command.LOCAL_DISCOVERY:
+                self._count("discovery_wrong_command")
+                return
+            locals_ = self._locals_for(source[0])
+            if not locals_:
+                return
+            local = locals_[0]
+        known = sender in self._peers
+        if not self.policy.admit(sender, source, packet.command, known):
+            self._count("not_admitted")
+            return
+        peer = self._peers.get(sender) or self._add_peer(sender, source, now)
+        if peer is None:
+            return
+        connection = self._register_connection(peer, source, local, now)
+        if connection is None:
+            return
+        try:
+            message = decode_message(packet.command, packet.payload)
+        except DecodeError:
+            self._count("undecodable_message")
+            return
+        try:
+            self._dispatch(peer, connection, packet, message, now)
+        except PeernetError as error:  # e.g. an answer too large for the wire: drop, never crash
+            log.debug("cannot handle %s from %s: %s", type(message).__name__, peer.public_key, error)
+            self._count("handler_errors")
+        if not known:
+            self._emit(PeerConnected(peer.public_key, source, peer.user_agent))
+
+    def _add_peer(self, key: PublicKey, source: Endpoint, now: float) -> Peer | None:
+        limits = self.limits
+        if self._identities_per_ip.get(source[0], 0) >= limits.max_identities_per_ip:
+            self._count("identities_per_ip_exceeded")
+            return None
+        if len(self._peers) >= limits.max_peers and not self._evict_one():
+            self._count("peer_table_full")
+            return None
+        peer = Peer(key, now, self._rng.getrandbits(32), source_ip=source[0])
+        self._peers[key] = peer
+        self._identities_per_ip[source[0]] = self._identities_per_ip.get(source[0], 0) + 1
+        return peer
+
+    def _evict_one(self) -> bool:
+        """Make room by removing a peer without active connections, the longest silent first."""
+        candidates = [p for p in self._peers.values() if not p.active_connections()]
+        if not candidates:
+            return False
+        victim = min(candidates, key=lambda p: max((c.last_received for c in p.connections), default=p.first_seen))
+        self._remove_peer(victim, "evicted")
+        return True
+
+    def _remove_peer(self, peer: Peer, reason: str) -> None:
+        del self._peers[peer.public_key]
+        remaining = self._identities_per_ip.get(peer.source_ip, 1) - 1
+        if remaining > 0:
+            self._identities_per_ip[peer.source_ip] = remaining
+        else:
+            self._identities_per_ip.pop(peer.source_ip, None)
+        self._emit(PeerRemoved(peer.public_key, reason))
+
+    def _register_connection(self, peer: Peer, source: Endpoint, local: Endpoint, now: float) -> Connection | None:
+        connection = peer.connection_for(source, local)
+        if connection is None:
+            if len(peer.connections) >= self.limits.max_connections_per_peer:
+                self._count("connections_per_peer_exceeded")
+                return None
+            connection = Connection(source, local, ConnectionStatus.ACTIVE, now)
+            peer.connections.append(connection)
+        else:
+            connection.remote = source  # a NAT may have changed the port
+        connection.last_received = now
+        peer.make_latest(connection)
+        return connection
+
+    def _dispatch(self, peer: Peer, connection: Connection, packet: Packet, message: Message, now: float) -> None:
+        if isinstance(message, LocalDiscovery):
+            self._update_peer_info(peer, message, now)
+            self.contact(peer.public_key, [connection.remote], now)
+        elif isinstance(message, Announcement):
+            self._update_peer_info(peer, message, now)
+            self._update_connection_info(connection, message)
+            self._answer(peer, connection, packet.sequence, message, now)
+            self._emit(MessageReceived(peer.public_key, message, packet.sequence, connection.remote, connection.local))
+        elif isinstance(message, Response):
+            request = self._sequences.match(peer.public_key, packet.sequence, now, last=message.sequence_last)
+            if request is None:
+                self._count("unmatched_response")
+                return
+            rtt = now - request.sent_at
+            if not request.answered:
+                connection.rtt = rtt
+            request.answered = True
+            self._update_peer_info(peer, message, now)
+            self._update_connection_info(connection, message)
+            self._emit(ResponseReceived(peer.public_key, message, packet.sequence, request.tag, rtt))
+            if request.tag == BOOTSTRAP:
+                self._follow_bootstrap(peer, message, now)
+        elif isinstance(message, Ping):
+            if connection.port_internal == 0:
+                # Not yet introduced on this connection: introduce ourselves instead of answering.
+                sequence = peer.next_sequence()
+                if self._register(peer.public_key, sequence, Command.ANNOUNCEMENT, now, KEEPALIVE):
+                    self._send_raw(peer.public_key, connection.remote, connection.local, self._announcement(user_agent=True), sequence)
+            else:
+                self._send_payload(peer, Command.PONG, packet.sequence, b"")
+        elif isinstance(message, Pong):
+            request = self._sequences.match(peer.public_key, packet.sequence, now)
+            if request is None:
+                self._count("unmatched_pong")
+                return
+            connection.rtt = now - request.sent_at
+            self._emit(PongReceived(peer.public_key, connection.rtt))
+        else:
+            self._emit(MessageReceived(peer.public_key, message, packet.sequence, connection.remote, connection.local))
+
+    def _update_peer_info(self, peer: Peer, message: Announcement | Response, now: float) -> None:
+        if message.user_agent:
+            peer.user_agent = message.user_agent
+        peer.features = message.features
+        peer.blockchain_height = message.blockchain_height
+        peer.blockchain_version = message.blockchain_version
+        peer.blockchain_info_at = now
+
+    @staticmethod
+    def _update_connection_info(connection: Connection, message: Announcement | Response) -> None:
+        connection.port_internal = message.port_internal
+        connection.port_external = message.port_external
+        connection.firewall = bool(message.features & Feature.FIREWALL)
+
+    # ---- answering -------------------------------------------------------------------------------
+
+    def _answer(self, peer: Peer, connection: Connection, sequence: int, request: Announcement, now: float) -> None:
+        hash2peers: list[Hash2Peer] = []
+        not_found: list[bytes] = []
+        local_request = is_local_address(connection.remote[0])
+        for key in ([peer.node_id] if request.find_self else []) + list(request.find_peer):
+            records = self._closest_records(key, peer, request.features, local_request)
+            if records:
+                hash2peers.append(Hash2Peer(key, closest=records))
+            else:
+                not_found.append(key)
+        not_found.extend(request.find_value)  # no value store at this layer
+        height, version = self._blockchain()
+        response = Response(
+            features=self.features,
+            blockchain_height=height,
+            blockchain_version=version,
+            user_agent=self.config.user_agent if request.user_agent else "",
+            hash2peers=hash2peers,
+            hashes_not_found=not_found,
+        )
+        for payload in response.encode():
+            self._send_payload(peer, Command.RESPONSE, sequence, payload, patch_ports=True)
+
+    def _closest_records(self, key: bytes, requester: Peer, requester_features: int, local_request: bool) -> list[PeerRecord]:
+        records: list[PeerRecord] = []
+        for candidate_key in self.directory.closest(key, CLOSEST_PER_KEY, requester.public_key):
+            candidate = self._peers.get(candidate_key)
+            if candidate is None or candidate is requester:
+                continue
+            record = _record_for(candidate, requester_features, local_request)
+            if record is not None:
+                records.append(record)
+                if len(records) == CLOSEST_PER_KEY:
+                    break
+        return records
+
+    # ---- bootstrap -------------------------------------------------------------------------------
+
+    def _follow_bootstrap(self, responder: Peer, response: Response, now: float) -> None:
+        """Contact up to five of the closest peers a FIND_SELF answer reports (spec wire.md §10.1)."""
+        for entry in response.hash2peers:
+            if entry.key != self.public_key.node_id or not entry.closest:
+                return
+            for record in entry.closest[:CLOSEST_PER_KEY]:
+                if record.public_key == self.public_key or record.public_key in self._peers:
+                    continue
+                endpoints = _record_endpoints(record)
+                if endpoints:
+                    self.contact(record.public_key, endpoints, now)
+
+    # ---- timers ----------------------------------------------------------------------------------
+
+    def handle_timer(self, now: float) -> None:
+        if self._next_tick is None or now < self._next_tick:
+            return
+        self._next_tick = now + TICK
+        for request in self._sequences.expire(now):
+            self._emit(RequestTimedOut(request.peer, request.sequence, request.command, request.tag, request.answered))
+        for peer in list(self._peers.values()):
+            self._keep_alive(peer, now)
+        if self._next_bootstrap is not None and now >= self._next_bootstrap:
+            self._bootstrap(now)
+        if self._next_discovery is not None and now >= self._next_discovery:
+            self._discover(now)
+            self._next_discovery = now + (10.0 if not self._peers else 600.0)
+
+    def _keep_alive(self, peer: Peer, now: float) -> None:
+        for connection in list(peer.connections):
+            silent = now - connection.last_received
+            factor = REDUNDANT_FACTOR if connection.status is ConnectionStatus.REDUNDANT else 1.0
+            if connection.status is ConnectionStatus.INACTIVE:
+                if now - connection.inactive_since >= INACTIVE_EXPIRY:
+                    peer.remove_connection(connection)
+                elif now - connection.last_keepalive >= PING_INTERVAL:
+                    self._keepalive_ping(peer, connection, now)
+                continue
+            if silent >= INVALIDATE_AFTER * factor:
+                connection.status = ConnectionStatus.INACTIVE
+                connection.inactive_since = now
+                if peer.latest is connection:
+                    active = peer.active_connections()
+                    peer.latest = None
+                    if active:
+                        peer.make_latest(active[-1])
+            elif silent >= PING_INTERVAL * factor and now - connection.last_keepalive >= PING_INTERVAL * factor:
+                stale = now - peer.blockchain_info_at > BLOCKCHAIN_INFO_MAX_AGE
+                if connection.status is ConnectionStatus.ACTIVE and stale:
+                    sequence = peer.next_sequence()
+                    if self._register(peer.public_key, sequence, Command.ANNOUNCEMENT, now, KEEPALIVE):
+                        self._send_raw(peer.public_key, connection.remote, connection.local, self._announcement(), sequence)
+                    connection.last_keepalive = now
+                else:
+                    self._keepalive_ping(peer, connection, now)
+        if not peer.connections:
+            self._remove_peer(peer, "no connection left")
+
+    def _keepalive_ping(self, peer: Peer, connection: Connection, now: float) -> None:
+        sequence = peer.next_sequence()
+        if self._register(peer.public_key, sequence, Command.PING, now, KEEPALIVE):
+            raw = encode_packet(Packet(0, Command.PING, sequence, b""), sender=self.key, receiver=peer.public_key)
+            self._queue(raw, connection.remote, connection.local)
+        connection.last_keepalive = now
+
+    def _bootstrap(self, now: float) -> None:
+        roots = self.config.root_peers
+        known = sum(1 for root in roots if root.public_key in self._peers)
+        if roots and (known == len(roots) or known >= 2) and self._bootstrap_round > 0:
+            self._next_bootstrap = None
+            return
+        for root in roots:
+            if root.public_key not in self._peers:
+                self.contact(root.public_key, root.endpoints, now)
+        self._bootstrap_round += 1
+        if self._bootstrap_round <= 85:
+            self._next_bootstrap = now + 7.0
+        elif self._bootstrap_round <= 85 + 12:
+            self._next_bootstrap = now + 300.0
+        else:
+            self._next_bootstrap = None
+
+    def _discover(self, now: float) -> None:
+        """Local Discovery from every main socket: IPv4 broadcast and IPv6 multicast."""
+        height, version = self._blockchain()
+        message = LocalDiscovery(
+            features=self.features,
+            blockchain_height=height,
+            blockchain_version=version,
+            user_agent=self.config.user_agent,
+            find_self=True,
+        )
+        (payload,) = message.encode()
+        for local in self._local:
+            family = 4 if is_ipv4(local[0]) else 6
+            if local[0] in ("127.0.0.1", "::1"):
+                continue  # loopback has no broadcast
+            receiver = _DISCOVERY_KEYS[family].public_key
+            raw = encode_packet(Packet(0, Command.LOCAL_DISCOVERY, 0, payload), sender=self.key, receiver=receiver)
+            destination = ("255.255.255.255", LOCAL_DISCOVERY_PORT) if family == 4 else (IPV6_MULTICAST_GROUP, LOCAL_DISCOVERY_PORT)
+            self._queue(raw, destination, local)
+
+
+def _record_for(peer: Peer, requester_features: int, local_request: bool) -> PeerRecord | None:
+    """A record describing ``peer`` with, per family, its latest qualifying connection."""
+    v4: Connection | None = None
+    v6: Connection | None = None
+    ordered = ([peer.latest] if peer.latest else []) + peer.connections
+    for connection in ordered:
+        if connection.status is ConnectionStatus.INACTIVE or connection.port_internal == 0:
+            continue
+        if is_local_address(connection.remote[0]) and not local_request:
+            continue
+        if connection.remote[0].startswith("fe80"):
+            continue  # no zone in records: useless to others
+        if is_ipv4(connection.remote[0]):
+            if v4 is None and requester_features & Feature.IPV4_LISTEN:
+                v4 = connection
+        elif v6 is None and requester_features & Feature.IPV6_LISTEN:
+            v6 = connection
+    if v4 is None and v6 is None:
+        return None
+    return PeerRecord(
+        peer.public_key,
+        ipv4=v4.remote[0] if v4 else None,
+        ipv4_port=v4.remote[1] if v4 else 0,
+        ipv4_port_internal=v4.port_internal if v4 else 0,
+        ipv4_port_external=v4.port_external if v4 else 0,
+        ipv6=v6.remote[0] if v6 else None,
+        ipv6_port=v6.remote[1] if v6 else 0,
+        ipv6_port_internal=v6.port_internal if v6 else 0,
+        ipv6_port_external=v6.port_external if v6 else 0,
+        features=peer.features & 0x7F,
+    )
+
+
+def _record_endpoints(record: PeerRecord) -> list[Endpoint]:
+    """Where to contact a reported peer; records of bad quality give none (spec wire.md §6.4.3)."""
+    endpoints: list[Endpoint] = []
+    if int(record.ipv4) and record.ipv4_port_internal:
+        endpoints.append((str(record.ipv4), record.ipv4_port_external or record.ipv4_port))
+    if int(record.ipv6) and record.ipv6_port_internal:
+        endpoints.append((str(record.ipv6), record.ipv6_port_external or record.ipv6_port))
+    if (int(record.ipv4) and not record.ipv4_port_internal) or (int(record.ipv6) and not record.ipv6_port_internal):
+        return []
+    return endpoints

@@ -1,0 +1,80 @@
+"""Events the peer engine reports to the application."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from ._keys import PublicKey
+from ._messages import Message
+from ._response import Response
+from ._transport import Endpoint
+
+__all__ = [
+    "EngineEvent",
+    "MessageReceived",
+    "PeerConnected",
+    "PeerRemoved",
+    "PongReceived",
+    "RequestTimedOut",
+    "ResponseReceived",
+]
+
+
+@attrs.frozen
+class PeerConnected:
+    """A peer was seen for the first time."""
+
+    peer: PublicKey
+    remote: Endpoint
+    user_agent: str
+
+
+@attrs.frozen
+class PeerRemoved:
+    """A peer lost its last connection (or was evicted)."""
+
+    peer: PublicKey
+    reason: str
+
+
+@attrs.frozen
+class ResponseReceived:
+    """A Response packet to one of our Announcements; ``tag`` is what the request was sent for."""
+
+    peer: PublicKey
+    response: Response
+    sequence: int
+    tag: Any
+    rtt: float
+
+
+@attrs.frozen
+class PongReceived:
+    peer: PublicKey
+    rtt: float
+
+
+@attrs.frozen
+class RequestTimedOut:
+    peer: PublicKey
+    sequence: int
+    command: int
+    tag: Any
+    answered: bool  # True when some (but not the last) Response packets arrived
+
+
+@attrs.frozen
+class MessageReceived:
+    """Any other message for the application: Announcement (after the engine answered it),
+    Traverse, Transfer, GetBlock, Chat."""
+
+    peer: PublicKey
+    message: Message
+    sequence: int
+    remote: Endpoint
+    local: Endpoint
+
+
+EngineEvent = PeerConnected | PeerRemoved | ResponseReceived | PongReceived | RequestTimedOut | MessageReceived
