@@ -1,7 +1,7 @@
 """A node's port mapping, run inside a lab namespace: keeps a UDP echo on PORT mapped with
 METHOD and prints one JSON line per event; SIGTERM stops it (mappings are deleted on the way out).
 
-    nat_client.py METHOD PORT LIFETIME
+    nat_client.py METHOD PORT LIFETIME [EXTERNAL_PORT]
 """
 
 from __future__ import annotations
@@ -42,9 +42,9 @@ async def echo(port: int) -> None:
             await sock.sendto(data, address)
 
 
-async def main(method: str, port: int, lifetime: int) -> None:
+async def main(method: str, port: int, lifetime: int, external_port: int) -> None:
     mapper = PortMapper(
-        [MappingRequest(TransportProtocol.UDP, port)],
+        [MappingRequest(TransportProtocol.UDP, port, external_port)],
         methods=[MappingMethod(method)], lifetime=lifetime, on_event=on_event,
     )
     with trio.move_on_after(600):  # never outlives a test run
@@ -61,4 +61,5 @@ async def main(method: str, port: int, lifetime: int) -> None:
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
-    trio.run(main, sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))
+    external = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+    trio.run(main, sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), external)

@@ -3,8 +3,10 @@ host reaches, renews the lease, re-maps after a daemon restart and deletes on sh
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
+import sys
 import time
 
 import pytest
@@ -18,8 +20,10 @@ LIFETIME = 4  # seconds: renewals every ~2 s, and an unrenewed lease would lapse
 PORTS = {"pcp": 7101, "natpmp": 7102, "upnp": 7103}
 
 
-def start_client(lab: NatLab, method: str, port: int) -> tuple[subprocess.Popen[str], dict[str, object]]:
-    client = lab.python("a1", CLIENT, method, str(port), str(LIFETIME))
+def start_client(
+    lab: NatLab, method: str, port: int, external_port: int = 0
+) -> tuple[subprocess.Popen[str], dict[str, object]]:
+    client = lab.python("a1", CLIENT, method, str(port), str(LIFETIME), str(external_port))
     mapped = lab.next_event(client, ["mapped", "failed"], timeout=10)
     assert mapped["event"] == "mapped", mapped
     assert mapped["method"] == method
@@ -76,3 +80,35 @@ def test_mappings_come_back_after_gateway_restart(natlab: NatLab, method: str) -
     assert natlab.udp_reachable("rdv", natlab.wan_ip("r1"), external_port)
     assert "removed" in stop_client(natlab, client)
     assert f"dport {external_port}" not in natlab.forwarded_ports("r1")
+
+
+@pytest.mark.parametrize("method", ["pcp", "upnp"])
+def test_conflict_is_resolved_with_another_external_port(natlab: NatLab, method: str) -> None:
+    taken = 7400 + len(method)
+    holder = natlab.run("a2", "upnpc", "-e", "holder", "-a", natlab.host_ip("a2"), str(taken),
+                        str(taken), "UDP", "60", check=False)
+    assert f"dport {taken}" in natlab.forwarded_ports("r1"), holder.stdout + holder.stderr
+    try:
+        client, mapped = start_client(natlab, method, 7450 + len(method), external_port=taken)
+        external_port = int(str(mapped["external_port"]))
+        assert external_port != taken
+        assert natlab.udp_reachable("rdv", natlab.wan_ip("r1"), external_port)
+        stop_client(natlab, client)
+    finally:
+        natlab.run("a2", "upnpc", "-d", str(taken), "UDP", check=False)
+
+
+def test_all_protocols_are_probed_concurrently(natlab: NatLab) -> None:
+    probe = (
+        "import trio, json\n"
+        "from peernet_nat import probe_gateway\n"
+        "async def main():\n"
+        "    start = trio.current_time()\n"
+        "    found = await probe_gateway()\n"
+        "    print(json.dumps([[c.method.value for c in found], trio.current_time() - start]))\n"
+        "trio.run(main)\n"
+    )
+    result = natlab.run("a1", sys.executable, "-c", probe)
+    methods, elapsed = json.loads(result.stdout)
+    assert methods == ["pcp", "natpmp", "upnp"]  # the order of preference
+    assert elapsed < 1.5
