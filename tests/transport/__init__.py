@@ -1,0 +1,1 @@
+"""Tests of the UDP and in-memory transports."""
