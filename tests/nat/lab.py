@@ -134,11 +134,11 @@ class NatLab:
 
     def wait_ready(self, process: subprocess.Popen[str], timeout: float = 10) -> None:
         assert process.stdout is not None
-        line = self._readline(process, timeout)
+        line = self.read_line(process, timeout)
         if line.strip() != "ready":
             raise RuntimeError(f"process did not get ready: {line!r} {_stderr(process)}")
 
-    def _readline(self, process: subprocess.Popen[str], timeout: float) -> str:
+    def read_line(self, process: subprocess.Popen[str], timeout: float) -> str:
         """One line of output (unbuffered, so that select() sees every pending line)."""
         assert process.stdout is not None
         fd = process.stdout.fileno()
@@ -170,7 +170,7 @@ class NatLab:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError(f"no {kinds} event within {timeout} s")
-            line = self._readline(process, remaining)
+            line = self.read_line(process, remaining)
             if not line:
                 raise RuntimeError(f"process ended before {kinds}: {_stderr(process)[-2000:]}")
             event: dict[str, object] = json.loads(line)
