@@ -187,12 +187,8 @@ class _InFlight:
 
 
 def _is_broadcast(ip: str) -> bool:
-    if ip == "255.255.255.255":
-        return True
-    try:
-        return ipaddress.ip_address(ip).is_multicast
-    except ValueError:
-        return False
+    """The IPv4 limited broadcast or an IPv6 multicast group (ff00::/8)."""
+    return ip == "255.255.255.255" or (ip[:2].lower() == "ff" and ":" in ip)
 
 
 def _is_ipv6(ip: str) -> bool:
@@ -474,6 +470,9 @@ class MemoryNetwork:
         self._schedule(item)
 
     def _schedule(self, item: _InFlight) -> None:
+        if item.arrival <= trio.current_time() and not self._heap:
+            self._arrive(item, item.arrival)  # nothing can come before it: deliver now
+            return
         self._ensure_scheduler()
         heapq.heappush(self._heap, item)
         if self._heap[0] is item and self._wakeup is not None:

@@ -339,3 +339,21 @@ async def test_hairpin_through_the_public_address(autojump_clock: trio.testing.M
     datagram = await second.receive()
     assert datagram.data == b"hairpin"
     assert datagram.source[0] == "5.0.0.1"
+
+
+async def test_zero_latency_delivers_in_order_without_time_passing(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    network = MemoryNetwork(latency=0.0)
+    a = network.add_host(["10.0.0.1"])
+    b = network.add_host(["10.0.0.2"])
+    network.set_link("10.0.0.1", "10.0.0.3", latency=1.0)
+    c = network.add_host(["10.0.0.3"])
+    start = trio.current_time()
+    await a.send(b"late", c.local_endpoints()[0], a.local_endpoints()[0])
+    for index in range(3):
+        await a.send(bytes([index]), b.local_endpoints()[0], a.local_endpoints()[0])
+    assert [(await b.receive()).data for _ in range(3)] == [b"\x00", b"\x01", b"\x02"]
+    assert trio.current_time() == start
+    assert (await c.receive()).data == b"late"
+    assert trio.current_time() == start + 1.0
