@@ -96,6 +96,7 @@ class UdpTransport:
         self._datagrams_sent = self._bytes_sent = self._send_errors = 0
         self._datagrams_received = self._bytes_received = self._dropped = 0
         self._watcher_scope = trio.CancelScope()
+        self._wildcard = False
         self._closed = False
 
     @classmethod
@@ -118,6 +119,7 @@ class UdpTransport:
         transport = cls(queue_size, list_addresses)
         try:  # bind first, so that a bind error is raised as is, not in an exception group
             if listen is None:
+                transport._wildcard = True
                 await transport.refresh()
             else:
                 await transport.update(listen)
@@ -204,7 +206,12 @@ class UdpTransport:
         await self._apply([_spec(item) for item in listen], strict=True)
 
     async def refresh(self) -> None:
-        """Wildcard mode: re-read the machine's addresses and follow them (logs bind failures)."""
+        """Re-join the multicast group on new interfaces; in the wildcard mode also re-read the
+        machine's addresses and follow them (bind failures are logged)."""
+        if not self._wildcard:
+            self._join_multicast_group()
+            await trio.lowlevel.checkpoint()
+            return
         await self._apply([(_canonical_ip(item.address), None) for item in self._list_addresses()])
         self._join_multicast_group()
 

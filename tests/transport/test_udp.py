@@ -202,6 +202,8 @@ async def test_update_opens_new_and_closes_vanished_sockets(raw_v4: socket.socke
         with pytest.raises(OSError):
             await transport.update([("127.0.0.2", 0), ("192.0.2.254", 0)])  # not ours: EADDRNOTAVAIL
         assert transport.local_endpoints() == [second]
+        await transport.refresh()  # not the wildcard mode: the explicit list stays
+        assert transport.local_endpoints() == [second]
 
 
 def loopback(address: str) -> InterfaceAddress:
