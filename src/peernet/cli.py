@@ -1,34 +1,111 @@
-"""The ``peernet`` command line."""
+"""The ``peernet`` command line: run a node, show its identity, list its peers, run a demo network."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from ._config import default_data_dir, load_config, parse_endpoint, parse_root
 
 __all__ = ["main"]
 
+log = logging.getLogger("peernet")
 
-def _packet_demo(args: argparse.Namespace) -> int:
-    from peernet_proto import (
-        Announcement,
-        Packet,
-        PrivateKey,
-        decode_message,
-        decode_packet,
-        encode_message,
-        encode_packet,
-    )
+
+def _peer_json(info: Any) -> dict[str, Any]:
+    return {
+        "public_key": info.public_key.hex(),
+        "node_id": info.node_id.hex(),
+        "user_agent": info.user_agent,
+        "blockchain_height": info.blockchain_height,
+        "blockchain_version": info.blockchain_version,
+        "connections": [
+            {"remote": f"{r[0]}:{r[1]}", "local": f"{l[0]}:{l[1]}", "status": s, "rtt_ms": None if t is None else round(t * 1000, 2)}
+            for r, l, s, t in info.connections
+        ],
+    }
+
+
+async def _run_node(args: argparse.Namespace) -> None:
+    from peernet_proto import UdpTransport
+
+    from ._api import serve_api
+    from ._node import Node
+
+    overrides = {
+        "listen": args.listen,
+        "root_peers": args.root,
+        "user_agent": args.user_agent,
+        "local_discovery": True if args.local_discovery else None,
+    }
+    config, key = load_config(Path(args.data_dir), overrides)
+    async with UdpTransport.open(list(config.listen)) as transport:
+        node = Node(key, transport, user_agent=config.user_agent, root_peers=config.root_peers,
+                    local_discovery=config.local_discovery)
+        routes = {
+            "/peers": lambda: [_peer_json(p) for p in node.engine.peers()],
+            "/status": lambda: {"public_key": key.public_key.hex(), "node_id": key.public_key.node_id.hex(),
+                                "listen": [f"{h}:{p}" for h, p in transport.local_endpoints()],
+                                "peers": len(node.engine)},
+        }
+        async with trio.open_nursery() as nursery:
+            await nursery.start(node.run)
+            await nursery.start(serve_api, config.data_dir, routes)
+            endpoints = ", ".join(f"{h}:{p}" for h, p in transport.local_endpoints())
+            log.info("node %s listening on %s (data in %s)", key.public_key.hex(), endpoints, config.data_dir)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    try:
+        trio.run(_run_node, args)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _cmd_id(args: argparse.Namespace) -> int:
+    _, key = load_config(Path(args.data_dir), {})
+    print(f"public key {key.public_key.hex()}\nnode ID    {key.public_key.node_id.hex()}")
+    return 0
+
+
+def _cmd_peers(args: argparse.Namespace) -> int:
+    from ._api import query
+
+    try:
+        peers = trio.run(query, Path(args.data_dir), "/peers")
+    except (OSError, RuntimeError) as error:
+        print(f"no running node found in {args.data_dir}: {error}", file=sys.stderr)
+        return 1
+    for peer in peers:
+        where = ", ".join(f"{c['remote']} ({c['status']}, rtt {c['rtt_ms']} ms)" for c in peer["connections"])
+        print(f"{peer['public_key']}  {peer['user_agent'] or '-':<24} {where}")
+    print(f"{len(peers)} peers")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from ._demo import run_demo
+
+    trio.run(run_demo, args.nodes, args.seconds, Path(args.data_dir) if args.data_dir else None)
+    return 0
+
+
+def _cmd_packet_demo(args: argparse.Namespace) -> int:
+    from peernet_proto import Announcement, Packet, PrivateKey, decode_message, decode_packet, encode_message, encode_packet
 
     alice, bob = PrivateKey.generate(), PrivateKey.generate()
     message = Announcement(features=1, user_agent="peernet-py demo/0.1", find_self=True)
     (payload,) = encode_message(message)
     raw = encode_packet(Packet(0, message.COMMAND, 1, payload), sender=alice, receiver=bob.public_key)
     packet, sender = decode_packet(raw, receiver=bob.public_key)
-    print(f"alice {alice.public_key.hex()}\nbob   {bob.public_key.hex()}")
-    print(f"packet alice -> bob, {len(raw)} bytes: {raw.hex()}")
-    print(f"bob recovers sender {sender.hex()} (alice: {sender == alice.public_key})")
-    print(f"message: {decode_message(packet.command, packet.payload)}")
+    print(f"packet alice -> bob, {len(raw)} bytes; bob recovers alice: {sender == alice.public_key}")
+    print(decode_message(packet.command, packet.payload))
     return 0
 
 
@@ -36,12 +113,40 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="peernet", description="A Peernet node and tools.")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     commands = parser.add_subparsers(dest="command", required=True)
-    packet_demo = commands.add_parser("packet-demo", help="encode and decode a packet between two fresh identities")
-    packet_demo.set_defaults(run=_packet_demo)
-    demo = commands.add_parser("demo", help="a small demonstration on this machine")
-    demo.set_defaults(run=_packet_demo)
+    data_dir = str(default_data_dir())
+
+    run = commands.add_parser("run", help="start a node and log its connections")
+    run.add_argument("--data-dir", default=data_dir, help=f"key, config and state (default {data_dir})")
+    run.add_argument("--listen", action="append", metavar="HOST:PORT", help="listen address (repeatable)")
+    run.add_argument("--root", action="append", metavar="PUBKEYHEX@HOST:PORT", help="root peer (repeatable)")
+    run.add_argument("--user-agent", metavar="TEXT")
+    run.add_argument("--local-discovery", action="store_true", help="IPv4 broadcast / IPv6 multicast discovery")
+    run.set_defaults(run=_cmd_run)
+
+    ident = commands.add_parser("id", help="show the node's public key and node ID")
+    ident.add_argument("--data-dir", default=data_dir)
+    ident.set_defaults(run=_cmd_id)
+
+    peers = commands.add_parser("peers", help="list the peers of a running node")
+    peers.add_argument("--data-dir", default=data_dir)
+    peers.set_defaults(run=_cmd_peers)
+
+    demo = commands.add_parser("demo", help="a small network on loopback: nodes bootstrap from one root")
+    demo.add_argument("--nodes", type=int, default=6)
+    demo.add_argument("--seconds", type=float, default=12.0)
+    demo.add_argument("--data-dir", default=None, help="where the demo nodes keep their data (default: a temporary dir)")
+    demo.set_defaults(run=_cmd_demo)
+
+    packet = commands.add_parser("packet-demo", help="encode and decode one packet between two fresh identities")
+    packet.set_defaults(run=_cmd_packet_demo)
+
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(name)s %(message)s", datefmt="%H:%M:%S")
+    for endpoint in getattr(args, "listen", None) or []:
+        parse_endpoint(endpoint)
+    for root in getattr(args, "root", None) or []:
+        parse_root(root)
     result: int = args.run(args)
     return result
 

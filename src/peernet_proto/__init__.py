@@ -31,6 +31,7 @@ from ._engine import (
     PeerEngine,
     PeerInfo,
     RootPeer,
+    record_endpoints,
 )
 from ._errors import (
     DecodeError,
@@ -53,8 +54,10 @@ from ._events import (
     RequestTimedOut,
     ResponseReceived,
 )
+from ._interfaces import InterfaceAddress, list_interface_addresses
 from ._keys import PrivateKey, PublicKey, hash_data, recover_compact
 from ._lite import LitePacket, decode_lite_packet, encode_lite_packet
+from ._memory import MemoryHost, MemoryNat, MemoryNetwork, MemoryNetworkStatistics, NatKind
 from ._messages import Message, UnknownCommandError, decode_message, encode_message
 from ._packet import Packet, decode_packet, encode_packet, garbage_length_bound
 from ._runner import EngineRunner
@@ -72,6 +75,7 @@ from ._transfer import (
     TransferControl,
 )
 from ._traverse import Traverse
+from ._udp import ListenAddress, UdpStatistics, UdpTransport, machine_listen_addresses
 from ._udt import (
     UdtAck,
     UdtAck2,
@@ -132,14 +136,21 @@ __all__ = [
     "GetBlockControl",
     "Hash2Peer",
     "InfoStoreFile",
+    "InterfaceAddress",
     "InvalidFieldError",
     "InvalidKeyError",
+    "ListenAddress",
     "LitePacket",
     "LocalDiscovery",
     "LocalProtocolError",
+    "MemoryHost",
+    "MemoryNat",
+    "MemoryNetwork",
+    "MemoryNetworkStatistics",
     "Message",
     "MessageReceived",
     "MessageTooLargeError",
+    "NatKind",
     "Outgoing",
     "Packet",
     "PeerConnected",
@@ -165,6 +176,8 @@ __all__ = [
     "TransferControl",
     "Traverse",
     "TruncatedError",
+    "UdpStatistics",
+    "UdpTransport",
     "UdtAck",
     "UdtAck2",
     "UdtCongestionWarning",
@@ -189,5 +202,8 @@ __all__ = [
     "encode_udt_frame",
     "garbage_length_bound",
     "hash_data",
+    "list_interface_addresses",
+    "machine_listen_addresses",
+    "record_endpoints",
     "recover_compact",
 ]

@@ -53,6 +53,7 @@ __all__ = [
     "PeerEngine",
     "PeerInfo",
     "RootPeer",
+    "record_endpoints",
 ]
 
 log = logging.getLogger(__name__)
@@ -569,7 +570,7 @@ class PeerEngine:
             for record in entry.closest[:CLOSEST_PER_KEY]:
                 if record.public_key == self.public_key or record.public_key in self._peers:
                     continue
-                endpoints = _record_endpoints(record)
+                endpoints = record_endpoints(record)
                 if endpoints:
                     self.contact(record.public_key, endpoints, now)
 
@@ -697,7 +698,7 @@ def _record_for(peer: Peer, requester_features: int, local_request: bool) -> Pee
     )
 
 
-def _record_endpoints(record: PeerRecord) -> list[Endpoint]:
+def record_endpoints(record: PeerRecord) -> list[Endpoint]:
     """Where to contact a reported peer; records of bad quality give none (spec wire.md §6.4.3)."""
     endpoints: list[Endpoint] = []
     if int(record.ipv4) and record.ipv4_port_internal:

@@ -1,0 +1,86 @@
+"""A minimal local API on loopback: ``GET /peers`` and ``GET /status`` as JSON, guarded by a key.
+
+The port and key are written to ``api.json`` in the data directory (readable by the owner only), so
+that ``peernet peers`` can find a running node.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import trio
+
+__all__ = ["API_FILE", "query", "serve_api"]
+
+API_FILE = "api.json"
+_MAX_REQUEST = 8192
+log = logging.getLogger(__name__)
+
+
+async def serve_api(
+    data_dir: Path,
+    routes: dict[str, Callable[[], Any]],
+    *,
+    host: str = "127.0.0.1",
+    task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    key = secrets.token_hex(16)
+    listeners = await trio.open_tcp_listeners(0, host=host)
+    port = listeners[0].socket.getsockname()[1]
+    path = data_dir / API_FILE
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as api_file:
+        json.dump({"host": host, "port": port, "key": key}, api_file)
+
+    async def handle(stream: trio.SocketStream) -> None:
+        async with stream:
+            request = b""
+            with trio.move_on_after(5):
+                while b"\r\n\r\n" not in request and len(request) < _MAX_REQUEST:
+                    chunk = await stream.receive_some(_MAX_REQUEST)
+                    if not chunk:
+                        break
+                    request += chunk
+            status, body = _respond(request, key, routes)
+            head = f"HTTP/1.0 {status}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+            await stream.send_all(head.encode() + body)
+
+    try:
+        task_status.started(port)
+        await trio.serve_listeners(handle, listeners)
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _respond(request: bytes, key: str, routes: dict[str, Callable[[], Any]]) -> tuple[str, bytes]:
+    lines = request.decode("latin-1").split("\r\n")
+    parts = lines[0].split(" ")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if ":" in line)}
+    if len(parts) < 2 or parts[0] != "GET":
+        return "405 Method Not Allowed", b'{"error": "only GET"}'
+    if not secrets.compare_digest(headers.get("x-api-key", ""), key):
+        return "403 Forbidden", b'{"error": "bad api key"}'
+    route = routes.get(parts[1])
+    if route is None:
+        return "404 Not Found", b'{"error": "no such route"}'
+    return "200 OK", json.dumps(route()).encode()
+
+
+async def query(data_dir: Path, route: str) -> Any:
+    info = json.loads((data_dir / API_FILE).read_text())
+    stream = await trio.open_tcp_stream(info["host"], info["port"])
+    async with stream:
+        await stream.send_all(f"GET {route} HTTP/1.0\r\nx-api-key: {info['key']}\r\n\r\n".encode())
+        response = b""
+        while chunk := await stream.receive_some(65536):
+            response += chunk
+    head, _, body = response.partition(b"\r\n\r\n")
+    if not head.startswith(b"HTTP/1.0 200"):
+        raise RuntimeError(head.decode(errors="replace").splitlines()[0])
+    return json.loads(body)

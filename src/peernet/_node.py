@@ -1,0 +1,134 @@
+"""A Peernet node: the peer engine on a transport, with the DHT routing table answering lookups."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Sequence
+
+import trio
+
+from peernet_chain import LocalChain
+from peernet_dht import RoutingTable
+from peernet_proto import (
+    Announcement,
+    DatagramTransport,
+    EngineConfig,
+    EngineEvent,
+    EngineRunner,
+    PeerConnected,
+    PeerEngine,
+    PeerRemoved,
+    PrivateKey,
+    PublicKey,
+    ResponseReceived,
+    RootPeer,
+    record_endpoints,
+)
+
+__all__ = ["Node"]
+
+log = logging.getLogger(__name__)
+
+
+class _RoutingDirectory:
+    """Answers the engine's "closest peers" questions from the Kademlia routing table."""
+
+    def __init__(self, table: RoutingTable[PublicKey]) -> None:
+        self._table = table
+
+    def closest(self, key: bytes, count: int, exclude: PublicKey) -> Sequence[PublicKey]:
+        # Ask for more than needed: the engine drops peers without a usable connection.
+        return self._table.closest(key, count * 4, exclude)
+
+
+REFRESH = "bucket refresh"
+REFRESH_FANOUT = 3  # peers asked per refresh target
+RECORDS_FOLLOWED = 5  # closest records contacted per answer, as the reference's bootstrap
+
+
+class Node:
+    """Runs until cancelled: ``async with trio.open_nursery() as n: await n.start(node.run)``.
+
+    Bucket refresh as the reference schedules it: once the routing table holds two peers, three
+    rounds one second apart, then one round every ``refresh_interval`` seconds. A round asks the
+    closest known peers for random targets in under-filled buckets and contacts what they report.
+    """
+
+    def __init__(
+        self,
+        key: PrivateKey,
+        transport: DatagramTransport,
+        *,
+        user_agent: str = "peernet-py/0.1",
+        root_peers: Sequence[RootPeer] = (),
+        local_discovery: bool = False,
+        chain: LocalChain | None = None,
+        rng: random.Random | None = None,
+        refresh_interval: float = 300.0,
+    ) -> None:
+        self.key = key
+        self._rng = rng or random.Random()
+        self.refresh_interval = refresh_interval
+        self.chain = chain
+        self.table: RoutingTable[PublicKey] = RoutingTable(key.public_key.node_id)
+        config = EngineConfig(user_agent=user_agent, root_peers=tuple(root_peers), local_discovery=local_discovery)
+        self.engine = PeerEngine(
+            key, config, directory=_RoutingDirectory(self.table), rng=rng, blockchain=self._blockchain_state
+        )
+        self.runner = EngineRunner(self.engine, transport, self._on_event)
+
+    @property
+    def public_key(self) -> PublicKey:
+        return self.key.public_key
+
+    def _blockchain_state(self) -> tuple[int, int]:
+        if self.chain is None:
+            return 0, 0
+        state = self.chain.state
+        return state.height, state.version
+
+    def _on_event(self, event: EngineEvent) -> None:
+        now = trio.current_time()
+        if isinstance(event, PeerConnected):
+            self.table.add(event.peer, now)
+            log.info("peer connected %s %s:%d %s", event.peer.hex()[:16], *event.remote, event.user_agent)
+        elif isinstance(event, PeerRemoved):
+            self.table.remove(event.peer.node_id)
+            log.info("peer removed %s (%s)", event.peer.hex()[:16], event.reason)
+        elif isinstance(event, ResponseReceived) and event.tag == REFRESH:
+            self._follow(event, now)
+
+    def _follow(self, event: ResponseReceived, now: float) -> None:
+        for entry in event.response.hash2peers:
+            for record in entry.closest[:RECORDS_FOLLOWED]:
+                if record.public_key == self.public_key or self.engine.peer(record.public_key) is not None:
+                    continue
+                endpoints = record_endpoints(record)
+                if endpoints:
+                    self.engine.contact(record.public_key, endpoints, now)
+
+    def refresh(self) -> None:
+        """One refresh round; FIND_SELF for our own ID is sent as FIND_PEER like any target."""
+        now = trio.current_time()
+        features = self.engine.features
+        for target in self.table.refresh_targets(self._rng):
+            for peer in self.table.closest(target, REFRESH_FANOUT):
+                self.engine.send_announcement(peer, Announcement(features=features, find_peer=[target]), now, tag=REFRESH)
+        self.runner.poke()
+
+    async def _refresh_loop(self) -> None:
+        while len(self.table) < 2:
+            await trio.sleep(1.0)
+        for _ in range(3):
+            self.refresh()
+            await trio.sleep(1.0)
+        while True:
+            await trio.sleep(self.refresh_interval)
+            self.refresh()
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(self.runner.run)
+            nursery.start_soon(self._refresh_loop)
+            task_status.started()

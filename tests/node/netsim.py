@@ -1,0 +1,39 @@
+"""Building networks of full nodes on the in-memory network."""
+
+from __future__ import annotations
+
+import random
+
+import trio
+
+from peernet import Node
+from peernet_proto import MemoryNetwork, PrivateKey, RootPeer
+
+
+def ideal_bucket_sizes(node_id: bytes, others: list[bytes], k: int = 20) -> dict[int, int]:
+    """How many contacts each bucket of a complete Kademlia table holds, by brute force."""
+    own = int.from_bytes(node_id, "big")
+    counts: dict[int, int] = {}
+    for other in others:
+        index = max((int.from_bytes(other, "big") ^ own).bit_length() - 1, 0)
+        counts[index] = counts.get(index, 0) + 1
+    return {index: min(k, count) for index, count in counts.items()}
+
+
+def table_is_complete(node: Node, others: list[bytes]) -> bool:
+    ideal = ideal_bucket_sizes(node.public_key.node_id, others)
+    return all(len(node.table.bucket(index)) >= size for index, size in ideal.items())
+
+
+async def start_network(nursery: trio.Nursery, network: MemoryNetwork, count: int, seed: int = 0) -> list[Node]:
+    rng = random.Random(seed)
+    nodes: list[Node] = []
+    for index in range(count):
+        host = network.add_host([f"10.{index // 250}.{index % 250}.1"], ports=[112])
+        key = PrivateKey(rng.getrandbits(255).to_bytes(32, "big") or b"\x01" * 32)
+        roots = [] if not nodes else [RootPeer(nodes[0].public_key, tuple(nodes[0].runner.transport.local_endpoints()))]
+        node = Node(key, host, user_agent=f"sim/{index}", root_peers=roots, rng=random.Random(seed * 1000 + index),
+                    refresh_interval=60.0)
+        nodes.append(node)
+        await nursery.start(node.run)
+    return nodes
