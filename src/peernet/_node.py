@@ -45,6 +45,7 @@ class _RoutingDirectory:
 REFRESH = "bucket refresh"
 REFRESH_FANOUT = 3  # peers asked per refresh target
 RECORDS_FOLLOWED = 5  # closest records contacted per answer, as the reference's bootstrap
+MAX_FOLLOW_UPS = 1024
 
 
 class Node:
@@ -70,6 +71,9 @@ class Node:
         self.key = key
         self._rng = rng or random.Random()
         self.refresh_interval = refresh_interval
+        # Peers reported by a refresh answer, contacted and then asked for the same target: this
+        # walks towards each target hop by hop, as an iterative Kademlia lookup does.
+        self._follow_up: dict[PublicKey, bytes] = {}
         self.chain = chain
         self.table: RoutingTable[PublicKey] = RoutingTable(key.public_key.node_id)
         config = EngineConfig(user_agent=user_agent, root_peers=tuple(root_peers), local_discovery=local_discovery)
@@ -92,6 +96,9 @@ class Node:
         now = trio.current_time()
         if isinstance(event, PeerConnected):
             self.table.add(event.peer, now)
+            target = self._follow_up.pop(event.peer, None)
+            if target is not None:
+                self._ask(event.peer, target, now)
             log.info("peer connected %s %s:%d %s", event.peer.hex()[:16], *event.remote, event.user_agent)
         elif isinstance(event, PeerRemoved):
             self.table.remove(event.peer.node_id)
@@ -105,16 +112,21 @@ class Node:
                 if record.public_key == self.public_key or self.engine.peer(record.public_key) is not None:
                     continue
                 endpoints = record_endpoints(record)
-                if endpoints:
+                if endpoints and len(self._follow_up) < MAX_FOLLOW_UPS:
+                    self._follow_up[record.public_key] = entry.key
                     self.engine.contact(record.public_key, endpoints, now)
+
+    def _ask(self, peer: PublicKey, target: bytes, now: float) -> None:
+        announcement = Announcement(features=self.engine.features, find_peer=[target])
+        self.engine.send_announcement(peer, announcement, now, tag=REFRESH)
 
     def refresh(self) -> None:
         """One refresh round; FIND_SELF for our own ID is sent as FIND_PEER like any target."""
         now = trio.current_time()
-        features = self.engine.features
+        self._follow_up.clear()  # contacts that never answered are forgotten each round
         for target in self.table.refresh_targets(self._rng):
             for peer in self.table.closest(target, REFRESH_FANOUT):
-                self.engine.send_announcement(peer, Announcement(features=features, find_peer=[target]), now, tag=REFRESH)
+                self._ask(peer, target, now)
         self.runner.poke()
 
     async def _refresh_loop(self) -> None:
