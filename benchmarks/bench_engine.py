@@ -1,0 +1,144 @@
+"""Peer engine figures, each next to a baseline from the same run.
+
+    .venv/bin/python benchmarks/bench_engine.py [--nodes 1000] [--peers 10000]
+
+1. Ping/Pong round trips between two nodes on real UDP loopback (datagrams handled per second by
+   both engines) against the bare codec cost of the same packets (encode + decode, no engine, no I/O).
+2. Memory per known peer: tracemalloc growth of one engine that learns N peers.
+3. Bootstrap of a simulated network (in-memory network, simulated time): wall time until every node
+   knows at least 20 peers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import trio
+from trio.testing import MockClock
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from peernet import Node  # noqa: E402
+from peernet_proto import (  # noqa: E402
+    Announcement,
+    EngineConfig,
+    EngineLimits,
+    MemoryNetwork,
+    Packet,
+    PeerEngine,
+    PongReceived,
+    PrivateKey,
+    RootPeer,
+    UdpTransport,
+    decode_packet,
+    encode_packet,
+)
+
+
+async def ping_pong(seconds: float) -> float:
+    async with UdpTransport.open([("127.0.0.1", 0)]) as ua, UdpTransport.open([("127.0.0.1", 0)]) as ub:
+        a = Node(PrivateKey.generate(), ua)
+        b = Node(PrivateKey.generate(), ub)
+        pongs = 0
+        done = trio.Event()
+
+        def on_pong(event: object) -> None:
+            nonlocal pongs
+            if isinstance(event, PongReceived):
+                pongs += 1
+                if not done.is_set():
+                    a.engine.ping(b.public_key, trio.current_time())
+                    a.runner.poke()
+
+        a.runner.add_event_handler(on_pong)
+        async with trio.open_nursery() as nursery:
+            await nursery.start(a.run)
+            await nursery.start(b.run)
+            a.engine.contact(b.public_key, ub.local_endpoints(), trio.current_time())
+            a.runner.poke()
+            while a.engine.peer(b.public_key) is None or b.engine.peer(a.public_key) is None:
+                await trio.sleep(0.01)
+            for _ in range(8):  # eight pings in flight
+                a.engine.ping(b.public_key, trio.current_time())
+            a.runner.poke()
+            start = time.perf_counter()
+            await trio.sleep(seconds)
+            done.set()
+            elapsed = time.perf_counter() - start
+            nursery.cancel_scope.cancel()
+    return pongs * 2 / elapsed  # a Ping and a Pong per round trip
+
+
+def bare_codec(seconds: float) -> float:
+    a, b = PrivateKey.generate(), PrivateKey.generate()
+    count = 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        raw = encode_packet(Packet(0, 2, count, b""), sender=a, receiver=b.public_key)
+        decode_packet(raw, receiver=b.public_key)
+        count += 1
+    return count / (time.perf_counter() - start)
+
+
+def memory_per_peer(count: int) -> float:
+    keys = [PrivateKey(os.urandom(31) + b"\x01") for _ in range(count)]
+    me = PrivateKey.generate()
+    (payload,) = Announcement(user_agent="bench/1.0", find_self=False).encode()
+    datagrams = [encode_packet(Packet(0, 0, i, payload), sender=k, receiver=me.public_key) for i, k in enumerate(keys)]
+    engine = PeerEngine(me, EngineConfig(local_discovery=False, limits=EngineLimits(max_peers=count + 1)), rng=random.Random(0))
+    engine.set_local_endpoints([("127.0.0.1", 112)], 0.0)
+    tracemalloc.start()
+    before = tracemalloc.take_snapshot()
+    for i, raw in enumerate(datagrams):
+        engine.receive_datagram(raw, (f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}", 112), ("127.0.0.1", 112), 0.0)
+        engine.datagrams_to_send()
+        engine.events()
+    after = tracemalloc.take_snapshot()
+    tracemalloc.stop()
+    assert len(engine) == count
+    growth = sum(stat.size_diff for stat in after.compare_to(before, "filename"))
+    return growth / count
+
+
+async def bootstrap(count: int) -> tuple[float, float]:
+    network = MemoryNetwork(seed=1, latency=0.02)
+    nodes: list[Node] = []
+    async with trio.open_nursery() as nursery:
+        for index in range(count):
+            host = network.add_host([f"10.{index // 250}.{index % 250}.1"], ports=[112])
+            roots = [] if not nodes else [RootPeer(nodes[0].public_key, tuple(nodes[0].runner.transport.local_endpoints()))]
+            node = Node(PrivateKey.generate(), host, root_peers=roots, rng=random.Random(index), refresh_interval=60.0)
+            nodes.append(node)
+            await nursery.start(node.run)
+        start_sim, start_wall = trio.current_time(), time.perf_counter()
+        while min(len(node.engine) for node in nodes) < 20:
+            await trio.sleep(1.0)
+        result = trio.current_time() - start_sim, time.perf_counter() - start_wall
+        nursery.cancel_scope.cancel()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--nodes", type=int, default=1000)
+    parser.add_argument("--peers", type=int, default=10000)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    args = parser.parse_args()
+    engine_rate = trio.run(ping_pong, args.seconds)
+    codec_rate = bare_codec(args.seconds)
+    print(f"ping/pong on UDP loopback: {engine_rate:,.0f} datagrams/s handled; bare codec (encode+decode): "
+          f"{codec_rate:,.0f} packets/s; ratio {engine_rate / codec_rate:.2f}")
+    per_peer = memory_per_peer(args.peers)
+    print(f"memory per known peer ({args.peers} peers): {per_peer:,.0f} bytes (target < 4096)")
+    sim, wall = trio.run(bootstrap, args.nodes, clock=MockClock(autojump_threshold=0))
+    print(f"bootstrap of {args.nodes} simulated nodes to >= 20 peers each: {sim:.0f} s simulated, {wall:.1f} s wall")
+
+
+if __name__ == "__main__":
+    main()
