@@ -44,7 +44,7 @@ async def _run_node(args: argparse.Namespace) -> None:
         "local_discovery": True if args.local_discovery else None,
     }
     config, key = load_config(Path(args.data_dir), overrides)
-    async with UdpTransport.open(list(config.listen)) as transport:
+    async with UdpTransport.open(list(config.listen), discovery=config.local_discovery) as transport:
         node = Node(key, transport, user_agent=config.user_agent, root_peers=config.root_peers,
                     local_discovery=config.local_discovery)
         routes = {
