@@ -139,8 +139,21 @@ class Node:
             await trio.sleep(self.refresh_interval)
             self.refresh()
 
+    async def _follow_addresses(self) -> None:
+        """Sockets come and go as interfaces change (the UDP transport re-scans every 10 s)."""
+        transport = self.runner.transport
+        known = list(transport.local_endpoints())
+        while True:
+            await trio.sleep(10.0)
+            current = list(transport.local_endpoints())
+            if current != known:
+                log.info("local endpoints changed: %s", current)
+                self.engine.set_local_endpoints(current, trio.current_time())
+                known = current
+
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         async with trio.open_nursery() as nursery:
             await nursery.start(self.runner.run)
             nursery.start_soon(self._refresh_loop)
+            nursery.start_soon(self._follow_addresses)
             task_status.started()

@@ -59,3 +59,16 @@ async def test_twenty_nodes_on_loopback_form_a_network_and_drop_a_dead_one():
             assert victim.public_key not in {p.public_key for p in node.engine.peers()}
             assert len(node.engine) == COUNT - 2
         nursery.cancel_scope.cancel()
+
+
+async def test_node_follows_new_local_addresses():
+    async with UdpTransport.open([("127.0.0.1", 0)]) as udp:
+        node = Node(PrivateKey.generate(), udp)
+        async with trio.open_nursery() as nursery:
+            await nursery.start(node.run)
+            await udp.update([("127.0.0.1", 0), ("127.0.0.2", 0)])
+            with trio.fail_after(15):
+                while len(node.engine._local) < 2:
+                    await trio.sleep(0.5)
+            assert sorted(h for h, _ in node.engine._local) == ["127.0.0.1", "127.0.0.2"]
+            nursery.cancel_scope.cancel()
