@@ -134,7 +134,8 @@ def test_no_contacts_means_exhausted() -> None:
 def test_full_knowledge_network_always_finds_the_true_closest(
     members: list[int], target: int, seed_size: int
 ) -> None:
-    """Every peer answers with the true 20 closest: the result must be the true top k."""
+    """Every peer knows everyone and answers with the 20 members closest to the requested key (as a
+    Kademlia peer answers FIND_PEER): the result must be the true top k."""
     key = node(target).node_id
     truth = sorted(members, key=lambda x: x ^ target)
     lookup = Lookup(key, [node(x) for x in members[:seed_size]], k=4, alpha=2)
@@ -142,7 +143,7 @@ def test_full_knowledge_network_always_finds_the_true_closest(
     queue = list(step.requests)
     while queue:
         peer = queue.pop(0).peer
-        nearby = sorted(members, key=lambda x: x ^ as_int(peer))[:20]
+        nearby = sorted(members, key=lambda x: x ^ target)[:20]
         queue += lookup.on_response(peer, [node(x) for x in nearby], 0.1).requests
     assert lookup.done
     closest = [as_int(c) for c in lookup.result.closest]
