@@ -13,11 +13,28 @@ COUNT = 20
 async def run_node(index, roots, scope, *, task_status=trio.TASK_STATUS_IGNORED):
     with scope:
         async with UdpTransport.open([("127.0.0.1", 0)]) as udp:
-            node = Node(PrivateKey.generate(), udp, user_agent=f"udp/{index}", root_peers=roots, rng=random.Random(index))
+            node = Node(PrivateKey.generate(), udp, user_agent=f"udp/{index}", root_peers=roots,
+                        rng=random.Random(index), refresh_interval=10.0)
             async with trio.open_nursery() as nursery:
                 await nursery.start(node.run)
                 task_status.started(node)
                 await trio.sleep_forever()
+
+
+def connected(nodes):
+    """True if the peer graph (edges in either direction) spans every node."""
+    by_key = {node.public_key: node for node in nodes}
+    edges = {node.public_key: {p.public_key for p in node.engine.peers()} for node in nodes}
+    for key, peers in list(edges.items()):
+        for peer in peers:
+            edges.setdefault(peer, set()).add(key)
+    seen, todo = set(), [nodes[0].public_key]
+    while todo:
+        key = todo.pop()
+        if key not in seen:
+            seen.add(key)
+            todo.extend(edges.get(key, ()))
+    return set(by_key) <= seen
 
 
 async def test_twenty_nodes_on_loopback_form_a_network_and_drop_a_dead_one():
@@ -28,15 +45,18 @@ async def test_twenty_nodes_on_loopback_form_a_network_and_drop_a_dead_one():
             scopes.append(trio.CancelScope())
             nodes.append(await nursery.start(run_node, index, roots, scopes[-1]))
 
+        # A network: connected, every node knows at least half of the others (full mesh is not
+        # something the protocol promises; it usually is reached within seconds here).
         with trio.fail_after(60):
-            while not all(len(node.engine) == COUNT - 1 for node in nodes):
+            while not (min(len(node.engine) for node in nodes) >= COUNT // 2 and connected(nodes)):
                 await trio.sleep(0.5)
-        # every node lists every other with its user agent
+        names = {node.public_key: f"udp/{i}" for i, node in enumerate(nodes)}
         for node in nodes:
-            agents = sorted(p.user_agent for p in node.engine.peers())
-            assert agents == sorted(f"udp/{i}" for i in range(COUNT) if nodes[i] is not node)
+            assert all(p.user_agent == names[p.public_key] for p in node.engine.peers())
 
         victim = nodes[-1]
+        knew_victim = [node for node in nodes[:-1] if node.engine.peer(victim.public_key) is not None]
+        assert len(knew_victim) >= COUNT // 2
         removed_at: dict[bytes, float] = {}
 
         def watch(node):
@@ -51,13 +71,12 @@ async def test_twenty_nodes_on_loopback_form_a_network_and_drop_a_dead_one():
         scopes[-1].cancel()
         # silent for 22 s -> inactive; 120 s later -> removed (spec wire.md §9.7)
         with trio.fail_after(170):
-            while len(removed_at) < COUNT - 1:
+            while len(removed_at) < len(knew_victim):
                 await trio.sleep(1.0)
         delays = [t - killed for t in removed_at.values()]
         assert all(120 <= d <= 150 for d in delays), delays
         for node in nodes[:-1]:
-            assert victim.public_key not in {p.public_key for p in node.engine.peers()}
-            assert len(node.engine) == COUNT - 2
+            assert node.engine.peer(victim.public_key) is None
         nursery.cancel_scope.cancel()
 
 
