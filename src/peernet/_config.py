@@ -12,7 +12,7 @@ import attrs
 from peernet_proto import PrivateKey, PublicKey
 from peernet_proto import RootPeer
 
-__all__ = ["NodeConfig", "default_data_dir", "load_config", "parse_endpoint", "parse_root"]
+__all__ = ["NodeConfig", "default_data_dir", "format_endpoint", "load_config", "parse_endpoint", "parse_root"]
 
 CONFIG_FILE = "config.json"
 KEY_FILE = "private.key"
@@ -29,6 +29,12 @@ def parse_endpoint(text: str) -> tuple[str, int]:
     if not host:
         raise ValueError(f"expected HOST:PORT, got {text!r}")
     return host.strip("[]"), int(port)
+
+
+def format_endpoint(endpoint: tuple[str, int]) -> str:
+    """The inverse of :func:`parse_endpoint`: ``HOST:PORT``, IPv6 in brackets."""
+    host, port = endpoint
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def parse_root(text: str) -> RootPeer:
@@ -50,9 +56,9 @@ class NodeConfig:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "listen": [f"[{h}]:{p}" if ":" in h else f"{h}:{p}" for h, p in self.listen],
+            "listen": [format_endpoint(e) for e in self.listen],
             "root_peers": [
-                f"{r.public_key.hex()}@" + ",".join(f"[{h}]:{p}" if ":" in h else f"{h}:{p}" for h, p in r.endpoints)
+                f"{r.public_key.hex()}@" + ",".join(format_endpoint(e) for e in r.endpoints)
                 for r in self.root_peers
             ],
             "user_agent": self.user_agent,

@@ -16,7 +16,7 @@ from ._constants import (
     Command,
 )
 from ._errors import EncodeError
-from ._header import decode_header, encode_header, user_agent_bytes
+from ._header import decode_header, encode_header, key_tuple, user_agent_bytes
 from ._reader import Reader
 
 __all__ = ["Announcement", "InfoStoreFile", "LocalDiscovery"]
@@ -24,10 +24,6 @@ __all__ = ["Announcement", "InfoStoreFile", "LocalDiscovery"]
 _COUNT = struct.Struct("<H")
 _INFO_STORE = struct.Struct("<32sQB")
 _RESERVED_ACTIONS = 0xF0
-
-
-def _keys(values: Sequence[bytes]) -> tuple[bytes, ...]:
-    return tuple(bytes(value) for value in values)
 
 
 @attrs.frozen
@@ -58,8 +54,8 @@ class Announcement:
     blockchain_version: int = 0
     user_agent: str = ""
     find_self: bool = False
-    find_peer: tuple[bytes, ...] = attrs.field(default=(), converter=_keys)
-    find_value: tuple[bytes, ...] = attrs.field(default=(), converter=_keys)
+    find_peer: tuple[bytes, ...] = attrs.field(default=(), converter=key_tuple)
+    find_value: tuple[bytes, ...] = attrs.field(default=(), converter=key_tuple)
     info_store: tuple[InfoStoreFile, ...] = attrs.field(default=(), converter=_info_store)
     port_internal: int = 0
     port_external: int = 0

@@ -37,7 +37,7 @@ from ._events import (
 from ._keys import PrivateKey, PublicKey
 from ._messages import Message, decode_message
 from ._packet import Packet, decode_packet, encode_packet
-from ._peers import Connection, ConnectionStatus, Peer, is_ipv4, is_local_address
+from ._peers import Connection, ConnectionStatus, Peer, is_ipv4, is_link_local, is_local_address
 from ._response import Hash2Peer, PeerRecord, Response
 from ._sequences import REPLY_TIMEOUT, PendingRequest, SequenceTable
 from ._simple import Ping, Pong
@@ -217,7 +217,7 @@ class PeerEngine:
     def features(self) -> int:
         bits = 0
         for host, _ in self._local:
-            if host.startswith("fe80") or host.startswith("169.254."):
+            if is_link_local(host):
                 continue
             bits |= Feature.IPV4_LISTEN if is_ipv4(host) else Feature.IPV6_LISTEN
         if self.config.firewall:
@@ -334,12 +334,9 @@ class PeerEngine:
 
     def _locals_for(self, host: str) -> list[Endpoint]:
         family_v4 = is_ipv4(host)
-        link_local = host.startswith("fe80") or host.startswith("169.254.")
+        link_local = is_link_local(host)
         return [
-            local
-            for local in self._local
-            if is_ipv4(local[0]) == family_v4
-            and (local[0].startswith("fe80") or local[0].startswith("169.254.")) == link_local
+            local for local in self._local if is_ipv4(local[0]) == family_v4 and is_link_local(local[0]) == link_local
         ]
 
     def _patched(self, payload: bytes, local: Endpoint) -> bytes:
@@ -601,13 +598,7 @@ class PeerEngine:
                     self._keepalive_ping(peer, connection, now)
                 continue
             if silent >= INVALIDATE_AFTER * factor:
-                connection.status = ConnectionStatus.INACTIVE
-                connection.inactive_since = now
-                if peer.latest is connection:
-                    active = peer.active_connections()
-                    peer.latest = None
-                    if active:
-                        peer.make_latest(active[-1])
+                peer.invalidate(connection, now)
             elif silent >= PING_INTERVAL * factor and now - connection.last_keepalive >= PING_INTERVAL * factor:
                 stale = now - peer.blockchain_info_at > BLOCKCHAIN_INFO_MAX_AGE
                 if connection.status is ConnectionStatus.ACTIVE and stale:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 
 import attrs
 
@@ -23,6 +24,11 @@ class CommonHeader:
     port_internal: int
     port_external: int
     user_agent: str
+
+
+def key_tuple(values: Sequence[bytes]) -> tuple[bytes, ...]:
+    """attrs converter for lists of 32-byte keys."""
+    return tuple(bytes(value) for value in values)
 
 
 def user_agent_bytes(user_agent: str) -> bytes:

@@ -14,7 +14,7 @@ import attrs
 from ._keys import PublicKey
 from ._transport import Endpoint
 
-__all__ = ["Connection", "ConnectionStatus", "Peer", "is_local_address", "is_ipv4"]
+__all__ = ["Connection", "ConnectionStatus", "Peer", "is_ipv4", "is_link_local", "is_local_address"]
 
 
 class ConnectionStatus(enum.Enum):
@@ -86,14 +86,28 @@ class Peer:
     def remove_connection(self, connection: Connection) -> None:
         self.connections.remove(connection)
         if self.latest is connection:
-            active = self.active_connections()
-            self.latest = active[-1] if active else None
-            if self.latest is not None:
-                self.latest.status = ConnectionStatus.ACTIVE
+            self._choose_latest()
+
+    def invalidate(self, connection: Connection, now: float) -> None:
+        connection.status = ConnectionStatus.INACTIVE
+        connection.inactive_since = now
+        if self.latest is connection:
+            self._choose_latest()
+
+    def _choose_latest(self) -> None:
+        active = self.active_connections()
+        self.latest = None
+        if active:
+            self.make_latest(active[-1])
 
 
 def is_ipv4(host: str) -> bool:
     return ":" not in host or host.startswith("::ffff:")
+
+
+def is_link_local(host: str) -> bool:
+    """IPv6 fe80:: or IPv4 169.254.x.x: never mixed with other addresses, never shared in records."""
+    return host.startswith("fe80") or host.startswith("169.254.")
 
 
 def is_local_address(host: str) -> bool:

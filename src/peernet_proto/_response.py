@@ -25,7 +25,7 @@ from ._constants import (
     ResponseAction,
 )
 from ._errors import EncodeError, InvalidFieldError, MessageTooLargeError
-from ._header import decode_header, encode_header, user_agent_bytes
+from ._header import decode_header, encode_header, key_tuple, user_agent_bytes
 from ._keys import PublicKey, hash_data
 from ._reader import Reader
 
@@ -156,10 +156,6 @@ def _embedded_files(values: Sequence[EmbeddedFile]) -> tuple[EmbeddedFile, ...]:
     return tuple(values)
 
 
-def _keys(values: Sequence[bytes]) -> tuple[bytes, ...]:
-    return tuple(bytes(value) for value in values)
-
-
 @attrs.frozen
 class Response:
     """The answer to an Announcement. Several packets may answer one sequence; the last one has
@@ -173,7 +169,7 @@ class Response:
     user_agent: str = ""
     hash2peers: tuple[Hash2Peer, ...] = attrs.field(default=(), converter=_hash2peers)
     embedded_files: tuple[EmbeddedFile, ...] = attrs.field(default=(), converter=_embedded_files)
-    hashes_not_found: tuple[bytes, ...] = attrs.field(default=(), converter=_keys)
+    hashes_not_found: tuple[bytes, ...] = attrs.field(default=(), converter=key_tuple)
     sequence_last: bool = True
     port_internal: int = 0
     port_external: int = 0

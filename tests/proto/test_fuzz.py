@@ -5,7 +5,7 @@ Under the CI profile these tests run well over 100 000 examples in total.
 
 import os
 
-from hypothesis import example, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from peernet_proto import (
