@@ -15,12 +15,12 @@ import attrs
 import trio
 from peernet_proto import PeernetError
 
-from ._errors import GatewayNotFoundError, MappingRefusedError
+from ._errors import MappingRefusedError
 from ._gateway import default_gateway
 from ._natpmp_client import NatPmpClient
 from ._pcp_client import PcpClient
 from ._types import IPAddress, MappingMethod, PortMapping, TransportProtocol, is_public_address
-from ._upnp_client import UpnpClient, discover_upnp
+from ._upnp_client import discover_upnp
 
 __all__ = [
     "MappingClient",
