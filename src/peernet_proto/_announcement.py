@@ -15,7 +15,7 @@ from ._constants import (
     Action,
     Command,
 )
-from ._errors import EncodeError
+from ._errors import EncodeError, MessageTooLargeError
 from ._header import decode_header, encode_header, key_tuple, user_agent_bytes
 from ._reader import Reader
 
@@ -61,6 +61,9 @@ class Announcement:
     port_external: int = 0
     protocol: int = 0
     reserved_actions: int = 0  # action bits 4..7, kept so that a decoded value re-encodes alike
+    # Bytes after the last block, which the reference ignores: room for extensions negotiated by
+    # feature bits (spec wire.md §16). Sent at the end of the last payload.
+    extension: bytes = attrs.field(default=b"", converter=bytes)
 
     @property
     def actions(self) -> int:
@@ -127,7 +130,7 @@ class Announcement:
                     left = blocks[block_index][3]
             payloads.append(bytes(payload))
             if block_index >= len(blocks):
-                return payloads
+                return _with_extension(payloads, self.extension, header_template, base_actions)
 
     @classmethod
     def decode(cls, payload: bytes) -> Announcement:
@@ -142,7 +145,7 @@ class Announcement:
             find_value = _decode_keys(reader, "FIND_VALUE")
         if header.actions & Action.INFO_STORE:
             info_store = _decode_info_store(reader)
-        # Bytes after the last block are ignored: room for extensions.
+        extension = reader.rest()
         return cls(
             features=header.features,
             blockchain_height=header.blockchain_height,
@@ -156,6 +159,7 @@ class Announcement:
             port_external=header.port_external,
             protocol=header.protocol,
             reserved_actions=header.actions & _RESERVED_ACTIONS,
+            extension=extension,
         )
 
 
@@ -164,6 +168,21 @@ class LocalDiscovery(Announcement):
     """A Local Discovery broadcast: an Announcement payload sent to the well-known discovery keys."""
 
     COMMAND: ClassVar[Command] = Command.LOCAL_DISCOVERY
+
+
+def _with_extension(payloads: list[bytes], extension: bytes, header: bytes, actions: int) -> list[bytes]:
+    """Append ``extension`` to the last payload, or to one more payload when it does not fit."""
+    if not extension:
+        return payloads
+    if len(header) + len(extension) > MAX_PAYLOAD_SIZE:
+        raise MessageTooLargeError(f"extension of {len(extension)} bytes cannot fit into a packet")
+    if len(payloads[-1]) + len(extension) <= MAX_PAYLOAD_SIZE:
+        payloads[-1] += extension
+    else:
+        extra = bytearray(header)
+        extra[2] = actions
+        payloads.append(bytes(extra) + extension)
+    return payloads
 
 
 def _encode_info_store(record: InfoStoreFile) -> bytes:

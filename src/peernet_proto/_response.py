@@ -175,6 +175,8 @@ class Response:
     port_external: int = 0
     protocol: int = 0
     reserved_actions: int = 0  # action bits 1..7
+    # Bytes after the last block, ignored by the reference: room for extensions (spec wire.md §16).
+    extension: bytes = attrs.field(default=b"", converter=bytes)
 
     @property
     def actions(self) -> int:
@@ -196,6 +198,7 @@ class Response:
         hash2peers = tuple(_decode_hash2peer(payload, reader) for _ in range(count_hash2peer))
         files = tuple(_decode_embedded_file(reader) for _ in range(count_files))
         not_found = reader.take(count_not_found * KEY_SIZE, "not-found keys")
+        extension = reader.rest()
         return cls(
             features=header.features,
             blockchain_height=header.blockchain_height,
@@ -209,6 +212,7 @@ class Response:
             port_external=header.port_external,
             protocol=header.protocol,
             reserved_actions=header.actions & 0xFE,
+            extension=extension,
         )
 
 
@@ -262,6 +266,8 @@ class _ResponseEncoder:
         for key in response.hashes_not_found:
             if len(key) != KEY_SIZE:
                 raise EncodeError(f"not-found keys must be {KEY_SIZE} bytes")
+        if len(response.extension) > MAX_PAYLOAD_SIZE - header_size - 6:
+            raise MessageTooLargeError(f"extension of {len(response.extension)} bytes cannot fit into a packet")
         room = MAX_PAYLOAD_SIZE - header_size - 6 - EMBEDDED_FILE_HEADER_SIZE
         for file in response.embedded_files:
             if len(file.key) != KEY_SIZE:
@@ -350,6 +356,11 @@ class _ResponseEncoder:
 
             _COUNTS.pack_into(payload, header_size, count_hash2peer, count_files, count_not_found)
             done = not full
+            if done and response.extension:
+                if len(payload) + len(response.extension) <= MAX_PAYLOAD_SIZE:
+                    payload += response.extension
+                else:
+                    done = False  # one more payload carries only the extension
             actions = response.reserved_actions & 0xFE
             if done and response.sequence_last:
                 actions |= ResponseAction.SEQUENCE_LAST

@@ -70,6 +70,7 @@ _announcement_fields = dict(
     port_external=u16,
     protocol=st.integers(0, 15),
     reserved_actions=st.sampled_from([0, 0x10, 0xF0]),
+    extension=st.binary(max_size=40),
 )
 announcements = st.builds(Announcement, **_announcement_fields)
 local_discoveries = st.builds(LocalDiscovery, **_announcement_fields)
@@ -90,6 +91,7 @@ responses = st.builds(
     port_internal=u16,
     port_external=u16,
     protocol=st.integers(0, 15),
+    extension=st.binary(max_size=40),
 )
 
 transfers = st.one_of(

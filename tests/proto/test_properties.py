@@ -61,3 +61,34 @@ def test_packet_round_trip(protocol, command, sequence, payload, sender, receive
 def test_lite_round_trip(session, data):
     session_id = uuid.UUID(bytes=session)
     assert decode_lite_packet(encode_lite_packet(session_id, data)).data == data
+
+
+@given(st.lists(st.binary(min_size=32, max_size=32), min_size=1, max_size=3), st.binary(min_size=1, max_size=300))
+def test_extension_is_invisible_to_a_reader_that_stops_at_the_last_block(keys, extension):
+    """Go stops reading after the last block: the same message without the extension is what it sees."""
+    plain = Announcement(features=1, find_peer=keys)
+    (with_extension,) = Announcement(features=1, find_peer=keys, extension=extension).encode()
+    (without,) = plain.encode()
+    assert with_extension == without + extension
+    assert decode_message(0, with_extension) == Announcement(features=1, find_peer=keys, extension=extension)
+
+
+def test_an_extension_that_does_not_fit_goes_into_one_more_payload():
+    from peernet_proto import Hash2Peer, PeerRecord, PrivateKey
+
+    record = PeerRecord(PrivateKey.generate().public_key, ipv4="11.0.0.1", ipv4_port=1, ipv4_port_internal=1)
+    # The largest record list that still fits into one payload, leaving less than 2000 bytes free.
+    count = 1
+    while len(Response(hash2peers=[Hash2Peer(bytes(32), closest=[record] * (count + 1))]).encode()) == 1:
+        count += 1
+    response = Response(hash2peers=[Hash2Peer(bytes(32), closest=[record] * count)], extension=b"x" * 2000)
+    payloads = response.encode()
+    assert len(payloads) == 2
+    last = decode_message(1, payloads[-1])
+    assert last.extension == b"x" * 2000 and last.sequence_last and not last.hash2peers
+    assert all(decode_message(1, p).extension == b"" for p in payloads[:-1])
+    assert not any(decode_message(1, p).sequence_last for p in payloads[:-1])
+    announcement = Announcement(find_value=[bytes(32)] * 2000, extension=b"y" * 1000)
+    payloads = announcement.encode()
+    assert decode_message(0, payloads[-1]).extension == b"y" * 1000
+    assert sum(len(decode_message(0, p).find_value) for p in payloads) == 2000
