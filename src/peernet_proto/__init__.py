@@ -30,7 +30,9 @@ from ._engine import (
     PeerDirectory,
     PeerEngine,
     PeerInfo,
+    RequestHandler,
     RootPeer,
+    needs_traverse,
     record_endpoints,
 )
 from ._errors import (
@@ -170,6 +172,7 @@ __all__ = [
     "Response",
     "ResponseAction",
     "ResponseReceived",
+    "RequestHandler",
     "RootPeer",
     "SignatureError",
     "Transfer",
@@ -204,6 +207,7 @@ __all__ = [
     "hash_data",
     "list_interface_addresses",
     "machine_listen_addresses",
+    "needs_traverse",
     "record_endpoints",
     "recover_compact",
 ]

@@ -170,7 +170,7 @@ class LocalDiscovery(Announcement):
     COMMAND: ClassVar[Command] = Command.LOCAL_DISCOVERY
 
 
-def _with_extension(payloads: list[bytes], extension: bytes, header: bytes, actions: int) -> list[bytes]:
+def _with_extension(payloads: list[bytes], extension: bytes, header: bytes | bytearray, actions: int) -> list[bytes]:
     """Append ``extension`` to the last payload, or to one more payload when it does not fit."""
     if not extension:
         return payloads

@@ -7,6 +7,7 @@ Feed it datagrams with :meth:`PeerEngine.receive_datagram` and the time with
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import random
 from collections.abc import Callable, Iterable, Sequence
@@ -14,7 +15,7 @@ from typing import Any, Protocol
 
 import attrs
 
-from ._announcement import Announcement, LocalDiscovery
+from ._announcement import Announcement, InfoStoreFile, LocalDiscovery
 from ._constants import (
     IPV4_BROADCAST_PRIVATE_KEY,
     IPV6_MULTICAST_GROUP,
@@ -24,7 +25,7 @@ from ._constants import (
     Command,
     Feature,
 )
-from ._errors import DecodeError, PeernetError
+from ._errors import DecodeError, EncodeError, PeernetError
 from ._events import (
     EngineEvent,
     MessageReceived,
@@ -38,10 +39,11 @@ from ._keys import PrivateKey, PublicKey
 from ._messages import Message, decode_message
 from ._packet import Packet, decode_packet, encode_packet
 from ._peers import Connection, ConnectionStatus, Peer, is_ipv4, is_link_local, is_local_address
-from ._response import Hash2Peer, PeerRecord, Response
+from ._response import EmbeddedFile, Hash2Peer, PeerRecord, Response
 from ._sequences import REPLY_TIMEOUT, PendingRequest, SequenceTable
 from ._simple import Ping, Pong
 from ._transport import Endpoint
+from ._traverse import Traverse
 
 __all__ = [
     "AdmissionPolicy",
@@ -52,7 +54,9 @@ __all__ = [
     "PeerDirectory",
     "PeerEngine",
     "PeerInfo",
+    "RequestHandler",
     "RootPeer",
+    "needs_traverse",
     "record_endpoints",
 ]
 
@@ -70,6 +74,11 @@ REDUNDANT_FACTOR = 4.0
 BLOCKCHAIN_INFO_MAX_AGE = 60.0
 CLOSEST_PER_KEY = 5
 TICK = 1.0
+# Hole punching (spec wire.md §11): a Traverse is valid for an hour, as the reference makes them;
+# the direct Announcement is re-sent on this schedule (seconds after the first) until answered.
+TRAVERSE_LIFETIME = 3600
+PUNCH_RESENDS = (0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
+RELAYED_PER_MINUTE = 30  # Traverse packets relayed for one signer
 
 
 @attrs.frozen
@@ -149,6 +158,32 @@ class PeerDirectory(Protocol):
     def closest(self, key: bytes, count: int, exclude: PublicKey) -> Sequence[PublicKey]: ...
 
 
+class RequestHandler(Protocol):
+    """What the DHT adds to answering an Announcement: values, provider records, extensions."""
+
+    def find_value(self, key: bytes, requester: PublicKey, now: float) -> bytes | Sequence[PublicKey] | None:
+        """The value itself (embedded in the Response), peers storing it, or None for a miss."""
+        ...
+
+    def info_store(self, requester: PublicKey, records: Sequence[InfoStoreFile], now: float) -> None:
+        """``requester`` says it stores these values."""
+        ...
+
+    def extension(self, requester: PublicKey, features: int, data: bytes, now: float) -> bytes:
+        """The extension bytes answering a request's extension bytes (b"" for none)."""
+        ...
+
+
+@attrs.define
+class _Punch:
+    """A request to a peer behind NAT, re-sent directly until its Response arrives."""
+
+    targets: list[tuple[Endpoint, Endpoint]]  # (remote, local)
+    packets: list[bytes]  # the encrypted Announcement per target
+    started: float
+    resends: int = 0
+
+
 class _OwnTableDirectory:
     """Closest peers by XOR distance from the engine's own peer table."""
 
@@ -170,6 +205,7 @@ class PeerEngine:
         *,
         directory: PeerDirectory | None = None,
         policy: AdmissionPolicy | None = None,
+        handler: RequestHandler | None = None,
         rng: random.Random | None = None,
         blockchain: Callable[[], tuple[int, int]] = lambda: (0, 0),
     ) -> None:
@@ -179,6 +215,11 @@ class PeerEngine:
         self.limits = config.limits
         self.directory: PeerDirectory = directory or _OwnTableDirectory(self)
         self.policy: AdmissionPolicy = policy or BlockList()
+        self.handler = handler
+        # Unix time = ``now`` + this offset; the trio shell sets it (Traverse expiry is in Unix time).
+        self.unix_offset = 0.0
+        self._punches: dict[tuple[PublicKey, int], _Punch] = {}
+        self._relayed: dict[PublicKey, tuple[float, int]] = {}  # signer -> (window start, count)
         self._rng = rng or random.Random()
         self._blockchain = blockchain
         self._peers: dict[PublicKey, Peer] = {}
@@ -235,6 +276,8 @@ class PeerEngine:
         return out
 
     def next_deadline(self) -> float | None:
+        if self._punches and self._next_tick is not None:
+            return min(self._next_tick, min(self._punch_due(p) for p in self._punches.values()))
         return self._next_tick
 
     def peers(self) -> list[PeerInfo]:
@@ -303,6 +346,87 @@ class PeerEngine:
             return sequence
         return None
 
+    def request(
+        self,
+        peer_key: PublicKey,
+        announcement: Announcement,
+        now: float,
+        *,
+        endpoints: Sequence[Endpoint] = (),
+        relay: PublicKey | None = None,
+        tag: Any = None,
+        timeout: float = REPLY_TIMEOUT,
+    ) -> int | None:
+        """Send a one-packet Announcement and expect its Response; returns the sequence, or None
+        when nothing could be sent. The answer arrives as ResponseReceived, or RequestTimedOut,
+        with ``tag``.
+
+        A known peer is reached over its connection; an unknown one at ``endpoints`` (from a peer
+        record). With ``relay`` (the peer that reported the record, see :func:`needs_traverse`),
+        the request also goes through a Traverse and is re-sent directly until answered: UDP hole
+        punching (spec wire.md §11). A reply from an address other than the one asked counts too
+        (peer-reflexive), which gets through one symmetric NAT.
+        """
+        if peer_key == self.public_key:
+            return None
+        payloads = announcement.encode()
+        if len(payloads) != 1:
+            raise EncodeError("a request must fit into one packet")
+        peer = self._peers.get(peer_key)
+        if peer is not None and peer.connections:
+            sequence = peer.next_sequence()
+            if not self._register(peer_key, sequence, Command.ANNOUNCEMENT, now, tag, timeout):
+                return None
+            self._send_payload(peer, Command.ANNOUNCEMENT, sequence, payloads[0], patch_ports=True)
+            return sequence
+        targets = [(endpoint, local) for endpoint in endpoints for local in self._locals_for(endpoint[0])]
+        if not targets:
+            return None
+        sequence = self._rng.getrandbits(32)
+        if not self._register(peer_key, sequence, Command.ANNOUNCEMENT, now, tag, timeout):
+            return None
+        packets = []
+        for endpoint, local in targets:
+            raw = encode_packet(
+                Packet(0, Command.ANNOUNCEMENT, sequence, self._patched(payloads[0], local)), sender=self.key, receiver=peer_key
+            )
+            packets.append(raw)
+            self._queue(raw, endpoint, local)
+        if relay is not None and relay in self._peers:
+            self._send_traverses(peer_key, relay, targets, payloads[0], sequence, now)
+            self._punches[(peer_key, sequence)] = _Punch(targets, packets, now)
+        return sequence
+
+    def _send_traverses(
+        self, target: PublicKey, relay: PublicKey, targets: list[tuple[Endpoint, Endpoint]], payload: bytes, sequence: int, now: float
+    ) -> None:
+        """One Traverse per address family of the target, each embedding the request anew."""
+        expires = int(now + self.unix_offset) + TRAVERSE_LIFETIME
+        families_done: set[bool] = set()
+        for endpoint, local in targets:
+            family = is_ipv4(endpoint[0])
+            if family in families_done:
+                continue
+            families_done.add(family)
+            embedded = encode_packet(
+                Packet(0, Command.ANNOUNCEMENT, sequence, self._patched(payload, local)), sender=self.key, receiver=target
+            )
+            self.send_message(relay, Traverse.create(self.key, target, relay, expires, embedded))
+            self._count("traverse_sent")
+
+    @staticmethod
+    def _punch_due(punch: _Punch) -> float:
+        if punch.resends >= len(PUNCH_RESENDS):
+            return float("inf")
+        return punch.started + PUNCH_RESENDS[punch.resends]
+
+    def _resend_punches(self, now: float) -> None:
+        for punch in self._punches.values():
+            if now >= self._punch_due(punch):
+                punch.resends += 1
+                for (endpoint, local), raw in zip(punch.targets, punch.packets):
+                    self._queue(raw, endpoint, local)
+
     def send_message(self, peer_key: PublicKey, message: Message, sequence: int = 0) -> bool:
         """Send any other message (Traverse, Transfer, GetBlock, Chat) to a known peer."""
         peer = self._peers.get(peer_key)
@@ -323,8 +447,10 @@ class PeerEngine:
             **lists,
         )
 
-    def _register(self, peer: PublicKey, sequence: int, command: int, now: float, tag: Any) -> bool:
-        request = PendingRequest(peer, sequence, command, now, now + REPLY_TIMEOUT, tag)
+    def _register(
+        self, peer: PublicKey, sequence: int, command: int, now: float, tag: Any, timeout: float = REPLY_TIMEOUT
+    ) -> bool:
+        request = PendingRequest(peer, sequence, command, now, now + timeout, tag)
         if self._sequences.register(request):
             return True
         self._count("requests_refused")
@@ -484,6 +610,9 @@ class PeerEngine:
             request.answered = True
             self._update_peer_info(peer, message, now)
             self._update_connection_info(connection, message)
+            if self._punches.pop((peer.public_key, packet.sequence), None) is not None:
+                self._count("punched")
+                self._keepalive_ping(peer, connection, now)  # lets the other side register us too
             self._emit(ResponseReceived(peer.public_key, message, packet.sequence, request.tag, rtt))
             if request.tag == BOOTSTRAP:
                 self._follow_bootstrap(peer, message, now)
@@ -502,6 +631,13 @@ class PeerEngine:
                 return
             connection.rtt = now - request.sent_at
             self._emit(PongReceived(peer.public_key, connection.rtt))
+        elif isinstance(message, Traverse):
+            if message.relay == self.public_key:
+                self._relay_traverse(peer, message, now)
+            elif message.target == self.public_key and message.relay == peer.public_key:
+                self._accept_traverse(message, now)
+            else:
+                self._count("traverse_not_for_us")
         else:
             self._emit(MessageReceived(peer.public_key, message, packet.sequence, connection.remote, connection.local))
 
@@ -522,16 +658,39 @@ class PeerEngine:
     # ---- answering -------------------------------------------------------------------------------
 
     def _answer(self, peer: Peer, connection: Connection, sequence: int, request: Announcement, now: float) -> None:
+        response = self._response_to(peer.public_key, request, is_local_address(connection.remote[0]), now)
+        for payload in response.encode():
+            self._send_payload(peer, Command.RESPONSE, sequence, payload, patch_ports=True)
+
+    def _response_to(self, requester: PublicKey, request: Announcement, local_request: bool, now: float) -> Response:
         hash2peers: list[Hash2Peer] = []
+        files: list[EmbeddedFile] = []
         not_found: list[bytes] = []
-        local_request = is_local_address(connection.remote[0])
-        for key in ([peer.node_id] if request.find_self else []) + list(request.find_peer):
-            records = self._closest_records(key, peer, request.features, local_request)
+        handler = self.handler
+        for key in ([requester.node_id] if request.find_self else []) + list(request.find_peer):
+            records = self._closest_records(key, requester, request.features, local_request)
             if records:
                 hash2peers.append(Hash2Peer(key, closest=records))
             else:
                 not_found.append(key)
-        not_found.extend(request.find_value)  # no value store at this layer
+        for key in request.find_value:
+            found = handler.find_value(key, requester, now) if handler is not None else None
+            if isinstance(found, bytes):
+                files.append(EmbeddedFile.of(found))
+                continue
+            storing = self._records(found or (), requester, request.features, local_request)
+            # A miss answers with the closest peers (the reference answers "not found" only).
+            closest = [] if storing else self._closest_records(key, requester, request.features, local_request)
+            if storing or closest:
+                hash2peers.append(Hash2Peer(key, storing=storing, closest=closest))
+            else:
+                not_found.append(key)
+        extension = b""
+        if handler is not None:
+            if request.info_store:
+                handler.info_store(requester, request.info_store, now)
+            if request.extension:
+                extension = handler.extension(requester, request.features, request.extension, now)
         height, version = self._blockchain()
         response = Response(
             features=self.features,
@@ -539,16 +698,24 @@ class PeerEngine:
             blockchain_version=version,
             user_agent=self.config.user_agent if request.user_agent else "",
             hash2peers=hash2peers,
+            embedded_files=files,
             hashes_not_found=not_found,
+            extension=extension,
         )
-        for payload in response.encode():
-            self._send_payload(peer, Command.RESPONSE, sequence, payload, patch_ports=True)
+        return response
 
-    def _closest_records(self, key: bytes, requester: Peer, requester_features: int, local_request: bool) -> list[PeerRecord]:
+    def _closest_records(self, key: bytes, requester: PublicKey, requester_features: int, local_request: bool) -> list[PeerRecord]:
+        candidates = self.directory.closest(key, CLOSEST_PER_KEY, requester)
+        return self._records(candidates, requester, requester_features, local_request)
+
+    def _records(
+        self, keys: Iterable[PublicKey], requester: PublicKey, requester_features: int, local_request: bool
+    ) -> list[PeerRecord]:
+        """Records of the first five of ``keys`` that have a connection the requester can use."""
         records: list[PeerRecord] = []
-        for candidate_key in self.directory.closest(key, CLOSEST_PER_KEY, requester.public_key):
+        for candidate_key in keys:
             candidate = self._peers.get(candidate_key)
-            if candidate is None or candidate is requester:
+            if candidate is None or candidate_key == requester:
                 continue
             record = _record_for(candidate, requester_features, local_request)
             if record is not None:
@@ -556,6 +723,81 @@ class PeerEngine:
                 if len(records) == CLOSEST_PER_KEY:
                     break
         return records
+
+    # ---- hole punching ---------------------------------------------------------------------------
+
+    def _relay_traverse(self, sender: Peer, traverse: Traverse, now: float) -> None:
+        """Forward a Traverse to its target with the sender's addresses filled in (spec §11 step 2)."""
+        target = self._peers.get(traverse.target)
+        if traverse.signer != sender.public_key or target is None or traverse.expires <= now + self.unix_offset:
+            self._count("traverse_relay_refused")
+            return
+        window, count = self._relayed.get(sender.public_key, (now, 0))
+        if now - window >= 60.0:
+            window, count = now, 0
+        if count >= RELAYED_PER_MINUTE:
+            self._count("traverse_relay_rate_limited")
+            return
+        if len(self._relayed) >= self.limits.max_peers:
+            self._relayed.clear()
+        self._relayed[sender.public_key] = (window, count + 1)
+        v4 = v6 = None
+        for connection in sender.active_connections():
+            if is_local_address(connection.remote[0]) or connection.port_internal == 0:
+                continue
+            if is_ipv4(connection.remote[0]):
+                if v4 is None and target.features & Feature.IPV4_LISTEN:
+                    v4 = connection
+            elif v6 is None and target.features & Feature.IPV6_LISTEN and not is_link_local(connection.remote[0]):
+                v6 = connection
+        if v4 is None and v6 is None:
+            self._count("traverse_relay_no_address")
+            return
+        filled = traverse.with_addresses(
+            ipv4=ipaddress.IPv4Address(v4.remote[0]) if v4 else ipaddress.IPv4Address(0),
+            ipv4_port=v4.remote[1] if v4 else 0,
+            ipv4_port_external=v4.port_external if v4 else 0,
+            ipv6=ipaddress.IPv6Address(v6.remote[0]) if v6 else ipaddress.IPv6Address(0),
+            ipv6_port=v6.remote[1] if v6 else 0,
+            ipv6_port_external=v6.port_external if v6 else 0,
+        )
+        self.send_message(target.public_key, filled)
+        self._count("traverse_relayed")
+
+    def _accept_traverse(self, traverse: Traverse, now: float) -> None:
+        """Answer the embedded Announcement straight to the signer's addresses (spec §11 step 3);
+        our Response opens our NAT towards the signer, whose request opened theirs."""
+        signer = traverse.signer
+        known = self._peers.get(signer)
+        if traverse.expires <= now + self.unix_offset or (known is not None and known.active_connections()):
+            self._count("traverse_ignored")
+            return
+        addresses: list[Endpoint] = []
+        if int(traverse.ipv4):
+            addresses.append((str(traverse.ipv4), traverse.ipv4_port_external or traverse.ipv4_port))
+        if int(traverse.ipv6):
+            addresses.append((str(traverse.ipv6), traverse.ipv6_port_external or traverse.ipv6_port))
+        try:
+            packet, sender = decode_packet(traverse.embedded_packet, receiver=self.public_key)
+            if sender != signer or packet.protocol != 0 or packet.command != Command.ANNOUNCEMENT:
+                raise DecodeError("traverse: the embedded packet is not the signer's Announcement")
+            request = decode_message(packet.command, packet.payload)
+        except DecodeError:
+            self._count("traverse_invalid")
+            return
+        assert isinstance(request, Announcement)
+        if not addresses or not self.policy.admit(signer, addresses[0], packet.command, False):
+            self._count("traverse_ignored")
+            return
+        response = self._response_to(signer, request, False, now)
+        for address in addresses:
+            for local in self._locals_for(address[0]):
+                for payload in response.encode():
+                    raw = encode_packet(
+                        Packet(0, Command.RESPONSE, packet.sequence, self._patched(payload, local)), sender=self.key, receiver=signer
+                    )
+                    self._queue(raw, address, local)
+        self._count("traverse_answered")
 
     # ---- bootstrap -------------------------------------------------------------------------------
 
@@ -574,10 +816,15 @@ class PeerEngine:
     # ---- timers ----------------------------------------------------------------------------------
 
     def handle_timer(self, now: float) -> None:
-        if self._next_tick is None or now < self._next_tick:
+        if self._next_tick is None:
+            return
+        if self._punches:
+            self._resend_punches(now)
+        if now < self._next_tick:
             return
         self._next_tick = now + TICK
         for request in self._sequences.expire(now):
+            self._punches.pop((request.peer, request.sequence), None)
             self._emit(RequestTimedOut(request.peer, request.sequence, request.command, request.tag, request.answered))
         for peer in list(self._peers.values()):
             self._keep_alive(peer, now)
@@ -699,3 +946,17 @@ def record_endpoints(record: PeerRecord) -> list[Endpoint]:
     if (int(record.ipv4) and not record.ipv4_port_internal) or (int(record.ipv6) and not record.ipv6_port_internal):
         return []
     return endpoints
+
+
+def needs_traverse(record: PeerRecord) -> bool:
+    """Whether a reported peer looks unreachable without hole punching (spec wire.md §9.5): its
+    FIREWALL bit is set, or the port it listens on differs from the one it is reached at."""
+    if record.features & Feature.FIREWALL:
+        return True
+    if int(record.ipv4) and record.ipv4_port_internal:
+        if record.ipv4_port_internal != (record.ipv4_port_external or record.ipv4_port):
+            return True
+    if int(record.ipv6) and record.ipv6_port_internal:
+        if record.ipv6_port_internal != (record.ipv6_port_external or record.ipv6_port):
+            return True
+    return False

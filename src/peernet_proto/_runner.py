@@ -4,6 +4,7 @@ drives its timer, and hands its events to the application."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 import trio
@@ -38,6 +39,7 @@ class EngineRunner:
         self._handlers.append(handler)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        self.engine.unix_offset = time.time() - trio.current_time()
         self.engine.set_local_endpoints(self.transport.local_endpoints(), trio.current_time())
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._receive_loop)

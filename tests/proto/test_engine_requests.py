@@ -1,0 +1,235 @@
+"""Requests to known and reported peers, hole punching with Traverse, and the DHT answer hooks."""
+
+from __future__ import annotations
+
+import pytest
+
+from peernet_proto import (
+    Announcement,
+    Command,
+    EncodeError,
+    InfoStoreFile,
+    Packet,
+    PeerRecord,
+    PrivateKey,
+    RequestTimedOut,
+    ResponseReceived,
+    Traverse,
+    decode_packet,
+    encode_packet,
+    hash_data,
+    needs_traverse,
+)
+from tests.proto.engine_helpers import Switch
+
+# Public-looking addresses: records of local addresses are not shared with remote requesters.
+A, B, R, C = ("11.0.0.1", 4001), ("11.0.0.2", 4002), ("11.0.0.10", 4010), ("11.0.0.3", 4003)
+
+
+def port_restricted(switch: Switch, *behind_nat, opened=()):
+    """A packet reaches an endpoint behind NAT only from where that endpoint has sent to before."""
+    opened = set(opened)
+
+    def drop(data, source, destination):
+        opened.add((source, destination))
+        return destination in behind_nat and (destination, source) not in opened
+
+    switch.drop = drop
+
+
+def three_with_relay(nat=(A, B)):
+    switch = Switch()
+    a = switch.add(A, seed=1, user_agent="A/1")
+    b = switch.add(B, seed=2, user_agent="B/1")
+    r = switch.add(R, seed=3, user_agent="R/1")
+    port_restricted(switch, *nat)
+    a.contact(r.public_key, [R], 0.0)
+    b.contact(r.public_key, [R], 0.0)
+    switch.pump(0.0)
+    # Forget what the bootstrap opened between A and B (B followed R's answer to A).
+    port_restricted(switch, *nat, opened=[(A, R), (B, R)])
+    for engine in (a, b, r):
+        engine.events()
+    return switch, a, b, r
+
+
+def responses(engine, tag):
+    return [e for e in engine.events() if isinstance(e, ResponseReceived) and e.tag == tag]
+
+
+def test_request_to_a_known_peer_uses_its_connection():
+    switch, a, b, r = three_with_relay(nat=())
+    sequence = a.request(r.public_key, Announcement(features=1, find_peer=[bytes(32)]), 1.0, tag="lookup")
+    assert sequence is not None
+    switch.pump(1.0)
+    (event,) = responses(a, "lookup")
+    assert event.sequence == sequence and event.response.hash2peers[0].key == bytes(32)
+
+
+def test_request_to_a_reported_peer_without_nat_is_answered_directly():
+    switch, a, b, r = three_with_relay(nat=())
+    assert a.request(b.public_key, Announcement(features=1), 1.0, endpoints=[B], tag="direct") is not None
+    switch.pump(1.0)
+    assert len(responses(a, "direct")) == 1
+    assert a.peer(b.public_key) is not None and b.peer(a.public_key) is not None
+    assert a.counters.get("traverse_sent", 0) == 0
+
+
+def test_request_without_any_usable_endpoint_is_refused():
+    switch, a, b, r = three_with_relay()
+    assert a.request(b.public_key, Announcement(), 1.0) is None
+    assert a.request(b.public_key, Announcement(), 1.0, endpoints=[("2001:db8::1", 5)]) is None  # no IPv6 socket
+    assert a.request(a.public_key, Announcement(), 1.0, endpoints=[A]) is None
+    with pytest.raises(EncodeError):
+        a.request(r.public_key, Announcement(find_value=[bytes(32)] * 3000), 1.0)
+
+
+def test_hole_punching_through_a_relay_connects_two_peers_behind_port_restricted_nat():
+    switch, a, b, r = three_with_relay()
+    # Without the relay, the direct request dies at B's NAT.
+    a.request(b.public_key, Announcement(features=1), 1.0, endpoints=[B], tag="plain", timeout=3.0)
+    switch.run(1.0, 5.0, 0.05)
+    events = a.events()
+    assert not [e for e in events if isinstance(e, ResponseReceived) and e.tag == "plain"]
+    assert any(isinstance(e, RequestTimedOut) and e.tag == "plain" for e in events)
+
+    sequence = a.request(b.public_key, Announcement(features=1), 6.0, endpoints=[B], relay=r.public_key, tag="punch")
+    assert sequence is not None
+    switch.pump(6.0)
+    (event,) = responses(a, "punch")
+    assert event.sequence == sequence
+    assert r.counters["traverse_relayed"] == 1 and b.counters["traverse_answered"] == 1
+    assert a.counters["punched"] == 1
+    switch.run(6.0, 8.0, 0.05)  # A's ping after punching lets B register A too
+    assert b.peer(a.public_key) is not None and a.peer(b.public_key) is not None
+    assert not a._punches  # nothing left to re-send
+
+
+def test_punching_between_unreachable_peers_fails_within_its_timeout():
+    switch, a, b, r = three_with_relay()
+    blocked = switch.drop
+
+    def drop(data, source, destination):  # symmetric NAT on both sides: no pair of ports ever matches
+        return blocked(data, source, destination) or {source, destination} == {A, B}
+
+    switch.drop = drop
+    a.request(b.public_key, Announcement(features=1), 1.0, endpoints=[B], relay=r.public_key, tag="punch", timeout=5.0)
+    sent_before = switch.delivered
+    switch.run(1.0, 7.0, 0.05)
+    events = a.events()
+    assert not [e for e in events if isinstance(e, ResponseReceived) and e.tag == "punch"]
+    (failed,) = [e for e in events if isinstance(e, RequestTimedOut) and e.tag == "punch"]
+    assert not failed.answered and not a._punches
+    assert b.counters["traverse_answered"] == 1
+    assert switch.delivered - sent_before < 40  # bounded re-sends, keep-alives only
+
+
+def _traverse_from(signer: PrivateKey, target, relay, expires, inner_sender=None, command=Command.ANNOUNCEMENT):
+    inner = encode_packet(
+        Packet(0, command, 9, Announcement(features=1).encode()[0]), sender=inner_sender or signer, receiver=target
+    )
+    return Traverse.create(signer, target, relay, expires, inner)
+
+
+def test_relay_refuses_forwarding_for_someone_else_expired_or_unknown_targets():
+    switch, a, b, r = three_with_relay(nat=())
+    stranger = PrivateKey.generate()
+    a.send_message(r.public_key, _traverse_from(stranger, b.public_key, r.public_key, 10**10))  # A relays X's
+    a.send_message(r.public_key, _traverse_from(a.key, b.public_key, r.public_key, 1))  # expired
+    a.send_message(r.public_key, _traverse_from(a.key, stranger.public_key, r.public_key, 10**10))  # unknown target
+    switch.pump(1.0)
+    assert r.counters["traverse_relay_refused"] == 3 and "traverse_relayed" not in r.counters
+
+
+def test_relay_forwards_at_most_thirty_per_minute_for_one_signer():
+    switch, a, b, r = three_with_relay(nat=())
+    for _ in range(40):
+        a.send_message(r.public_key, _traverse_from(a.key, b.public_key, r.public_key, 10**10))
+    switch.pump(1.0)
+    assert r.counters["traverse_relayed"] == 30 and r.counters["traverse_relay_rate_limited"] == 10
+
+
+def test_target_ignores_traverses_not_relayed_by_the_named_relay_or_with_a_foreign_packet():
+    switch, a, b, r = three_with_relay()  # B does not know A
+    stranger = PrivateKey.generate()
+    # Signed by A but embedding a packet of someone else.
+    a.send_message(r.public_key, _traverse_from(a.key, b.public_key, r.public_key, 10**10, inner_sender=stranger))
+    switch.pump(1.0)
+    assert b.counters["traverse_invalid"] == 1
+    inner_ping = _traverse_from(a.key, b.public_key, r.public_key, 10**10, command=Command.PING)
+    a.send_message(r.public_key, inner_ping)
+    switch.pump(2.0)
+    assert b.counters["traverse_invalid"] == 2
+    direct = _traverse_from(a.key, b.public_key, r.public_key, 10**10).with_addresses(ipv4_port=1)
+    # A Traverse straight from A, naming R as relay: B checks that the sender is the relay.
+    raw = encode_packet(Packet(0, Command.TRAVERSE, 0, direct.encode()[0]), sender=a.key, receiver=b.public_key)
+    b.receive_datagram(raw, A, B, 3.0)
+    assert b.counters["traverse_not_for_us"] == 1
+
+
+def test_needs_traverse_follows_firewall_bit_and_port_mismatch():
+    key = PrivateKey.generate().public_key
+    assert not needs_traverse(PeerRecord(key, ipv4="11.0.0.1", ipv4_port=112, ipv4_port_internal=112))
+    assert needs_traverse(PeerRecord(key, ipv4="11.0.0.1", ipv4_port=40000, ipv4_port_internal=112))
+    assert not needs_traverse(PeerRecord(key, ipv4="11.0.0.1", ipv4_port=40000, ipv4_port_internal=112, ipv4_port_external=112))
+    assert needs_traverse(PeerRecord(key, ipv4="11.0.0.1", ipv4_port=112, ipv4_port_internal=112, features=4))
+    assert not needs_traverse(PeerRecord(key, ipv4="11.0.0.1", ipv4_port=112))  # internal port unknown
+
+
+class Handler:
+    def __init__(self, values, providers=()):
+        self.values = values
+        self.providers = list(providers)
+        self.stored: list = []
+        self.extensions: list = []
+
+    def find_value(self, key, requester, now):
+        if key in self.values:
+            return self.values[key]
+        return self.providers or None
+
+    def info_store(self, requester, records, now):
+        self.stored.append((requester, tuple(records)))
+
+    def extension(self, requester, features, data, now):
+        self.extensions.append(data)
+        return b"answer:" + data
+
+
+def test_find_value_info_store_and_extensions_go_through_the_handler():
+    switch, a, b, r = three_with_relay(nat=())
+    value = b"some small value"
+    handler = Handler({hash_data(value): value})
+    r.handler = handler
+    missing = bytes(range(32))
+    request = Announcement(
+        features=1,
+        find_value=[hash_data(value), missing],
+        info_store=[InfoStoreFile(bytes(32), 10)],
+        extension=b"ext",
+    )
+    a.request(r.public_key, request, 1.0, tag="value")
+    switch.pump(1.0)
+    (event,) = responses(a, "value")
+    assert [f.data for f in event.response.embedded_files] == [value]
+    (miss,) = event.response.hash2peers
+    assert miss.key == missing and [p.public_key for p in miss.closest] == [b.public_key]  # closest on a miss
+    assert event.response.extension == b"answer:ext"
+    assert handler.stored == [(a.public_key, (InfoStoreFile(bytes(32), 10),))]
+
+    handler.providers = [b.public_key]
+    a.request(r.public_key, Announcement(features=1, find_value=[missing]), 2.0, tag="providers")
+    switch.pump(2.0)
+    (event,) = responses(a, "providers")
+    (entry,) = event.response.hash2peers
+    assert [p.public_key for p in entry.storing] == [b.public_key] and not entry.closest
+
+
+def test_without_handler_find_value_misses_answer_with_closest_peers():
+    switch, a, b, r = three_with_relay(nat=())
+    a.request(r.public_key, Announcement(features=1, find_value=[bytes(32)]), 1.0, tag="v")
+    switch.pump(1.0)
+    (event,) = responses(a, "v")
+    assert [p.public_key for p in event.response.hash2peers[0].closest] == [b.public_key]
+    raw = decode_packet  # the module stays importable without a handler (no DHT layer)
+    assert raw is not None
