@@ -216,6 +216,7 @@ class PeerEngine:
         self.directory: PeerDirectory = directory or _OwnTableDirectory(self)
         self.policy: AdmissionPolicy = policy or BlockList()
         self.handler = handler
+        self.firewall = config.firewall  # the FIREWALL feature bit; reachability detection may change it
         # Unix time = ``now`` + this offset; the trio shell sets it (Traverse expiry is in Unix time).
         self.unix_offset = 0.0
         self._punches: dict[tuple[PublicKey, int], _Punch] = {}
@@ -244,8 +245,16 @@ class PeerEngine:
             self._start(now)
 
     def set_external_port(self, local: Endpoint, port: int) -> None:
-        """The external port a mapping gave to ``local`` (reported in Announcements/Responses)."""
-        self._external_ports[local] = port
+        """The external port a mapping gave to ``local`` (reported in Announcements/Responses);
+        0 removes it."""
+        if port:
+            self._external_ports[local] = port
+        else:
+            self._external_ports.pop(local, None)
+
+    def set_firewall(self, firewall: bool) -> None:
+        """Set or clear the FIREWALL feature bit: "reach me through a Traverse" (spec wire.md §9.5)."""
+        self.firewall = firewall
 
     def _start(self, now: float) -> None:
         self._next_tick = now
@@ -261,7 +270,7 @@ class PeerEngine:
             if is_link_local(host):
                 continue
             bits |= Feature.IPV4_LISTEN if is_ipv4(host) else Feature.IPV6_LISTEN
-        if self.config.firewall:
+        if self.firewall:
             bits |= Feature.FIREWALL
         return bits
 
