@@ -48,6 +48,7 @@ from ._errors import (
     TruncatedError,
 )
 from ._events import (
+    AddressObserved,
     EngineEvent,
     MessageReceived,
     PeerConnected,
@@ -55,6 +56,13 @@ from ._events import (
     PongReceived,
     RequestTimedOut,
     ResponseReceived,
+)
+from ._extensions import (
+    ExtensionType,
+    decode_extensions,
+    decode_observed_address,
+    encode_extensions,
+    encode_observed_address,
 )
 from ._interfaces import InterfaceAddress, list_interface_addresses
 from ._keys import PrivateKey, PublicKey, hash_data, recover_compact
@@ -101,6 +109,12 @@ IPV4_BROADCAST_PUBLIC_KEY = PrivateKey(IPV4_BROADCAST_PRIVATE_KEY).public_key
 IPV6_MULTICAST_PUBLIC_KEY = PrivateKey(IPV6_MULTICAST_PRIVATE_KEY).public_key
 
 __all__ = [
+    "AddressObserved",
+    "ExtensionType",
+    "decode_extensions",
+    "decode_observed_address",
+    "encode_extensions",
+    "encode_observed_address",
     "DEFAULT_PORT",
     "EMBEDDED_FILE_SIZE_MAX",
     "INTERNET_SAFE_MTU",

@@ -73,6 +73,9 @@ class Feature(enum.IntFlag):
     IPV4_LISTEN = 1 << 0
     IPV6_LISTEN = 1 << 1
     FIREWALL = 1 << 2
+    # Bits 3-6 are unused by the reference and preserved in peer records (spec wire.md §16).
+    KEYWORD_SEARCH = 1 << 3  # serves network keyword search (peernet_dht)
+    EXTENSIONS = 1 << 4  # reads and writes extension items after the last block
 
 
 class Action(enum.IntFlag):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 import attrs
@@ -26,7 +26,15 @@ from ._constants import (
     Feature,
 )
 from ._errors import DecodeError, EncodeError, PeernetError
+from ._extensions import (
+    ExtensionType,
+    decode_extensions,
+    decode_observed_address,
+    encode_extensions,
+    encode_observed_address,
+)
 from ._events import (
+    AddressObserved,
     EngineEvent,
     MessageReceived,
     PeerConnected,
@@ -169,8 +177,8 @@ class RequestHandler(Protocol):
         """``requester`` says it stores these values."""
         ...
 
-    def extension(self, requester: PublicKey, features: int, data: bytes, now: float) -> bytes:
-        """The extension bytes answering a request's extension bytes (b"" for none)."""
+    def extension(self, requester: PublicKey, features: int, items: Mapping[int, bytes], now: float) -> Mapping[int, bytes]:
+        """Extension items answering a request's extension items (see ``_extensions``)."""
         ...
 
 
@@ -217,6 +225,7 @@ class PeerEngine:
         self.policy: AdmissionPolicy = policy or BlockList()
         self.handler = handler
         self.firewall = config.firewall  # the FIREWALL feature bit; reachability detection may change it
+        self.extra_features = 0  # feature bits layers above add (keyword search, ...)
         # Unix time = ``now`` + this offset; the trio shell sets it (Traverse expiry is in Unix time).
         self.unix_offset = 0.0
         self._punches: dict[tuple[PublicKey, int], _Punch] = {}
@@ -265,7 +274,7 @@ class PeerEngine:
 
     @property
     def features(self) -> int:
-        bits = 0
+        bits = Feature.EXTENSIONS | self.extra_features
         for host, _ in self._local:
             if is_link_local(host):
                 continue
@@ -623,6 +632,8 @@ class PeerEngine:
                 self._count("punched")
                 self._keepalive_ping(peer, connection, now)  # lets the other side register us too
             self._emit(ResponseReceived(peer.public_key, message, packet.sequence, request.tag, rtt))
+            if message.extension:
+                self._observe(peer, connection, message.extension)
             if request.tag == BOOTSTRAP:
                 self._follow_bootstrap(peer, message, now)
         elif isinstance(message, Ping):
@@ -650,6 +661,17 @@ class PeerEngine:
         else:
             self._emit(MessageReceived(peer.public_key, message, packet.sequence, connection.remote, connection.local))
 
+    def _observe(self, peer: Peer, connection: Connection, extension: bytes) -> None:
+        try:
+            value = decode_extensions(extension).get(ExtensionType.OBSERVED_ADDRESS)
+            if value is None:
+                return
+            observed = decode_observed_address(value)
+        except DecodeError:
+            self._count("bad_extension")
+            return
+        self._emit(AddressObserved(peer.public_key, observed, connection.local))
+
     def _update_peer_info(self, peer: Peer, message: Announcement | Response, now: float) -> None:
         if message.user_agent:
             peer.user_agent = message.user_agent
@@ -667,11 +689,12 @@ class PeerEngine:
     # ---- answering -------------------------------------------------------------------------------
 
     def _answer(self, peer: Peer, connection: Connection, sequence: int, request: Announcement, now: float) -> None:
-        response = self._response_to(peer.public_key, request, is_local_address(connection.remote[0]), now)
+        response = self._response_to(peer.public_key, request, connection.remote, now)
         for payload in response.encode():
             self._send_payload(peer, Command.RESPONSE, sequence, payload, patch_ports=True)
 
-    def _response_to(self, requester: PublicKey, request: Announcement, local_request: bool, now: float) -> Response:
+    def _response_to(self, requester: PublicKey, request: Announcement, remote: Endpoint, now: float) -> Response:
+        local_request = is_local_address(remote[0])
         hash2peers: list[Hash2Peer] = []
         files: list[EmbeddedFile] = []
         not_found: list[bytes] = []
@@ -694,12 +717,9 @@ class PeerEngine:
                 hash2peers.append(Hash2Peer(key, storing=storing, closest=closest))
             else:
                 not_found.append(key)
-        extension = b""
-        if handler is not None:
-            if request.info_store:
-                handler.info_store(requester, request.info_store, now)
-            if request.extension:
-                extension = handler.extension(requester, request.features, request.extension, now)
+        if handler is not None and request.info_store:
+            handler.info_store(requester, request.info_store, now)
+        extension = self._extension_answer(requester, request, remote, now)
         height, version = self._blockchain()
         response = Response(
             features=self.features,
@@ -712,6 +732,20 @@ class PeerEngine:
             extension=extension,
         )
         return response
+
+    def _extension_answer(self, requester: PublicKey, request: Announcement, remote: Endpoint, now: float) -> bytes:
+        if not request.features & Feature.EXTENSIONS:
+            return b""  # a reference peer: nothing after the last block
+        items: dict[int, bytes] = {ExtensionType.OBSERVED_ADDRESS: encode_observed_address(remote)}
+        if request.extension and self.handler is not None:
+            try:
+                asked = decode_extensions(request.extension)
+            except DecodeError:
+                self._count("bad_extension")
+                asked = {}
+            if asked:
+                items.update(self.handler.extension(requester, request.features, asked, now))
+        return encode_extensions(items)
 
     def _closest_records(self, key: bytes, requester: PublicKey, requester_features: int, local_request: bool) -> list[PeerRecord]:
         candidates = self.directory.closest(key, CLOSEST_PER_KEY, requester)
@@ -798,7 +832,7 @@ class PeerEngine:
         if not addresses or not self.policy.admit(signer, addresses[0], packet.command, False):
             self._count("traverse_ignored")
             return
-        response = self._response_to(signer, request, False, now)
+        response = self._response_to(signer, request, addresses[0], now)
         for address in addresses:
             for local in self._locals_for(address[0]):
                 for payload in response.encode():

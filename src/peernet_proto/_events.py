@@ -12,6 +12,7 @@ from ._response import Response
 from ._transport import Endpoint
 
 __all__ = [
+    "AddressObserved",
     "EngineEvent",
     "MessageReceived",
     "PeerConnected",
@@ -51,6 +52,15 @@ class ResponseReceived:
 
 
 @attrs.frozen
+class AddressObserved:
+    """``peer`` saw our packets, sent from the socket ``local``, arrive from ``observed``."""
+
+    peer: PublicKey
+    observed: Endpoint
+    local: Endpoint
+
+
+@attrs.frozen
 class PongReceived:
     peer: PublicKey
     rtt: float
@@ -77,4 +87,4 @@ class MessageReceived:
     local: Endpoint
 
 
-EngineEvent = PeerConnected | PeerRemoved | ResponseReceived | PongReceived | RequestTimedOut | MessageReceived
+EngineEvent = AddressObserved | PeerConnected | PeerRemoved | ResponseReceived | PongReceived | RequestTimedOut | MessageReceived

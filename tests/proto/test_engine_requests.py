@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from peernet_proto import (
+    AddressObserved,
     Announcement,
+    Feature,
+    decode_extensions,
+    encode_extensions,
+    encode_observed_address,
     Command,
     EncodeError,
     InfoStoreFile,
@@ -15,7 +20,6 @@ from peernet_proto import (
     RequestTimedOut,
     ResponseReceived,
     Traverse,
-    decode_packet,
     encode_packet,
     hash_data,
     needs_traverse,
@@ -191,9 +195,9 @@ class Handler:
     def info_store(self, requester, records, now):
         self.stored.append((requester, tuple(records)))
 
-    def extension(self, requester, features, data, now):
-        self.extensions.append(data)
-        return b"answer:" + data
+    def extension(self, requester, features, items, now):
+        self.extensions.append(items)
+        return {1: b"answer:" + items[1]}
 
 
 def test_find_value_info_store_and_extensions_go_through_the_handler():
@@ -203,10 +207,10 @@ def test_find_value_info_store_and_extensions_go_through_the_handler():
     r.handler = handler
     missing = bytes(range(32))
     request = Announcement(
-        features=1,
+        features=a.features,
         find_value=[hash_data(value), missing],
         info_store=[InfoStoreFile(bytes(32), 10)],
-        extension=b"ext",
+        extension=encode_extensions({1: b"ext"}),
     )
     a.request(r.public_key, request, 1.0, tag="value")
     switch.pump(1.0)
@@ -214,7 +218,7 @@ def test_find_value_info_store_and_extensions_go_through_the_handler():
     assert [f.data for f in event.response.embedded_files] == [value]
     (miss,) = event.response.hash2peers
     assert miss.key == missing and [p.public_key for p in miss.closest] == [b.public_key]  # closest on a miss
-    assert event.response.extension == b"answer:ext"
+    assert decode_extensions(event.response.extension) == {1: b"answer:ext", 2: encode_observed_address(A)}
     assert handler.stored == [(a.public_key, (InfoStoreFile(bytes(32), 10),))]
 
     handler.providers = [b.public_key]
@@ -231,5 +235,13 @@ def test_without_handler_find_value_misses_answer_with_closest_peers():
     switch.pump(1.0)
     (event,) = responses(a, "v")
     assert [p.public_key for p in event.response.hash2peers[0].closest] == [b.public_key]
-    raw = decode_packet  # the module stays importable without a handler (no DHT layer)
-    assert raw is not None
+    assert event.response.extension == b""  # the request did not show the EXTENSIONS bit: a reference peer
+
+
+def test_peers_with_extensions_learn_the_address_they_are_seen_at():
+    switch, a, b, r = three_with_relay(nat=())
+    a.request(r.public_key, Announcement(features=a.features), 1.0, tag="x")
+    switch.pump(1.0)
+    observed = [e for e in a.events() if isinstance(e, AddressObserved)]
+    assert [(e.peer, e.observed, e.local) for e in observed] == [(r.public_key, A, A)]
+    assert a.features & Feature.EXTENSIONS

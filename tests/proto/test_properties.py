@@ -92,3 +92,26 @@ def test_an_extension_that_does_not_fit_goes_into_one_more_payload():
     payloads = announcement.encode()
     assert decode_message(0, payloads[-1]).extension == b"y" * 1000
     assert sum(len(decode_message(0, p).find_value) for p in payloads) == 2000
+
+
+@given(st.dictionaries(st.integers(0, 255), st.binary(max_size=300), max_size=16))
+def test_extension_items_round_trip(items):
+    from peernet_proto import decode_extensions, encode_extensions
+
+    assert decode_extensions(encode_extensions(items)) == items
+
+
+@given(st.binary(max_size=400))
+def test_extension_decoder_raises_only_decode_errors(data):
+    from peernet_proto import DecodeError, decode_extensions, decode_observed_address
+
+    for candidate in (data, b"PNX\x01" + data):
+        try:
+            items = decode_extensions(candidate)
+        except DecodeError:
+            continue
+        for value in items.values():
+            try:
+                decode_observed_address(value)
+            except DecodeError:
+                pass
