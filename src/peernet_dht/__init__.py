@@ -19,6 +19,7 @@ from ._keywords import (
     word_hash,
 )
 from ._lookup import ALPHA, Lookup, LookupResult, LookupStatus, LookupStep, Request
+from ._network import LookupDone, LookupDriver, Remote, RequestSender, remote_from_record
 from ._search import (
     FEATURE_KEYWORD_SEARCH,
     KeywordEntry,
@@ -34,6 +35,11 @@ from ._store import EMBEDDED_VALUE_MAX, Embedded, Miss, Providers, StoreFullErro
 from ._routing import K, AddOutcome, AddResult, EvictionPolicy, RoutingTable, evict_slower_or_farther
 
 __all__ = [
+    "LookupDone",
+    "LookupDriver",
+    "Remote",
+    "RequestSender",
+    "remote_from_record",
     "EMBEDDED_VALUE_MAX",
     "FEATURE_KEYWORD_SEARCH",
     "Embedded",
