@@ -439,8 +439,10 @@ class PeerEngine:
         return punch.started + PUNCH_RESENDS[punch.resends]
 
     def _resend_punches(self, now: float) -> None:
-        for punch in self._punches.values():
-            if now >= self._punch_due(punch):
+        for key, punch in list(self._punches.items()):
+            if not self._sequences.in_use(*key):  # answered or expired some other way
+                del self._punches[key]
+            elif now >= self._punch_due(punch):
                 punch.resends += 1
                 for (endpoint, local), raw in zip(punch.targets, punch.packets):
                     self._queue(raw, endpoint, local)

@@ -17,6 +17,7 @@ from peernet_proto import (
     PeerEngine,
     PrivateKey,
     Response,
+    Traverse,
     encode_packet,
 )
 from tests.proto.strategies import KEYS, messages
@@ -71,7 +72,23 @@ class EngineMachine(RuleBasedStateMachine):
         payload = Response(sequence_last=last).encode()[0]
         self._deliver(encode_packet(Packet(0, Command.RESPONSE, sequence, payload), sender=sender, receiver=self.key.public_key), source)
 
-    @rule(step=st.sampled_from([0.5, 1.0, 9.0, 11.0, 23.0, 60.0, 130.0]))
+    @rule(sender=st.sampled_from(KEYS), relay=st.sampled_from(KEYS), source=SOURCES)
+    def punch(self, sender, relay, source):
+        self.engine.request(sender.public_key, Announcement(features=1), self.now, endpoints=[source], relay=relay.public_key)
+
+    @rule(signer=st.sampled_from(KEYS), other=st.sampled_from(KEYS), us_as=st.sampled_from(["relay", "target"]),
+          expires=st.sampled_from([0, 10**10]), source=SOURCES)
+    def traverse(self, signer, other, us_as, expires, source):
+        me = self.key.public_key
+        target, relay = (other.public_key, me) if us_as == "relay" else (me, other.public_key)
+        if target == relay:
+            return
+        inner = encode_packet(Packet(0, 0, 5, Announcement(features=1).encode()[0]), sender=signer, receiver=target)
+        traverse = Traverse.create(signer, target, relay, expires, inner).with_addresses(ipv4_port=7)
+        sender = signer if us_as == "relay" else other
+        self._deliver(encode_packet(Packet(0, Command.TRAVERSE, 0, traverse.encode()[0]), sender=sender, receiver=me), source)
+
+    @rule(step=st.sampled_from([0.05, 0.5, 1.0, 9.0, 11.0, 23.0, 60.0, 130.0]))
     def advance(self, step):
         self.now += step
         self.engine.handle_timer(self.now)
@@ -91,6 +108,8 @@ class EngineMachine(RuleBasedStateMachine):
         assert len(engine._events) <= LIMITS.max_events
         assert all(count <= LIMITS.max_identities_per_ip for count in engine._identities_per_ip.values())
         assert sum(engine._identities_per_ip.values()) == len(engine)
+        assert len(engine._punches) <= LIMITS.max_pending_requests
+        assert len(engine._relayed) <= LIMITS.max_peers
 
 
 TestEngineMachine = EngineMachine.TestCase

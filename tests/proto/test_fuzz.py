@@ -24,7 +24,7 @@ from peernet_proto import UdtAck, UdtData, UdtHandshake, UdtNak
 from tests.proto.strategies import messages
 
 CI = os.environ.get("HYPOTHESIS_PROFILE") == "ci"
-# Example budgets under the CI profile add up to 107 000 (50k + 15k + 30k + 3 x 4k).
+# Example budgets under the CI profile add up to 111 000 (50k + 15k + 30k + 4 x 4k).
 MOST = settings(max_examples=50_000 if CI else 500)
 MANY = settings(max_examples=30_000 if CI else 500)
 FEWER = settings(max_examples=15_000 if CI else 300)
@@ -133,3 +133,19 @@ def test_udt_frames_round_trip_examples():
         assert decode_udt_frame(encode_udt_frame(frame)) == frame
     handshake = encode_udt_frame(frames[1])
     assert len(handshake) == 64 and handshake[:2] == b"\x80\x00"
+
+
+@SOME
+@given(st.binary(max_size=600))
+def test_arbitrary_extension_areas(data):
+    from peernet_proto import decode_extensions, decode_observed_address
+
+    for candidate in (data, b"PNX\x01" + data):
+        try:
+            for value in decode_extensions(candidate).values():
+                try:
+                    decode_observed_address(value)
+                except DecodeError:
+                    pass
+        except DecodeError:
+            pass
