@@ -8,10 +8,24 @@ inside the namespaces, and miniupnpd needs it to look public, so it is not RFC 1
     b1 192.168.2.10 --[lan2]-- r2 (lan 192.168.2.1, wan PUB.2) --+
     IPv6 (routed ULA, stateful firewall): inet fd00:ff::/64, lan1 fd00:1::/64, lan2 fd00:2::/64
 
-Routers masquerade on ``wan`` (``cone``: Linux port-preserving masquerade; ``symmetric``:
-``masquerade fully-random``), drop unsolicited WAN input, and can run miniupnpd (UPnP IGD,
-NAT-PMP and PCP). ``NatLab.run``/``NatLab.spawn`` execute commands inside a node; every
-process spawned is killed and every namespace deleted by ``down()``.
+Routers masquerade on ``wan``, drop unsolicited WAN input, and can run miniupnpd (UPnP IGD,
+NAT-PMP and PCP). The NAT behaviour of each router (RFC 4787 terms) is one of ``NAT_TYPES``:
+
+=============== ============================ ================================================
+type            mapping                      filtering of inbound packets
+=============== ============================ ================================================
+``cone``        endpoint-independent, the    address and port dependent ("port-restricted
+                port kept when free          cone"): plain Linux ``masquerade``
+``restricted``  endpoint-independent         address dependent: whoever we sent to, from any
+                                             port; emulated with nft dynamic sets
+``fullcone``    endpoint-independent         endpoint independent: anyone, once the mapping
+                                             exists; emulated with an nft dynamic map
+``symmetric``   a random port per            address and port dependent:
+                destination                  ``masquerade fully-random``
+=============== ============================ ================================================
+
+``NatLab.run``/``NatLab.spawn`` execute commands inside a node; every process spawned is killed
+and every namespace deleted by ``down()``.
 """
 
 from __future__ import annotations
@@ -35,6 +49,9 @@ REQUIRED_TOOLS = ("ip", "nft", "miniupnpd", "sysctl", "ss")
 NODES = ("inet", "lan1", "lan2", "r1", "r2", "rdv", "a1", "a2", "b1")
 ROUTERS = {"r1": ("lan1", 1), "r2": ("lan2", 2)}
 HOSTS = {"a1": ("lan1", 1, 10), "a2": ("lan1", 1, 11), "b1": ("lan2", 2, 10)}
+NAT_TYPES = ("cone", "restricted", "fullcone", "symmetric")
+NAT_ALIASES = {"portrestricted": "cone", "port-restricted": "cone"}
+CONE_MAPPING_TIMEOUT = 120  # seconds an emulated mapping lives after its last outbound packet
 
 
 def lab_unavailable_reason() -> str | None:
@@ -67,7 +84,7 @@ class NatLab:
         prefix: str | None = None,
         min_lifetime: int = 1,
     ) -> None:
-        self.nat = {"r1": nat1, "r2": nat2}
+        self.nat = {"r1": _nat_type(nat1), "r2": _nat_type(nat2)}
         self.upnp = upnp
         self.public = public
         self.prefix = prefix or f"pn{os.getpid() % 100000}x{uuid.uuid4().hex[:4]}"
@@ -225,8 +242,11 @@ class NatLab:
         self._ip("-n", name, "-6", "addr", "add", f"fd00:{net}::1/64", "dev", "lan", "nodad")
         other = 3 - net
         self._ip("-n", name, "-6", "route", "add", f"fd00:{other}::/64", "via", f"fd00:ff::{other}")
-        masquerade = {"cone": "masquerade", "symmetric": "masquerade fully-random"}[self.nat[router]]
+        kind = self.nat[router]
+        masquerade = "masquerade fully-random" if kind == "symmetric" else "masquerade"
         self.run(router, "nft", "-f", "-", stdin=_ROUTER_RULES.format(masquerade=masquerade, lan=f"192.168.{net}.0/24"))
+        if kind in ("restricted", "fullcone"):
+            self.run(router, "nft", "-f", "-", stdin=_cone_rules(kind, CONE_MAPPING_TIMEOUT))
 
     def _host(self, node: str) -> None:
         switch, net, _ = HOSTS[node]
@@ -365,6 +385,43 @@ table inet filter {{
     }}
     chain prerouting_miniupnpd {{ }}
     chain postrouting_miniupnpd {{ }}
+}}
+"""
+
+
+def _nat_type(name: str) -> str:
+    kind = NAT_ALIASES.get(name, name)
+    if kind not in NAT_TYPES:
+        raise ValueError(f"unknown NAT type {name!r}; expected one of {', '.join(NAT_TYPES)}")
+    return kind
+
+
+def _cone_rules(kind: str, timeout: int) -> str:
+    """Endpoint-independent filtering on top of Linux masquerade (whose mapping is already
+    endpoint independent when the port is free): remember every UDP mapping masquerade made
+    (external port -> LAN endpoint) and every remote address it sent to, and DNAT unsolicited
+    inbound packets back through that memory. ``restricted`` admits only remote addresses the
+    mapping has sent to (any source port); ``fullcone`` admits anyone."""
+    admit = "udp dport . ip saddr @sent_to" if kind == "restricted" else "meta l4proto udp"
+    return f"""
+table ip lab_cone {{
+    map mapped {{
+        type inet_service : ipv4_addr . inet_service; flags dynamic, timeout; timeout {timeout}s;
+    }}
+    set sent_to {{
+        type inet_service . ipv4_addr; flags dynamic, timeout; timeout {timeout}s;
+    }}
+    chain remember {{
+        # after masquerade (srcnat): the source port seen here is the external one
+        type filter hook postrouting priority srcnat + 10; policy accept;
+        oifname "wan" meta l4proto udp ct direction original update @mapped {{ udp sport : ct original ip saddr . ct original proto-src }}
+        oifname "wan" meta l4proto udp ct direction original update @sent_to {{ udp sport . ip daddr }}
+    }}
+    chain admit {{
+        # after miniupnpd's forwardings (dstnat): a port mapping wins
+        type nat hook prerouting priority dstnat + 10; policy accept;
+        iifname "wan" {admit} dnat ip to udp dport map @mapped
+    }}
 }}
 """
 
