@@ -2,5 +2,6 @@
 
 from ._config import NodeConfig, default_data_dir, load_config
 from ._node import Node
+from ._reachability import REANNOUNCE, ReachabilityMonitor
 
-__all__ = ["Node", "NodeConfig", "default_data_dir", "load_config"]
+__all__ = ["REANNOUNCE", "Node", "NodeConfig", "ReachabilityMonitor", "default_data_dir", "load_config"]
