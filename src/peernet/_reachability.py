@@ -46,9 +46,9 @@ from peernet_nat import (
 from peernet_proto import (
     AddressObserved,
     Announcement,
+    Endpoint,
     EngineEvent,
     EngineRunner,
-    Endpoint,
     PeerEngine,
     PublicKey,
 )
@@ -160,13 +160,6 @@ class ReachabilityMonitor:
         if not changes:
             return
         before = (self.engine.features, dict(self._external_ports))
-        for change in changes:
-            log.info(
-                "reachability of %s:%d: %s -> %s", local[0], local[1],
-                change.old.classification.value, change.new.classification.value,
-            )
-            if self._on_change is not None:
-                self._on_change(local, change)
         current = self._trackers[local].current
         port = current.external_port if current.classification is ReachabilityClass.MAPPED else 0
         if port:
@@ -174,8 +167,19 @@ class ReachabilityMonitor:
         else:
             self._external_ports.pop(local, None)
         self.engine.set_external_port(local, port)
-        known = [tracker.current for tracker in self._trackers.values() if tracker.current.classification is not ReachabilityClass.UNKNOWN]
+        known = [
+            tracker.current
+            for tracker in self._trackers.values()
+            if tracker.current.classification is not ReachabilityClass.UNKNOWN
+        ]
         self.engine.set_firewall(any(r.firewalled for r in known) if known else self.configured_firewall)
+        for change in changes:
+            log.info(
+                "reachability of %s:%d: %s -> %s", local[0], local[1],
+                change.old.classification.value, change.new.classification.value,
+            )
+            if self._on_change is not None:
+                self._on_change(local, change)
         if (self.engine.features, self._external_ports) != before:
             self._announce(now)
 

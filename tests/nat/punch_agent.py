@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -35,7 +36,7 @@ from typing import Any
 
 import trio
 
-from peernet import REANNOUNCE, ReachabilityMonitor
+from peernet import ReachabilityMonitor
 from peernet_nat import ReachabilityChanged, ReachabilityClass
 from peernet_proto import (
     AddressObserved,
@@ -370,6 +371,14 @@ async def lookup_role(args: argparse.Namespace) -> None:
             nursery.cancel_scope.cancel()
 
 
+async def stop_on_signal(scope: trio.CancelScope) -> None:
+    """SIGTERM or SIGINT end the role cleanly: port mappings are deleted on the way out."""
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async for _ in signals:
+            scope.cancel()
+            return
+
+
 ROLES = {"relay": relay_role, "node": node_role, "target": node_role, "initiator": initiator_role, "lookup": lookup_role}
 
 
@@ -399,7 +408,11 @@ def main(argv: Sequence[str]) -> int:
 
     async def run() -> None:
         with trio.move_on_after(args.lifetime):  # never outlives a test run
-            await ROLES[args.role](args)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(stop_on_signal, nursery.cancel_scope)
+                await ROLES[args.role](args)
+                nursery.cancel_scope.cancel()
+        emit("stopped")
 
     trio.run(run)
     return 0

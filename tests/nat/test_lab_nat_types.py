@@ -7,7 +7,6 @@ import sys
 from collections.abc import Iterator
 
 import pytest
-
 from lab import AGENT, NAT_TYPES, NatLab, lab_unavailable_reason
 
 pytestmark = pytest.mark.natlab

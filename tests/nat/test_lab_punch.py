@@ -27,13 +27,11 @@ Which NAT pairs work follows from each router's mapping and filtering (see lab.p
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
-
 from lab import HERE, NatLab, lab_unavailable_reason
 
 pytestmark = pytest.mark.natlab

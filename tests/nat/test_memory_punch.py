@@ -13,9 +13,17 @@ from typing import Any
 import pytest
 import trio
 import trio.testing
-
-from peernet_proto import EngineRunner, MemoryNetwork, NatKind, PeerEngine, PrivateKey, ResponseReceived, RootPeer
 from punch_agent import Events, make_engine, punch_trial
+
+from peernet_proto import (
+    EngineRunner,
+    MemoryNetwork,
+    NatKind,
+    PeerEngine,
+    PrivateKey,
+    ResponseReceived,
+    RootPeer,
+)
 
 RELAY = ("11.0.0.10", 7000)
 
