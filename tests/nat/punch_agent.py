@@ -196,6 +196,9 @@ async def punch(
         outcome["error"] = "the relay has no record of the target"
         return outcome
     endpoints = record_endpoints(record)
+    outcome["relay_rtt"] = next(  # a baseline: one request and its Response, through our NAT
+        (e.rtt for e in events.log if isinstance(e, ResponseReceived) and str(e.tag).startswith(LOOKUP)), None
+    )
     outcome["record"] = record_fields(record)
     outcome["record_endpoints"] = [list(e) for e in endpoints]
     outcome["known_before"] = engine.peer(target) is not None
