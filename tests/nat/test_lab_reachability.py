@@ -17,7 +17,7 @@ import pytest
 
 from lab import AGENT, HERE, NatLab
 from peernet_nat import ReachabilityClass, ReachabilityTracker
-from peernet_proto import Feature
+from peernet_proto import Feature, PrivateKey
 
 pytestmark = pytest.mark.natlab
 
@@ -93,10 +93,12 @@ def wait_for(lab: NatLab, process: subprocess.Popen[str], kind: str, match: Call
 
 def start_node(lab: NatLab, host: str, port: int, relays: list[tuple[str, subprocess.Popen[str]]],
                *options: str) -> tuple[subprocess.Popen[str], str]:
+    """A node with its public key (chosen here: its first change may come before "ready")."""
+    key = PrivateKey.generate()
     roots = [arg for address, _ in relays for arg in ("--root", address)]
-    node = lab.python(host, PUNCH_AGENT, "node", "--listen", f"{lab.host_ip(host)}:{port}", *roots, *options)
-    key = str(lab.next_event(node, ["ready"], timeout=15)["keys"][0])  # type: ignore[index]
-    return node, key
+    node = lab.python(host, PUNCH_AGENT, "node", "--listen", f"{lab.host_ip(host)}:{port}",
+                      "--key", key.to_bytes().hex(), *roots, *options)
+    return node, key.public_key.hex()
 
 
 def lookup(lab: NatLab, relay: str, key: str, port: int) -> dict[str, Any]:
