@@ -1,4 +1,5 @@
-"""A minimal local API on loopback: ``GET /peers`` and ``GET /status`` as JSON, guarded by a key.
+"""A minimal local API on loopback: ``GET /peers``, ``GET /status`` and ``GET /search?q=TEXT`` as
+JSON, guarded by a key.
 
 The port and key are written to ``api.json`` in the data directory (readable by the owner only), so
 that ``peernet peers`` can find a running node.
@@ -10,13 +11,16 @@ import json
 import logging
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
 
 import trio
 
-__all__ = ["API_FILE", "query", "serve_api"]
+__all__ = ["API_FILE", "AsyncRoute", "query", "search_route", "serve_api"]
+
+AsyncRoute = Callable[[Mapping[str, str]], Awaitable[Any]]  # query parameters -> JSON value
 
 API_FILE = "api.json"
 _MAX_REQUEST = 8192
@@ -27,6 +31,7 @@ async def serve_api(
     data_dir: Path,
     routes: dict[str, Callable[[], Any]],
     *,
+    async_routes: Mapping[str, AsyncRoute] | None = None,
     host: str = "127.0.0.1",
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
@@ -47,7 +52,7 @@ async def serve_api(
                     if not chunk:
                         break
                     request += chunk
-            status, body = _respond(request, key, routes)
+            status, body = await _respond(request, key, routes, async_routes or {})
             head = f"HTTP/1.0 {status}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
             await stream.send_all(head.encode() + body)
 
@@ -58,7 +63,9 @@ async def serve_api(
         path.unlink(missing_ok=True)
 
 
-def _respond(request: bytes, key: str, routes: dict[str, Callable[[], Any]]) -> tuple[str, bytes]:
+async def _respond(
+    request: bytes, key: str, routes: dict[str, Callable[[], Any]], async_routes: Mapping[str, AsyncRoute]
+) -> tuple[str, bytes]:
     lines = request.decode("latin-1").split("\r\n")
     parts = lines[0].split(" ")
     headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if ":" in line)}
@@ -66,10 +73,22 @@ def _respond(request: bytes, key: str, routes: dict[str, Callable[[], Any]]) -> 
         return "405 Method Not Allowed", b'{"error": "only GET"}'
     if not secrets.compare_digest(headers.get("x-api-key", ""), key):
         return "403 Forbidden", b'{"error": "bad api key"}'
-    route = routes.get(parts[1])
-    if route is None:
+    target = urlsplit(parts[1])
+    route = routes.get(target.path)
+    if route is not None:
+        return "200 OK", json.dumps(route()).encode()
+    async_route = async_routes.get(target.path)
+    if async_route is None:
         return "404 Not Found", b'{"error": "no such route"}'
-    return "200 OK", json.dumps(route()).encode()
+    params = {name: values[0] for name, values in parse_qs(target.query).items()}
+    try:
+        return "200 OK", json.dumps(await async_route(params)).encode()
+    except ValueError as error:
+        return "400 Bad Request", json.dumps({"error": str(error)}).encode()
+
+
+def search_route(text: str) -> str:
+    return "/search?q=" + quote(text, safe="")
 
 
 async def query(data_dir: Path, route: str) -> Any:

@@ -1,17 +1,19 @@
-"""A Peernet node: the peer engine on a transport, with the DHT routing table answering lookups."""
+"""A Peernet node: the peer engine on a transport, with the DHT routing table answering lookups,
+the DHT service (values, provider records, network keyword search; see :mod:`peernet._dht`)."""
 
 from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import trio
 
 from peernet_chain import LocalChain
-from peernet_dht import RoutingTable
+from peernet_dht import IndexedFile, KeywordEntry, NetworkHit, PublishResult, Remote, RoutingTable, StoreResult, ValueResult
 from peernet_proto import (
     Announcement,
+    hash_data,
     DatagramTransport,
     EngineConfig,
     EngineEvent,
@@ -25,6 +27,8 @@ from peernet_proto import (
     RootPeer,
     record_endpoints,
 )
+
+from ._dht import NodeDht
 
 __all__ = ["Node"]
 
@@ -67,6 +71,7 @@ class Node:
         chain: LocalChain | None = None,
         rng: random.Random | None = None,
         refresh_interval: float = 300.0,
+        keyword_search: bool = True,
     ) -> None:
         self.key = key
         self._rng = rng or random.Random()
@@ -81,6 +86,9 @@ class Node:
             key, config, directory=_RoutingDirectory(self.table), rng=rng, blockchain=self._blockchain_state
         )
         self.runner = EngineRunner(self.engine, transport, self._on_event)
+        # FIND_VALUE / INFO_STORE / search answers, lookups; keyword_search=False leaves the
+        # KEYWORD_SEARCH feature bit off (the node then gets no search items, like a Go peer).
+        self.dht = NodeDht(self.engine, self.table, self.runner.poke, keyword_search=keyword_search)
 
     @property
     def public_key(self) -> PublicKey:
@@ -105,6 +113,8 @@ class Node:
             log.info("peer removed %s (%s)", event.peer.hex()[:16], event.reason)
         elif isinstance(event, ResponseReceived) and event.tag == REFRESH:
             self._follow(event, now)
+            return
+        self.dht.on_event(event)
 
     def _follow(self, event: ResponseReceived, now: float) -> None:
         for entry in event.response.hash2peers:
@@ -156,4 +166,31 @@ class Node:
             await nursery.start(self.runner.run)
             nursery.start_soon(self._refresh_loop)
             nursery.start_soon(self._follow_addresses)
+            await nursery.start(self.dht.run)
             task_status.started()
+
+    # ---- DHT -------------------------------------------------------------------------------------
+
+    async def find_peer(self, node_id: bytes) -> Remote | None:
+        """Where the peer with ``node_id`` can be reached (an iterative lookup), or None."""
+        return await self.dht.find_peer(node_id)
+
+    async def find_value(self, key: bytes) -> bytes | None:
+        """The value whose BLAKE3 hash is ``key``: ours, or from the network, or None."""
+        result: ValueResult = await self.dht.find_value(key)
+        return result.value
+
+    async def store(self, value: bytes) -> bytes:
+        """Keep ``value`` (at most VALUE_SIZE_MAX bytes) and announce it (INFO_STORE) to the k
+        closest peers of its key, who then point FIND_VALUE lookups to us. Returns the key."""
+        result: StoreResult = await self.dht.store(value)
+        assert result.key == hash_data(value)
+        return result.key
+
+    async def publish_files(self, files: Iterable[IndexedFile | KeywordEntry]) -> PublishResult:
+        """Publish keyword entries of own files to the k closest search peers of each keyword."""
+        return await self.dht.publish(files)
+
+    async def search(self, text: str) -> list[NetworkHit]:
+        """Files matching ``text`` found in the network (and among our own published files)."""
+        return await self.dht.search_hits(text)

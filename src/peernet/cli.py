@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,19 @@ def _peer_json(info: Any) -> dict[str, Any]:
     }
 
 
+def _hit_json(hit: Any) -> dict[str, Any]:
+    return {
+        "name": hit.name,
+        "size": hit.size,
+        "file_hash": hit.file_hash.hex(),
+        "file_id": hit.file_id.hex(),
+        "owner": hit.owner.hex(),
+        "keywords": sorted(hit.keywords),
+        "exact": hit.exact,
+        "sources": hit.sources,
+    }
+
+
 async def _run_node(args: argparse.Namespace) -> None:
     from peernet_proto import UdpTransport
 
@@ -47,15 +62,25 @@ async def _run_node(args: argparse.Namespace) -> None:
     async with UdpTransport.open(list(config.listen), discovery=config.local_discovery) as transport:
         node = Node(key, transport, user_agent=config.user_agent, root_peers=config.root_peers,
                     local_discovery=config.local_discovery)
+        service = node.dht.service
         routes = {
             "/peers": lambda: [_peer_json(p) for p in node.engine.peers()],
             "/status": lambda: {"public_key": key.public_key.hex(), "node_id": key.public_key.node_id.hex(),
                                 "listen": [f"{h}:{p}" for h, p in transport.local_endpoints()],
-                                "peers": len(node.engine)},
+                                "peers": len(node.engine),
+                                "dht": {"values": len(service.values), "providers": service.values.provider_count,
+                                        "keyword_entries": len(service.keywords), "own_entries": service.own_entries}},
         }
+
+        async def search(params: Mapping[str, str]) -> Any:
+            text = params.get("q", "")
+            if not text:
+                raise ValueError("missing q")
+            return [_hit_json(hit) for hit in await node.search(text)]
+
         async with trio.open_nursery() as nursery:
             await nursery.start(node.run)
-            await nursery.start(serve_api, config.data_dir, routes)
+            await nursery.start(partial(serve_api, config.data_dir, routes, async_routes={"/search": search}))
             endpoints = ", ".join(f"{h}:{p}" for h, p in transport.local_endpoints())
             log.info("node %s listening on %s (data in %s)", key.public_key.hex(), endpoints, config.data_dir)
 
@@ -86,6 +111,21 @@ def _cmd_peers(args: argparse.Namespace) -> int:
         where = ", ".join(f"{c['remote']} ({c['status']}, rtt {c['rtt_ms']} ms)" for c in peer["connections"])
         print(f"{peer['public_key']}  {peer['user_agent'] or '-':<24} {where}")
     print(f"{len(peers)} peers")
+    return 0
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    from ._api import query, search_route
+
+    try:
+        hits = trio.run(query, Path(args.data_dir), search_route(" ".join(args.text)))
+    except (OSError, RuntimeError) as error:
+        print(f"no running node found in {args.data_dir}: {error}", file=sys.stderr)
+        return 1
+    for hit in hits:
+        print(f"{hit['name']}  {hit['size']} bytes  owner {hit['owner'][:16]}  "
+              f"matched {', '.join(hit['keywords'])}{' (exact)' if hit['exact'] else ''}  from {hit['sources']} peers")
+    print(f"{len(hits)} results")
     return 0
 
 
@@ -130,6 +170,11 @@ def main(argv: list[str] | None = None) -> int:
     peers = commands.add_parser("peers", help="list the peers of a running node")
     peers.add_argument("--data-dir", default=data_dir)
     peers.set_defaults(run=_cmd_peers)
+
+    search = commands.add_parser("search", help="search the network by keyword through the running node")
+    search.add_argument("text", nargs="+", help="words; quote the whole term for an exact search")
+    search.add_argument("--data-dir", default=data_dir)
+    search.set_defaults(run=_cmd_search)
 
     demo = commands.add_parser("demo", help="a small network on loopback: nodes bootstrap from one root")
     demo.add_argument("--nodes", type=int, default=6)

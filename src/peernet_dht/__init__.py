@@ -29,12 +29,39 @@ from ._search import (
     SearchPayloadTruncatedError,
     decode_search_payload,
     encode_search_payload,
+    entries_for_file,
+    fit_entries,
     query_keywords,
 )
-from ._store import EMBEDDED_VALUE_MAX, Embedded, Miss, Providers, StoreFullError, ValueStore
+from ._service import (
+    SEARCH_FEATURES,
+    DhtEngine,
+    DhtResult,
+    DhtService,
+    NetworkHit,
+    PeerResult,
+    PublishResult,
+    SearchResult,
+    StoreResult,
+    ValueResult,
+)
+from ._store import EMBEDDED_VALUE_MAX, VALUE_SIZE_MAX, Embedded, Miss, Providers, StoreFullError, ValueStore
 from ._routing import K, AddOutcome, AddResult, EvictionPolicy, RoutingTable, evict_slower_or_farther
 
 __all__ = [
+    "SEARCH_FEATURES",
+    "VALUE_SIZE_MAX",
+    "DhtEngine",
+    "DhtResult",
+    "DhtService",
+    "NetworkHit",
+    "PeerResult",
+    "PublishResult",
+    "SearchResult",
+    "StoreResult",
+    "ValueResult",
+    "entries_for_file",
+    "fit_entries",
     "LookupDone",
     "LookupDriver",
     "Remote",

@@ -31,10 +31,14 @@ class IndexedFile:
     blockchain_version: int = 0
     block_number: int = 0
     own: bool = False  # from our own chain: never evicted
+    file_hash: bytes = bytes(32)  # BLAKE3 of the file content (zero if unknown)
+    size: int = 0  # bytes
 
     def __attrs_post_init__(self) -> None:
         if len(self.file_id) != FILE_ID_SIZE or len(self.owner) != OWNER_SIZE:
             raise ValueError(f"file ID must be {FILE_ID_SIZE} bytes and owner {OWNER_SIZE} bytes")
+        if len(self.file_hash) != 32 or not 0 <= self.size < 2**64:
+            raise ValueError("file hash must be 32 bytes and size an unsigned 64-bit integer")
 
     @property
     def ref(self) -> tuple[bytes, bytes]:

@@ -1,14 +1,18 @@
-"""Network keyword search: data structures and the extension payload codec. Sans-IO.
+"""Network keyword search: data structures and the payload codec. Sans-IO.
 
-Negotiation: a node that understands it sets :data:`FEATURE_KEYWORD_SEARCH` (feature bit 3,
-reserved in the reference and preserved in peer records) and appends one extension payload after
-the last block of an Announcement or Response, where Go decoders stop reading (spec wire.md §16).
-Go peers neither set the bit nor see the data, so they are never sent it.
+No Peernet implementation searches the network: the reference indexes downloaded blockchains
+locally (spec dht.md §10). This is our addition, invisible to Go peers.
+
+Negotiation: a node that serves it sets :data:`FEATURE_KEYWORD_SEARCH` (feature bit 3, reserved in
+the reference and preserved in peer records) next to the EXTENSIONS bit (4). The payload travels
+as item type 1 (``ExtensionType.KEYWORD_SEARCH``) of the extension container that follows the last
+block of an Announcement or Response, where Go decoders stop reading (spec wire.md §16). Search
+payloads are only ever sent to peers announcing both bits, so Go peers never see one.
 
 Publishing: for each keyword hash of an own file, a :class:`KeywordEntry` is sent (PUBLISH) to
-the k closest peers of that hash, which keep it in a :class:`KeywordStore` until it expires.
-Querying: a QUERY for keyword hashes goes to the k closest peers of each hash; they answer with
-RESULTS. Results are merged per (owner, file ID) like the local index.
+the k closest peers of that hash, which keep it in a :class:`KeywordStore` until it expires and
+acknowledge with STORED. Querying: a QUERY for keyword hashes goes to the closest peers of each
+hash; they answer with RESULTS. Results are merged per (owner, file ID) like the local index.
 
 Payload layout (little-endian, like the rest of the protocol)::
 
@@ -16,6 +20,7 @@ Payload layout (little-endian, like the rest of the protocol)::
     kind 1 PUBLISH, 3 RESULTS: count × entry
         keyword 32 | file ID 16 | owner key 33 | file hash 32 | size u64 | name length u8 | name UTF-8
     kind 2 QUERY: max results u16 | count × keyword hash 32
+    kind 4 STORED: no items; count = entries of the PUBLISH that were accepted
 
 Bounded: at most :data:`MAX_ITEMS` items and :data:`MAX_PAYLOAD` bytes; every malformed input
 raises a :class:`SearchPayloadError` / :class:`SearchPayloadTruncatedError` (both DecodeErrors).
@@ -33,8 +38,8 @@ import attrs
 from peernet_proto import EncodeError, TruncatedError
 
 from ._errors import SearchPayloadError
-from ._index import FILE_ID_SIZE, OWNER_SIZE
-from ._keywords import parse_query
+from ._index import FILE_ID_SIZE, OWNER_SIZE, IndexedFile
+from ._keywords import file_keywords, parse_query
 
 __all__ = [
     "FEATURE_KEYWORD_SEARCH",
@@ -47,6 +52,8 @@ __all__ = [
     "SearchPayloadTruncatedError",
     "decode_search_payload",
     "encode_search_payload",
+    "entries_for_file",
+    "fit_entries",
     "query_keywords",
 ]
 
@@ -68,6 +75,7 @@ class PayloadKind(enum.IntEnum):
     PUBLISH = 1
     QUERY = 2
     RESULTS = 3
+    STORED = 4
 
 
 @attrs.frozen
@@ -97,9 +105,14 @@ class SearchPayload:
     entries: tuple[KeywordEntry, ...] = ()
     keywords: tuple[bytes, ...] = ()  # QUERY only
     max_results: int = 0  # QUERY only
+    stored: int = 0  # STORED only: how many entries of a PUBLISH were accepted
 
 
 def encode_search_payload(payload: SearchPayload) -> bytes:
+    if payload.kind is PayloadKind.STORED:
+        if not 0 <= payload.stored <= MAX_ITEMS:
+            raise EncodeError(f"a STORED count is at most {MAX_ITEMS}")
+        return _HEADER.pack(MAGIC, VERSION, payload.kind, payload.stored)
     items: Sequence[object] = payload.keywords if payload.kind is PayloadKind.QUERY else payload.entries
     if len(items) > MAX_ITEMS:
         raise EncodeError(f"at most {MAX_ITEMS} items per search payload, got {len(items)}")
@@ -133,6 +146,8 @@ def decode_search_payload(data: bytes) -> SearchPayload:
     if count > MAX_ITEMS:
         raise SearchPayloadError(f"{count} items exceed the limit of {MAX_ITEMS}")
     offset = _HEADER.size
+    if kind is PayloadKind.STORED:
+        return SearchPayload(kind, stored=count)
     if kind is PayloadKind.QUERY:
         end = offset + 2 + 32 * count
         if len(data) < end:
@@ -157,6 +172,39 @@ def decode_search_payload(data: bytes) -> SearchPayload:
             raise SearchPayloadError("owner is not a compressed public key")
         entries.append(KeywordEntry(keyword, file_id, owner, file_hash, size, name))
     return SearchPayload(kind, entries=tuple(entries))
+
+
+def entry_size(entry: KeywordEntry) -> int:
+    """Encoded size of one entry."""
+    return _ENTRY_FIXED.size + len(entry.name.encode("utf-8"))
+
+
+def fit_entries(entries: Iterable[KeywordEntry], max_items: int = MAX_ITEMS) -> list[KeywordEntry]:
+    """The leading entries that fit into one PUBLISH / RESULTS payload."""
+    fitted: list[KeywordEntry] = []
+    size = _HEADER.size
+    for entry in entries:
+        size += entry_size(entry)
+        if len(fitted) >= min(max_items, MAX_ITEMS) or size > MAX_PAYLOAD:
+            break
+        fitted.append(entry)
+    return fitted
+
+
+def _clip(text: str, limit: int) -> str:
+    encoded = text.encode("utf-8", "surrogatepass")
+    if len(encoded) <= limit:
+        return encoded.decode("utf-8", "ignore")
+    return encoded[:limit].decode("utf-8", "ignore")  # a cut character is dropped whole
+
+
+def entries_for_file(file: IndexedFile, *, max_keywords: int = 128) -> list[KeywordEntry]:
+    """One entry per keyword hash of ``file`` (the local index's rules, at most ``max_keywords``);
+    the name is sanitised and cut to :data:`MAX_NAME` UTF-8 bytes on a character boundary."""
+    name = file.name.decode("utf-8", "ignore") if isinstance(file.name, bytes) else file.name
+    name = _clip(name, MAX_NAME)
+    keywords = list(file_keywords(file.name, file.folder, file.description))[:max_keywords]
+    return [KeywordEntry(keyword, file.file_id, file.owner, file.file_hash, file.size, name) for keyword in keywords]
 
 
 def query_keywords(term: str | bytes) -> list[bytes]:

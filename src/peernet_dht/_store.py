@@ -4,9 +4,12 @@ What is stored and served:
 
 * **Values**: data this node published itself (``put``), keyed by BLAKE3(data). The wire has
   no way to push data to us (INFO_STORE carries key, size and type only), so nothing a remote
-  peer sends ends up here. A FIND_VALUE for a held value is answered with the data embedded if
-  it is at most :data:`EMBEDDED_VALUE_MAX` bytes (the Response limit), else with a "storing"
-  record for ourselves. Values expire after ``ttl`` unless put again, and are due for
+  peer sends ends up here. Values are at most ``max_value_size`` bytes, by default
+  :data:`VALUE_SIZE_MAX` (65 091): the largest value that fits embedded in one Response whatever
+  the requester's user agent (the reference's :data:`EMBEDDED_VALUE_MAX`, 65 349, does not
+  really fit). A FIND_VALUE for a held value is answered with the data embedded; a larger value
+  (only with a raised ``max_value_size``) or an empty one is answered with a "storing" record for
+  ourselves, as the reference does. Values expire after ``ttl`` unless put again, and are due for
   republishing (INFO_STORE to the k closest peers of the key) every ``republish_interval``.
 * **Provider records**: an INFO_STORE entry {key, size, type} from peer P means "P stores the
   value K". We keep (K → P) with an expiry and answer FIND_VALUE with "storing" records for those
@@ -29,9 +32,11 @@ from peernet_proto import LocalProtocolError, hash_data
 from ._contact import C
 from ._distance import check_id
 
-__all__ = ["EMBEDDED_VALUE_MAX", "Embedded", "Miss", "Providers", "StoreFullError", "ValueStore"]
+__all__ = ["EMBEDDED_VALUE_MAX", "VALUE_SIZE_MAX", "Embedded", "Miss", "Providers", "StoreFullError", "ValueStore"]
 
-EMBEDDED_VALUE_MAX: Final = 65_349  # largest value that fits into a Response (spec dht.md §2)
+EMBEDDED_VALUE_MAX: Final = 65_349  # the reference's EmbeddedFileSizeMax (spec dht.md §2)
+# What really fits: payload 65 410 − header 24 − user agent 255 − counts 6 − file header 34.
+VALUE_SIZE_MAX: Final = 65_091
 
 
 class StoreFullError(LocalProtocolError):
@@ -67,7 +72,7 @@ class ValueStore(Generic[C]):
         *,
         max_values: int = 4096,
         max_bytes: int = 64 * 2**20,
-        max_value_size: int = 16 * 2**20,
+        max_value_size: int = VALUE_SIZE_MAX,
         ttl: float = 24 * 3600.0,
         republish_interval: float = 3600.0,
         max_providers: int = 65_536,
@@ -146,7 +151,7 @@ class ValueStore(Generic[C]):
     def answer(self, key: bytes, now: float) -> Embedded | Providers[C] | Miss:
         """The store's part of a FIND_VALUE answer for ``key``."""
         data = self.get(key, now)
-        if data is not None and 0 < len(data) <= EMBEDDED_VALUE_MAX:
+        if data is not None and 0 < len(data) <= VALUE_SIZE_MAX:
             return Embedded(data)
         others = tuple(self.providers(key, now))
         if data is not None or others:

@@ -8,6 +8,10 @@ from hypothesis import strategies as st
 
 from peernet_dht import (
     FEATURE_KEYWORD_SEARCH,
+    IndexedFile,
+    entries_for_file,
+    file_keywords,
+    fit_entries,
     KeywordEntry,
     KeywordStore,
     PayloadKind,
@@ -37,6 +41,7 @@ payloads = st.one_of(
         st.lists(st.binary(min_size=32, max_size=32), max_size=20),
         st.integers(0, 2**16 - 1),
     ),
+    st.builds(lambda n: SearchPayload(PayloadKind.STORED, stored=n), st.integers(0, 128)),
 )
 
 
@@ -106,3 +111,29 @@ def test_keyword_store_bounds_and_expiry() -> None:
 
 def test_query_keywords_match_the_local_index_rules() -> None:
     assert set(query_keywords("HolidayPictures")) == {word_hash(w)[0] for w in ("holidaypictures", "holiday", "pictures")}  # type: ignore[index]
+
+
+def test_stored_acknowledgement_is_a_bare_header() -> None:
+    assert encode_search_payload(SearchPayload(PayloadKind.STORED, stored=5)) == b"PNS\x01\x04\x05\x00"
+    with pytest.raises(EncodeError):
+        encode_search_payload(SearchPayload(PayloadKind.STORED, stored=129))
+    with pytest.raises(SearchPayloadError):
+        decode_search_payload(b"PNS\x01\x04\x81\x00")  # more than a PUBLISH can carry
+
+
+def test_entries_for_file_and_fitting_into_one_payload() -> None:
+    owner = b"\x02" + b"o" * 32
+    long_name = "Ü" * 200 + ".txt"  # 404 UTF-8 bytes
+    file = IndexedFile(b"f" * 16, owner, long_name, "docs", "some words here", file_hash=b"h" * 32, size=7)
+    entries = entries_for_file(file)
+    assert {e.keyword for e in entries} == set(file_keywords(long_name, "docs", "some words here"))
+    assert all(e.name == "Ü" * 127 and e.size == 7 and e.file_hash == b"h" * 32 for e in entries)  # cut whole
+    assert len(entries_for_file(file, max_keywords=2)) == 2
+    many = [KeywordEntry(bytes([i]) * 32, bytes(16), owner, bytes(32), i, "x" * 255) for i in range(128)]
+    fitted = fit_entries(many)
+    assert 0 < len(fitted) < 128
+    encoded = encode_search_payload(SearchPayload(PayloadKind.RESULTS, tuple(fitted)))
+    assert len(encoded) <= 32_768
+    with pytest.raises(EncodeError):
+        encode_search_payload(SearchPayload(PayloadKind.RESULTS, tuple(many[: len(fitted) + 1])))
+    assert fit_entries(many, max_items=3) == many[:3]

@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import pytest
 
-from peernet_dht import EMBEDDED_VALUE_MAX, Embedded, Miss, Providers, StoreFullError, ValueStore
+from peernet_dht import EMBEDDED_VALUE_MAX, VALUE_SIZE_MAX, Embedded, Miss, Providers, StoreFullError, ValueStore
 from peernet_proto import hash_data
 
 from ._helpers import IdNode, node
 
 
 def test_small_value_is_embedded_large_one_served_as_storing_self() -> None:
-    store: ValueStore[IdNode] = ValueStore()
-    small = store.put(b"x" * EMBEDDED_VALUE_MAX, now=0.0)
-    large = store.put(b"y" * (EMBEDDED_VALUE_MAX + 1), now=0.0)
-    assert small == hash_data(b"x" * EMBEDDED_VALUE_MAX)
-    assert store.answer(small, 1.0) == Embedded(b"x" * EMBEDDED_VALUE_MAX)
+    # The reference's limit does not fit next to a long user agent; ours does (see test_service).
+    assert VALUE_SIZE_MAX == 65_091 < EMBEDDED_VALUE_MAX
+    with pytest.raises(StoreFullError):
+        ValueStore().put(b"z" * (VALUE_SIZE_MAX + 1), now=0.0)  # the default limit
+    store: ValueStore[IdNode] = ValueStore(max_value_size=2 * VALUE_SIZE_MAX)
+    small = store.put(b"x" * VALUE_SIZE_MAX, now=0.0)
+    large = store.put(b"y" * (VALUE_SIZE_MAX + 1), now=0.0)
+    empty = store.put(b"", now=0.0)
+    assert small == hash_data(b"x" * VALUE_SIZE_MAX)
+    assert store.answer(small, 1.0) == Embedded(b"x" * VALUE_SIZE_MAX)
     assert store.answer(large, 1.0) == Providers((), self_is_provider=True)
+    assert store.answer(empty, 1.0) == Providers((), self_is_provider=True)  # as the reference
     assert store.answer(b"\x00" * 32, 1.0) == Miss()
 
 
