@@ -218,6 +218,9 @@ class _Tag:
     op: int
     keywords: frozenset[bytes] = frozenset()
     count: int = 0  # entries in a PUBLISH
+    remote: Remote | None = None  # set by _send, for a retry
+    announcement: Announcement | None = None
+    attempt: int = 1
 
 
 class _Op:
@@ -302,6 +305,7 @@ class DhtService:
         results_per_peer: int = RESULTS_PER_QUERY,
         max_results: int = 200,
         request_timeout: float = 3.0,
+        attempts: int = 2,
         operation_timeout: float = 40.0,
         republish_interval: float = 3600.0,
         max_own_entries: int = 50_000,
@@ -317,6 +321,7 @@ class DhtService:
         self.results_per_peer = min(results_per_peer, MAX_ITEMS)
         self.max_results = max_results
         self.request_timeout, self.operation_timeout = request_timeout, operation_timeout
+        self.attempts = attempts  # per direct request (UDP loses packets)
         self.republish_interval = republish_interval
         self.max_own_entries = max_own_entries
         self._own: dict[bytes, dict[tuple[bytes, bytes], KeywordEntry]] = {}  # keyword -> ref -> entry
@@ -522,7 +527,13 @@ class DhtService:
         self._now = now
         self.driver.handle_timer(now)
         for op in list(self._ops.values()):
-            if now >= op.deadline:
+            if now >= op.deadline and isinstance(op, _PublishOp) and op.per_peer:
+                # Out of time for lookups: send what is known, then wait for those answers only.
+                op.queue.clear()
+                op.lookups.clear()
+                self._flush_publish(op, now)
+                op.deadline = now + self.request_timeout * self.attempts + 1.0
+            elif now >= op.deadline:
                 self._finish(op)
             elif op.queue:
                 self._run_lookups(op, now)
@@ -598,10 +609,12 @@ class DhtService:
             for lookup in done:
                 op_id = self._lookup_ops.pop(lookup.lookup_id, None)
                 op = self._ops.get(op_id) if op_id is not None else None
-                if op is None:
-                    continue
-                op.lookups.pop(lookup.lookup_id, None)
+                if op is None or lookup.lookup_id not in op.lookups:
+                    continue  # its operation finished or gave up on it
+                del op.lookups[lookup.lookup_id]
                 op.messages += lookup.result.requests_sent
+                if isinstance(op, _PublishOp):  # many keywords take long: time out on no progress
+                    op.deadline = max(op.deadline, now + self.operation_timeout)
                 self._on_lookup(op, lookup, now)
                 self._run_lookups(op, now)
                 self._check(op)
@@ -689,7 +702,7 @@ class DhtService:
                 now,
                 endpoints=remote.endpoints,
                 relay=remote.relay,
-                tag=tag,
+                tag=attrs.evolve(tag, remote=remote, announcement=announcement),
                 timeout=self.request_timeout,
             )
         except EncodeError:  # cannot happen with the payload bounds; never let it stop the node
@@ -730,6 +743,9 @@ class DhtService:
             return  # a late answer to a finished operation
         if isinstance(event, RequestTimedOut):
             op.outstanding -= 1
+            if not event.answered and tag.attempt < self.attempts and tag.remote and tag.announcement:
+                self._count("retries")
+                self._send(op, tag.remote, tag.announcement, attrs.evolve(tag, attempt=tag.attempt + 1), now)
             self._check(op)
             return
         response = event.response

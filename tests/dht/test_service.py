@@ -403,11 +403,11 @@ def test_expiry_and_republishing() -> None:
     holders = [s for s in others if len(s.keywords)]
     assert holders and total("providers_recorded") >= 5
     recorded, stored = total("providers_recorded"), total("entries_stored")
-    net.step(net.now + 650.0, dt=1.0)  # one republish round of both
+    net.step(net.now + 650.0, dt=2.0)  # one republish round of both
     assert total("providers_recorded") >= 2 * recorded and total("entries_stored") >= 2 * stored
     # A withdrawn file is no longer republished and expires where it was stored; the value stays.
     publisher.withdraw(net.engines[1].public_key.to_bytes(), (1).to_bytes(16, "big"))
-    net.step(net.now + 1500.0, dt=5.0)
+    net.step(net.now + 1500.0, dt=10.0)
     assert all(len(s.keywords) == 0 for s in holders)
     assert sum(len(s.values.providers(hash_data(value), net.now)) for s in others) >= 5
     found = net.run(7, net.services[7].get(hash_data(value), net.now))

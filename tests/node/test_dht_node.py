@@ -1,0 +1,75 @@
+"""The node's DHT operations on the in-memory network (trio MockClock): store / find_value from
+every node, find_peer, with Go-style peers and packet loss; the search API route."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import trio
+
+from peernet._api import _respond, search_route
+from peernet_dht import VALUE_SIZE_MAX, StoreFullError
+from peernet_proto import MemoryNetwork, hash_data
+from tests.node.test_network_search import own_file, start_mixed_network
+
+
+async def test_store_find_value_and_find_peer_with_go_peers_and_loss(autojump_clock):
+    network = MemoryNetwork(seed=3, latency=0.02, loss=0.05)
+    async with trio.open_nursery() as nursery:
+        nodes, go = await start_mixed_network(nursery, network, 40, 5, seed=4)
+        await trio.sleep(20.0)
+        owner = nodes[5]
+        value = b"profile picture bytes " * 1000
+        key = await owner.store(value)
+        assert key == hash_data(value)
+        holders = [n for n in nodes if n.dht.service.values.providers(key, trio.current_time())]
+        assert len(holders) >= 10  # the closest Python peers of the key record us as provider
+        assert all(p.recorder.with_extension == 0 for p in go)  # INFO_STORE is plain wire, no extension
+
+        found: dict[int, bytes | None] = {}
+
+        async def get(index: int) -> None:
+            found[index] = await nodes[index].find_value(key)
+
+        async with trio.open_nursery() as gets:
+            for index in range(len(nodes)):
+                gets.start_soon(get, index)
+        assert all(v == value for v in found.values()), [i for i, v in found.items() if v != value]
+        assert await nodes[9].find_value(b"\x01" * 32) is None
+
+        with pytest.raises(StoreFullError):
+            await owner.store(b"x" * (VALUE_SIZE_MAX + 1))
+
+        for target in [nodes[30].public_key, go[2].public_key, go[7].public_key]:
+            remote = await nodes[1].find_peer(target.node_id)
+            assert remote is not None and remote.public_key == target
+        assert await nodes[1].find_peer(b"\x42" * 32) is None  # nobody has that ID
+
+        # The value lives with its owner: once it is gone, the pointers lead nowhere.
+        network.remove_host(owner.runner.transport)  # type: ignore[arg-type]
+        with trio.fail_after(60):
+            assert await nodes[12].find_value(key) is None
+        nursery.cancel_scope.cancel()
+
+
+async def test_search_route_of_the_api(autojump_clock):
+    calls = []
+
+    async def search(params):  # type: ignore[no-untyped-def]
+        calls.append(dict(params))
+        if not params.get("q"):
+            raise ValueError("missing q")
+        return [{"name": "x"}]
+
+    route = search_route("sunset & beach/ü")
+    request = f"GET {route} HTTP/1.0\r\nx-api-key: k\r\n\r\n".encode()
+    status, body = await _respond(request, "k", {}, {"/search": search})
+    assert status == "200 OK" and json.loads(body) == [{"name": "x"}]
+    assert calls == [{"q": "sunset & beach/ü"}]
+    status, _ = await _respond(b"GET /search HTTP/1.0\r\nx-api-key: k\r\n\r\n", "k", {}, {"/search": search})
+    assert status.startswith("400")
+    status, _ = await _respond(request, "wrong", {}, {"/search": search})
+    assert status.startswith("403")
+    status, body = await _respond(b"GET /status?x=1 HTTP/1.0\r\nx-api-key: k\r\n\r\n", "k", {"/status": lambda: {"ok": 1}}, {})
+    assert json.loads(body) == {"ok": 1}
