@@ -1,4 +1,5 @@
-"""Lookups on 500 simulated nodes (the big runs are in benchmarks/bench_dht.py)."""
+"""The simulator: lookups on 500 nodes that are real peer engines on the in-memory network
+(the 10 000-node run is benchmarks/bench_dht.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import math
 
 import pytest
 
-from peernet_dht.sim import SimConfig, main, simulate
+from peernet_dht.sim import SimConfig, main, simulate, write_hops_plot
 
 LOOKUPS = 150
 
@@ -17,29 +18,74 @@ LOOKUPS = 150
     [(0.0, 0.0, 1.0), (0.1, 0.0, 0.99), (0.0, 0.3, 0.95)],
     ids=["clean", "loss-10%", "churn-30%"],
 )
-def test_success_rate_on_500_nodes(loss: float, churn: float, minimum: float) -> None:
+def test_success_rate_on_500_engine_nodes(loss: float, churn: float, minimum: float) -> None:
     summary = simulate(SimConfig(nodes=500, lookups=LOOKUPS, seed=7, loss=loss, churn=churn)).as_dict()
+    assert summary["model"] == "engine"
     assert summary["lookups"] == LOOKUPS
     assert summary["success_rate"] >= minimum
     assert summary["hops_median"] <= math.log2(500) / math.log2(40) + 2
     assert summary["messages_per_lookup"] < 200
+    # The tables were filled by real handshakes (two packets each), retried when lost.
+    assert summary["fill_packets"] >= 2 * summary["fill_handshakes"] > 500 * 50
+    assert summary["fill_missing"] <= summary["fill_handshakes"] // 1000
+    assert summary["table_size_mean"] > 80
+    if loss == churn == 0:
+        # Every datagram of the lookup phase is a lookup's request or answer: no keep-alive
+        # traffic, nothing lost.
+        assert summary["packets_per_lookup"] == pytest.approx(summary["messages_per_lookup"])
+        assert summary["deadline_hits"] == 0
 
 
 def test_same_seed_same_outcome() -> None:
-    first = simulate(SimConfig(nodes=200, lookups=20, seed=3, loss=0.1)).as_dict()
-    second = simulate(SimConfig(nodes=200, lookups=20, seed=3, loss=0.1)).as_dict()
-    for name in ("success_rate", "hops_median", "hops_p95", "messages_per_lookup"):
-        assert first[name] == second[name]
+    config = SimConfig(nodes=80, lookups=20, seed=3, loss=0.1, churn=0.1)
+    first, second = simulate(config), simulate(config)
+    assert first.records == second.records
+    for name in ("messages_per_lookup", "fill_packets", "packets_per_lookup", "packets_lost", "table_size_mean"):
+        assert first.as_dict()[name] == second.as_dict()[name]
+
+
+def test_abstract_model_is_still_available() -> None:
+    summary = simulate(SimConfig(nodes=300, lookups=30, seed=2, model="abstract")).as_dict()
+    assert summary["model"] == "abstract" and summary["success_rate"] == 1.0
 
 
 def test_cli_prints_one_json_object(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--nodes", "100", "--lookups", "10", "--seed", "1", "--loss", "0.05", "--json"]) == 0
+    assert main(["--nodes", "60", "--lookups", "10", "--seed", "1", "--loss", "0.05", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     for name in ("nodes", "lookups", "success_rate", "hops_median", "hops_p95", "messages_per_lookup", "wall_seconds"):
         assert name in summary
-    assert summary["nodes"] == 100 and summary["lookups"] == 10
+    assert summary["nodes"] == 60 and summary["lookups"] == 10 and summary["model"] == "engine"
 
 
-def test_cli_rejects_nonsense() -> None:
+def test_cli_churn_sweep(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["--nodes", "200", "--lookups", "10", "--model", "abstract", "--churn-sweep", "0,0.2", "--json"]
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert [run["churn"] for run in summary["churn_sweep"]] == [0.0, 0.2]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--nodes", "1", "--lookups", "1"],
+        ["--nodes", "10", "--lookups", "1", "--loss", "1.5"],
+        ["--nodes", "10", "--lookups", "1", "--model", "nonsense"],
+        ["--nodes", "10", "--lookups", "1", "--churn-sweep", "a,b"],
+    ],
+)
+def test_cli_rejects_nonsense(argv: list[str]) -> None:
     with pytest.raises(SystemExit):
-        main(["--nodes", "1", "--lookups", "1", "--json"])
+        main([*argv, "--json"])
+
+
+def test_hops_plot_is_a_png_or_refused_without_matplotlib(tmp_path) -> None:
+    report = simulate(SimConfig(nodes=50, lookups=5, seed=1, model="abstract"))
+    path = tmp_path / "hops.png"
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        assert write_hops_plot(report, str(path)) is False
+        assert not path.exists()
+    else:
+        assert write_hops_plot(report, str(path)) is True
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,0 +1,122 @@
+"""What both simulator models share: the configuration, one record per lookup, the report."""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any, Literal
+
+import attrs
+
+from ._lookup import ALPHA, LookupStatus
+from ._routing import K
+
+__all__ = ["LookupRecord", "MODELS", "Model", "SimConfig", "SimReport"]
+
+Model = Literal["engine", "abstract"]
+MODELS: tuple[Model, ...] = ("engine", "abstract")
+
+
+@attrs.frozen
+class SimConfig:
+    """One simulation run.
+
+    ``model``: ``"engine"`` runs every node as a real :class:`peernet_proto.PeerEngine` on
+    :class:`peernet_proto.MemoryNetwork` (real packets, codecs and crypto, simulated time);
+    ``"abstract"`` exchanges Python values on an idealised network (fast, no wire format).
+
+    ``latency`` is the one-way delay range in seconds: per message in the abstract model, per
+    sending host in the engine model (each host draws its delay once, on a 1/1024 s grid).
+    ``fill`` is how many random peers of each bucket a node contacts to fill its table (None: k);
+    ``fill_rounds`` how often contacts lost to ``loss`` are retried (engine model).
+    """
+
+    nodes: int
+    lookups: int
+    seed: int = 0
+    loss: float = 0.0  # probability that any single datagram / message is lost
+    churn: float = 0.0  # fraction of nodes that leave without notice before the lookups
+    model: Model = "engine"
+    k: int = K
+    alpha: int = ALPHA
+    latency: tuple[float, float] = (0.01, 0.15)
+    request_timeout: float = 0.5  # > the largest simulated round trip (0.3 s)
+    attempts: int = 4  # 10 % loss per datagram loses ~19 % of round trips
+    lookup_timeout: float = 6.0  # keeps an engine run under the 10 s keep-alive threshold (see _sim_engine)
+    fill: int | None = None
+    fill_rounds: int = 4
+    fill_spread: float = 1.0  # seconds over which the nodes start filling their tables
+    lookup_spread: float = 1.0  # seconds over which the lookups start
+
+    def check(self) -> None:
+        """Raise ValueError for settings that make no sense."""
+        if self.nodes < 2:
+            raise ValueError("need at least 2 nodes")
+        if self.lookups < 0:
+            raise ValueError("the number of lookups cannot be negative")
+        if not 0 <= self.loss < 1 or not 0 <= self.churn < 1:
+            raise ValueError("loss and churn must be in [0, 1)")
+        if self.nodes - int(self.churn * self.nodes) < 2:
+            raise ValueError("churn leaves fewer than 2 nodes")
+        if self.model not in MODELS:
+            raise ValueError(f"model must be one of {', '.join(MODELS)}")
+        if self.k < 1 or self.alpha < 1 or self.attempts < 1:
+            raise ValueError("k, alpha and attempts must be positive")
+        low, high = self.latency
+        if not 0 < low <= high:
+            raise ValueError("latency must be a range 0 < low <= high")
+        if self.request_timeout <= 0 or self.lookup_timeout <= 0:
+            raise ValueError("timeouts must be positive")
+        if self.fill is not None and self.fill < 1:
+            raise ValueError("fill must be positive")
+        if self.fill_rounds < 0 or self.fill_spread < 0 or self.lookup_spread < 0:
+            raise ValueError("fill rounds and spreads cannot be negative")
+
+
+@attrs.frozen
+class LookupRecord:
+    success: bool  # the result's nearest peer is the live node truly closest to the key
+    hops: int  # LookupResult.hops: discovery depth of the nearest answering peer (own table = 1)
+    requests: int  # requests this lookup sent, retries included
+    status: LookupStatus
+    duration: float  # simulated seconds from start to result
+
+
+@attrs.frozen
+class SimReport:
+    config: SimConfig
+    records: tuple[LookupRecord, ...]
+    messages: int  # lookup messages in total (see ``messages_counted``)
+    messages_counted: str  # what ``messages`` counts, in words
+    setup_seconds: float  # wall seconds before the first lookup (building and filling the network)
+    wall_seconds: float  # wall seconds in total
+    extra: dict[str, Any] = attrs.field(factory=dict)  # model-specific figures
+
+    @property
+    def success_rate(self) -> float:
+        return sum(r.success for r in self.records) / max(len(self.records), 1)
+
+    def as_dict(self) -> dict[str, Any]:
+        hops = sorted(r.hops for r in self.records) or [0]
+        n = max(len(self.records), 1)
+        config = self.config
+        return {
+            "model": config.model,
+            "nodes": config.nodes,
+            "lookups": len(self.records),
+            "seed": config.seed,
+            "loss": config.loss,
+            "churn": config.churn,
+            "k": config.k,
+            "alpha": config.alpha,
+            "success_rate": self.success_rate,
+            "hops_median": statistics.median(hops),
+            "hops_p95": hops[min(len(hops) - 1, int(0.95 * len(hops)))],
+            "messages_per_lookup": self.messages / n,
+            "messages_counted": self.messages_counted,
+            "requests_per_lookup": sum(r.requests for r in self.records) / n,
+            "simulated_seconds_median": statistics.median([r.duration for r in self.records] or [0.0]),
+            "deadline_hits": sum(r.status is LookupStatus.DEADLINE for r in self.records),
+            "setup_seconds": round(self.setup_seconds, 3),
+            "wall_seconds": round(self.wall_seconds, 3),
+            **self.extra,
+        }
