@@ -189,6 +189,7 @@ class _Punch:
     targets: list[tuple[Endpoint, Endpoint]]  # (remote, local)
     packets: list[bytes]  # the encrypted Announcement per target
     started: float
+    expires: float  # when the request times out: reported then, not on the next tick
     resends: int = 0
 
 
@@ -347,7 +348,7 @@ class PeerEngine:
         if peer is None:
             return []
         sequences = []
-        for payload in announcement.encode():
+        for payload in self._with_blockchain(announcement).encode():
             sequence = peer.next_sequence()
             if self._register(peer_key, sequence, Command.ANNOUNCEMENT, now, tag):
                 self._send_payload(peer, Command.ANNOUNCEMENT, sequence, payload, patch_ports=True)
@@ -387,7 +388,7 @@ class PeerEngine:
         """
         if peer_key == self.public_key:
             return None
-        payloads = announcement.encode()
+        payloads = self._with_blockchain(announcement).encode()
         if len(payloads) != 1:
             raise EncodeError("a request must fit into one packet")
         peer = self._peers.get(peer_key)
@@ -412,7 +413,7 @@ class PeerEngine:
             self._queue(raw, endpoint, local)
         if relay is not None and relay in self._peers:
             self._send_traverses(peer_key, relay, targets, payloads[0], sequence, now)
-            self._punches[(peer_key, sequence)] = _Punch(targets, packets, now)
+            self._punches[(peer_key, sequence)] = _Punch(targets, packets, now, now + timeout)
         return sequence
 
     def _send_traverses(
@@ -435,14 +436,14 @@ class PeerEngine:
     @staticmethod
     def _punch_due(punch: _Punch) -> float:
         if punch.resends >= len(PUNCH_RESENDS):
-            return float("inf")
-        return punch.started + PUNCH_RESENDS[punch.resends]
+            return punch.expires
+        return min(punch.expires, punch.started + PUNCH_RESENDS[punch.resends])
 
     def _resend_punches(self, now: float) -> None:
         for key, punch in list(self._punches.items()):
             if not self._sequences.in_use(*key):  # answered or expired some other way
                 del self._punches[key]
-            elif now >= self._punch_due(punch):
+            elif punch.resends < len(PUNCH_RESENDS) and now >= punch.started + PUNCH_RESENDS[punch.resends]:
                 punch.resends += 1
                 for (endpoint, local), raw in zip(punch.targets, punch.packets):
                     self._queue(raw, endpoint, local)
@@ -455,6 +456,15 @@ class PeerEngine:
         for payload in message.encode():
             self._send_payload(peer, message.COMMAND, sequence, payload)
         return True
+
+    def _with_blockchain(self, announcement: Announcement) -> Announcement:
+        """Requests carry our blockchain state: the receiver records it from every Announcement."""
+        if announcement.blockchain_height or announcement.blockchain_version:
+            return announcement
+        height, version = self._blockchain()
+        if not height and not version:
+            return announcement
+        return attrs.evolve(announcement, blockchain_height=height, blockchain_version=version)
 
     def _announcement(self, *, find_self: bool = False, user_agent: bool = False, **lists: Any) -> Announcement:
         height, version = self._blockchain()
@@ -865,12 +875,12 @@ class PeerEngine:
             return
         if self._punches:
             self._resend_punches(now)
+            if any(p.expires <= now for p in self._punches.values()):
+                self._expire_requests(now)
         if now < self._next_tick:
             return
         self._next_tick = now + TICK
-        for request in self._sequences.expire(now):
-            self._punches.pop((request.peer, request.sequence), None)
-            self._emit(RequestTimedOut(request.peer, request.sequence, request.command, request.tag, request.answered))
+        self._expire_requests(now)
         for peer in list(self._peers.values()):
             self._keep_alive(peer, now)
         if self._next_bootstrap is not None and now >= self._next_bootstrap:
@@ -878,6 +888,11 @@ class PeerEngine:
         if self._next_discovery is not None and now >= self._next_discovery:
             self._discover(now)
             self._next_discovery = now + (10.0 if not self._peers else 600.0)
+
+    def _expire_requests(self, now: float) -> None:
+        for request in self._sequences.expire(now):
+            self._punches.pop((request.peer, request.sequence), None)
+            self._emit(RequestTimedOut(request.peer, request.sequence, request.command, request.tag, request.answered))
 
     def _keep_alive(self, peer: Peer, now: float) -> None:
         for connection in list(peer.connections):

@@ -245,3 +245,27 @@ def test_peers_with_extensions_learn_the_address_they_are_seen_at():
     observed = [e for e in a.events() if isinstance(e, AddressObserved)]
     assert [(e.peer, e.observed, e.local) for e in observed] == [(r.public_key, A, A)]
     assert a.features & Feature.EXTENSIONS
+
+def test_a_failed_punch_is_reported_at_its_timeout_not_on_the_next_tick():
+    switch, a, b, r = three_with_relay()
+    switch.drop = lambda data, source, destination: {source, destination} == {A, B}
+    a.request(b.public_key, Announcement(features=1), 1.3, endpoints=[B], relay=r.public_key, tag="punch", timeout=2.0)
+    assert a.next_deadline() <= 1.35  # the first re-send
+    now = 1.3
+    while not any(isinstance(e, RequestTimedOut) and e.tag == "punch" for e in a.events()):
+        now = a.next_deadline()
+        assert now <= 3.3 + 1e-9
+        switch.pump(now)
+    assert abs(now - 3.3) < 1e-9
+
+
+def test_requests_carry_our_blockchain_state():
+    switch, a, b, r = three_with_relay(nat=())
+    a._blockchain = lambda: (5, 2)
+    a.request(r.public_key, Announcement(features=a.features, find_peer=[bytes(32)]), 1.0)
+    switch.pump(1.0)
+    info = r.peer(a.public_key)
+    assert (info.blockchain_height, info.blockchain_version) == (5, 2)
+    a.send_announcement(r.public_key, Announcement(features=a.features), 2.0)
+    switch.pump(2.0)
+    assert r.peer(a.public_key).blockchain_height == 5
