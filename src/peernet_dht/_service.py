@@ -130,6 +130,8 @@ class DhtEngine(RequestSender, Protocol):
 
     def peer(self, key: PublicKey) -> PeerInfo | None: ...
 
+    def peers(self) -> list[PeerInfo]: ...
+
 
 # ---- results ----------------------------------------------------------------------------------
 
@@ -305,7 +307,7 @@ class DhtService:
         results_per_peer: int = RESULTS_PER_QUERY,
         max_results: int = 200,
         request_timeout: float = 3.0,
-        attempts: int = 2,
+        attempts: int = 3,
         operation_timeout: float = 40.0,
         republish_interval: float = 3600.0,
         max_own_entries: int = 50_000,
@@ -570,13 +572,10 @@ class DhtService:
         self.counters[name] = self.counters.get(name, 0) + n
 
     def _closest_connected(self, key: bytes, count: int) -> list[PublicKey]:
+        """Without a routing table: the engine's peers nearest to ``key``."""
         target = int.from_bytes(key, "big")
-        ranked = sorted((info.public_key for info in self._peers()), key=lambda p: int.from_bytes(p.node_id, "big") ^ target)
-        return ranked[:count]
-
-    def _peers(self) -> list[PeerInfo]:
-        peers = getattr(self.engine, "peers", None)
-        return list(peers()) if callable(peers) else []
+        keys = (info.public_key for info in self.engine.peers())
+        return sorted(keys, key=lambda p: int.from_bytes(p.node_id, "big") ^ target)[:count]
 
     def _searchable(self, key: PublicKey) -> bool:
         info = self.engine.peer(key)

@@ -50,10 +50,28 @@ from tests.proto.engine_helpers import Switch
 SEARCH = Feature.KEYWORD_SEARCH | Feature.EXTENSIONS
 
 
+class GoLikeDirectory:
+    """The reference's GetClosestContacts, roughly: contacts near the key, returned sorted by raw
+    node ID instead of distance, so the first five are not the five closest (spec dht.md §3.3)."""
+
+    def __init__(self, engine: PeerEngine) -> None:
+        self.engine = engine
+
+    def closest(self, key, count, exclude):  # type: ignore[no-untyped-def]
+        target = int.from_bytes(key, "big")
+        keys = [info.public_key for info in self.engine.peers() if info.public_key != exclude]
+        near = sorted(keys, key=lambda p: int.from_bytes(p.node_id, "big") ^ target)[: count * 3]
+        return sorted(near, key=lambda p: p.node_id)
+
+
 class GoStyleEngine(PeerEngine):
     """An engine that behaves like the reference towards the DHT: it announces neither the
-    EXTENSIONS nor the KEYWORD_SEARCH bit, never writes extension items, has no handler, and
-    answers a FIND_VALUE it cannot serve with "not found" only (spec dht.md §5)."""
+    EXTENSIONS nor the KEYWORD_SEARCH bit, never writes extension items, has no handler, answers
+    a FIND_VALUE it cannot serve with "not found" only (spec dht.md §5) and returns closest
+    contacts in raw-ID order."""
+
+    def __init__(self, key: PrivateKey, config: EngineConfig, **options: object) -> None:
+        super().__init__(key, config, directory=GoLikeDirectory(self), **options)  # type: ignore[arg-type]
 
     @property
     def features(self) -> int:
