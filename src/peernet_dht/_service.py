@@ -41,12 +41,12 @@ Client operations
 * :meth:`~DhtService.store`: keep the value, look up the k closest peers of its key and send them
   INFO_STORE (they record us as provider). Republished every ``republish_interval``.
 * :meth:`~DhtService.publish`: keyword entries of own files; for each keyword hash a lookup, then
-  PUBLISH to the k closest of those peers that have the KEYWORD_SEARCH and EXTENSIONS bits (Go
-  peers never get one), one payload per peer carrying all its keywords. Own entries are served
-  from here and republished every ``republish_interval``.
+  PUBLISH to those of the k closest peers found that have the KEYWORD_SEARCH and EXTENSIONS bits
+  (Go peers never get one), one payload per peer carrying all its keywords. Own entries are
+  served from here and republished every ``republish_interval``.
 * :meth:`~DhtService.search`: the query's keyword hashes (exact term first, at most
-  :data:`QUERY_KEYWORDS`), for each a lookup and a QUERY to the ``query_fanout`` closest search
-  peers. Answers are checked: entries for keyword hashes that were not asked of that peer,
+  :data:`QUERY_KEYWORDS`), for each a lookup and a QUERY to the ``query_fanout`` closest peers
+  found that have both bits; our own published files and stored entries count too. Answers are checked: entries for keyword hashes that were not asked of that peer,
   repeats, bad owner keys and everything past the per-peer cap are dropped (counted as junk).
   Results are merged per (owner, file ID), ranked by exact match, matched keywords, and number
   of peers that reported them, and cut to ``max_results``.

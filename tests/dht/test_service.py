@@ -252,7 +252,9 @@ def test_search_items_need_the_feature_bit_and_a_valid_payload() -> None:
     assert service.extension(peer, SEARCH, {7: b"unknown item"}, 0.0) == {}
     results = search_item(SearchPayload(PayloadKind.RESULTS))
     assert service.extension(peer, SEARCH, results, 0.0) == {}  # an answer is no request
-    assert service.counters == {"search_without_feature": 1, "bad_search_payloads": 1, "unexpected_search_payloads": 1}
+    oversized = b"PNS\x01\x02\x01\x00\x05\x00" + bytes(40_000)  # over the 32 KiB payload bound
+    assert service.extension(peer, SEARCH, {ExtensionType.KEYWORD_SEARCH: oversized}, 0.0) == {}
+    assert service.counters == {"search_without_feature": 1, "bad_search_payloads": 2, "unexpected_search_payloads": 1}
 
 
 def test_publish_accepts_only_the_publishers_own_files() -> None:

@@ -14,6 +14,7 @@ import pytest
 import trio
 
 from peernet._api import _respond, search_route
+from peernet.cli import main
 from peernet_dht import VALUE_SIZE_MAX, StoreFullError
 from peernet_proto import MemoryNetwork, hash_data
 from tests.node.test_network_search import own_file, start_mixed_network
@@ -78,3 +79,8 @@ async def test_search_route_of_the_api(autojump_clock):
     assert status.startswith("403")
     status, body = await _respond(b"GET /status?x=1 HTTP/1.0\r\nx-api-key: k\r\n\r\n", "k", {"/status": lambda: {"ok": 1}}, {})
     assert json.loads(body) == {"ok": 1}
+
+
+def test_search_command_without_a_running_node(tmp_path, capsys):
+    assert main(["search", "sunset", "beach", "--data-dir", str(tmp_path)]) == 1
+    assert "no running node" in capsys.readouterr().err
