@@ -53,6 +53,7 @@ class NodeConfig:
     user_agent: str = "peernet-py/0.1"
     api_listen: tuple[str, int] = ("127.0.0.1", 0)
     local_discovery: bool = False
+    map_ports: bool = False  # ask the gateway for UPnP / NAT-PMP / PCP mappings
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -63,6 +64,7 @@ class NodeConfig:
             ],
             "user_agent": self.user_agent,
             "local_discovery": self.local_discovery,
+            "map_ports": self.map_ports,
         }
 
 
@@ -86,5 +88,6 @@ def load_config(data_dir: Path, overrides: dict[str, Any]) -> tuple[NodeConfig, 
         root_peers=tuple(parse_root(r) for r in merged.get("root_peers", [])),
         user_agent=merged.get("user_agent", "peernet-py/0.1"),
         local_discovery=bool(merged.get("local_discovery", False)),
+        map_ports=bool(merged.get("map_ports", False)),
     )
     return config, key

@@ -3,6 +3,7 @@ the DHT service (values, provider records, network keyword search; see :mod:`pee
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 from collections.abc import Iterable, Sequence
@@ -29,6 +30,7 @@ from peernet_proto import (
 )
 
 from ._dht import NodeDht
+from ._reachability import ReachabilityMonitor
 
 __all__ = ["Node"]
 
@@ -72,6 +74,7 @@ class Node:
         rng: random.Random | None = None,
         refresh_interval: float = 300.0,
         keyword_search: bool = True,
+        map_ports: bool = False,
     ) -> None:
         self.key = key
         self._rng = rng or random.Random()
@@ -89,6 +92,10 @@ class Node:
         # FIND_VALUE / INFO_STORE / search answers, lookups; keyword_search=False leaves the
         # KEYWORD_SEARCH feature bit off (the node then gets no search items, like a Go peer).
         self.dht = NodeDht(self.engine, self.table, self.runner.poke, keyword_search=keyword_search)
+        # Reachability from the addresses peers see us at (and, with map_ports, UPnP / NAT-PMP /
+        # PCP mappings of the listening sockets): sets the FIREWALL bit and external port.
+        self.map_ports = map_ports
+        self.reachability = ReachabilityMonitor(self.engine)
 
     @property
     def public_key(self) -> PublicKey:
@@ -167,6 +174,7 @@ class Node:
             nursery.start_soon(self._refresh_loop)
             nursery.start_soon(self._follow_addresses)
             await nursery.start(self.dht.run)
+            await nursery.start(functools.partial(self.reachability.run, self.runner, map_ports=self.map_ports))
             task_status.started()
 
     # ---- DHT -------------------------------------------------------------------------------------

@@ -57,11 +57,12 @@ async def _run_node(args: argparse.Namespace) -> None:
         "root_peers": args.root,
         "user_agent": args.user_agent,
         "local_discovery": True if args.local_discovery else None,
+        "map_ports": True if args.map_ports else None,
     }
     config, key = load_config(Path(args.data_dir), overrides)
     async with UdpTransport.open(list(config.listen), discovery=config.local_discovery) as transport:
         node = Node(key, transport, user_agent=config.user_agent, root_peers=config.root_peers,
-                    local_discovery=config.local_discovery)
+                    local_discovery=config.local_discovery, map_ports=config.map_ports)
         service = node.dht.service
         routes = {
             "/peers": lambda: [_peer_json(p) for p in node.engine.peers()],
@@ -161,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--root", action="append", metavar="PUBKEYHEX@HOST:PORT", help="root peer (repeatable)")
     run.add_argument("--user-agent", metavar="TEXT")
     run.add_argument("--local-discovery", action="store_true", help="IPv4 broadcast / IPv6 multicast discovery")
+    run.add_argument("--map-ports", action="store_true", help="map the listening ports with UPnP / NAT-PMP / PCP")
     run.set_defaults(run=_cmd_run)
 
     ident = commands.add_parser("id", help="show the node's public key and node ID")
