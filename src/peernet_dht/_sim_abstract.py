@@ -112,6 +112,7 @@ class AbstractSimulator:
     def __init__(self, config: SimConfig) -> None:
         config.check()
         began = time.perf_counter()
+        self._cpu_began = time.process_time()
         self.config = config
         self.rng = random.Random(config.seed)
         self.network = SimNetwork(random.Random(self.rng.getrandbits(64)), config.loss, config.latency)
@@ -223,6 +224,7 @@ class AbstractSimulator:
         tables = [len(n.table) for n in self.nodes]
         extra = {
             "table_size_mean": round(sum(tables) / len(tables), 1),
+            "cpu_seconds": round(time.process_time() - self._cpu_began, 3),
             "peak_memory_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         }
         return SimReport(

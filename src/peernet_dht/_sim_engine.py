@@ -155,6 +155,7 @@ class EngineSimulator:
     def __init__(self, config: SimConfig) -> None:
         config.check()
         began = time.perf_counter()
+        self._cpu_began = time.process_time()
         self.config = config
         self.rng = random.Random(config.seed)
         self.nodes: list[_Node] = []
@@ -470,6 +471,7 @@ class EngineSimulator:
             "simulated_seconds_fill": round(filled, 3),
             "simulated_seconds_lookups": round(end - filled, 3),
             "lookup_wall_seconds": round(lookup_wall, 3),
+            "cpu_seconds": round(time.process_time() - self._cpu_began, 3),
             "peak_memory_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         }
         return SimReport(

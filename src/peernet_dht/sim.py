@@ -73,6 +73,7 @@ def write_hops_plot(report: SimReport, path: str) -> bool:
     config = report.config
     figure, axes = plt.subplots()
     axes.hist(hops, bins=range(0, max(hops, default=0) + 2), align="left", rwidth=0.8)
+    axes.set_xticks(range(0, max(hops, default=0) + 1))
     axes.set_xlabel("hops")
     axes.set_ylabel("lookups")
     axes.set_title(f"{config.nodes} nodes ({config.model}), loss {config.loss}, churn {config.churn}")

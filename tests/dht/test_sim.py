@@ -30,9 +30,10 @@ def test_success_rate_on_500_engine_nodes(loss: float, churn: float, minimum: fl
     assert summary["fill_missing"] <= summary["fill_handshakes"] // 1000
     assert summary["table_size_mean"] > 80
     if loss == churn == 0:
-        # Every datagram of the lookup phase is a lookup's request or answer: no keep-alive
-        # traffic, nothing lost.
-        assert summary["packets_per_lookup"] == pytest.approx(summary["messages_per_lookup"])
+        # Every datagram of the lookup phase is a lookup's request or answer (a few answers are
+        # still in flight at the end): no keep-alive traffic.
+        assert summary["packets_per_lookup"] == pytest.approx(summary["messages_per_lookup"], abs=0.1)
+        assert summary["keepalive_pongs"] == 0
         assert summary["deadline_hits"] == 0
 
 
