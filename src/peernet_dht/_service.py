@@ -684,6 +684,8 @@ class DhtService:
             sent = False
             while entries:
                 chunk = fit_entries(entries)
+                if not chunk:
+                    break  # cannot happen: one entry is far below the payload bound
                 entries = entries[len(chunk) :]
                 announcement = self._search_announcement(SearchPayload(PayloadKind.PUBLISH, entries=tuple(chunk)))
                 sent = self._send(op, remote, announcement, _Tag(op.id, count=len(chunk)), now) or sent
