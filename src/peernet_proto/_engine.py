@@ -20,12 +20,16 @@ from ._constants import (
     IPV4_BROADCAST_PRIVATE_KEY,
     IPV6_MULTICAST_GROUP,
     IPV6_MULTICAST_PRIVATE_KEY,
+    ANNOUNCEMENT_HEADER_SIZE,
+    EMBEDDED_FILE_HEADER_SIZE,
     LOCAL_DISCOVERY_PORT,
+    MAX_PAYLOAD_SIZE,
     PACKET_LENGTH_MIN,
     Command,
     Feature,
 )
 from ._errors import DecodeError, EncodeError, PeernetError
+from ._header import user_agent_bytes
 from ._extensions import (
     ExtensionType,
     decode_extensions,
@@ -717,11 +721,17 @@ class PeerEngine:
                 hash2peers.append(Hash2Peer(key, closest=records))
             else:
                 not_found.append(key)
+        user_agent = self.config.user_agent if request.user_agent else ""
+        # What fits next to the header and the three counts (less than EMBEDDED_FILE_SIZE_MAX).
+        room = MAX_PAYLOAD_SIZE - ANNOUNCEMENT_HEADER_SIZE - len(user_agent_bytes(user_agent)) - 6 - EMBEDDED_FILE_HEADER_SIZE
         for key in request.find_value:
             found = handler.find_value(key, requester, now) if handler is not None else None
             if isinstance(found, bytes):
-                files.append(EmbeddedFile.of(found))
-                continue
+                if len(found) <= room:
+                    files.append(EmbeddedFile.of(found))
+                    continue
+                self._count("value_too_large")
+                found = None  # unanswerable as a file: answer as a miss rather than not at all
             storing = self._records(found or (), requester, request.features, local_request)
             # A miss answers with the closest peers (the reference answers "not found" only).
             closest = [] if storing else self._closest_records(key, requester, request.features, local_request)
