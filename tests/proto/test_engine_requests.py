@@ -269,3 +269,14 @@ def test_requests_carry_our_blockchain_state():
     a.send_announcement(r.public_key, Announcement(features=a.features), 2.0)
     switch.pump(2.0)
     assert r.peer(a.public_key).blockchain_height == 5
+
+
+def test_a_value_too_large_to_embed_is_answered_as_a_miss():
+    switch, a, b, r = three_with_relay(nat=())
+    value = bytes(65_349)
+    r.handler = Handler({hash_data(value): value})
+    a.request(r.public_key, Announcement(features=1, find_value=[hash_data(value)], user_agent="x" * 200), 1.0, tag="big")
+    switch.pump(1.0)
+    (event,) = responses(a, "big")
+    assert not event.response.embedded_files and r.counters["value_too_large"] == 1
+    assert [p.public_key for p in event.response.hash2peers[0].closest] == [b.public_key]
