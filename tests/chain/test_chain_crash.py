@@ -36,9 +36,13 @@ def test_sigkill_never_corrupts_or_loses_commits(tmp_path: Path) -> None:
         child = subprocess.Popen(
             [sys.executable, str(script), str(store), str(done + 1)], stdout=subprocess.PIPE, env=env
         )
-        time.sleep(rng.uniform(0.25, 0.6))
+        # Kill it while it writes: after its first commit (start-up time varies with load).
+        assert child.stdout is not None
+        first = child.stdout.readline()
+        time.sleep(rng.uniform(0.0, 0.3))
         child.send_signal(signal.SIGKILL)
         output, _ = child.communicate()
+        output = first + output
         reported = _committed(output)
         killed_mid_run += reported is not None
         with LocalChain(store, KEY, map_size=1 << 28) as chain:
