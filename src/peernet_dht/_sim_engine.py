@@ -23,7 +23,7 @@ How a run goes:
    live node truly closest to the key (brute force). The run ends when the last lookup ends.
 
 Connections fall silent after the fill; the engines ping every connection silent for 10 s, which
-would cost four packets per connection (a quarter of the fill again, at every round). The
+would cost up to four packets per pair of peers (twice the fill, every 10 s). The
 default timings end the run before that: the fill takes 1.4 s (+0.4 s per retry round), the
 lookups start within 1 s and end within ``lookup_timeout`` (6 s). A longer run is still exact,
 only slower: ``keepalive_pongs`` and ``packets_per_lookup`` (every datagram of the lookup

@@ -13,8 +13,9 @@ Two models (``--model``):
 * ``engine`` (default): every node is a real ``PeerEngine`` with a ``RoutingTable`` on its own
   host of peernet_proto's ``MemoryNetwork``; tables are filled by real handshakes, lookups run
   through ``LookupDriver``; every packet is encrypted, signed and decoded. See
-  :mod:`peernet_dht._sim_engine`. About 0.3 ms of CPU per packet: 500 nodes take ~30 s,
-  10 000 nodes ~20 min and ~4 GiB.
+  :mod:`peernet_dht._sim_engine`. 0.3 to 0.4 ms of CPU per packet, nearly all of them filling
+  the tables (two per pair of peers): 500 nodes take ~30 s, 10 000 nodes ~24 min and 3.4 GiB
+  (``--fill 10`` roughly halves both).
 * ``abstract``: Python values on an idealised network, tables pre-filled, lookups one after
   another. Seconds for 10 000 nodes; no wire format, engine or crypto.
 """
