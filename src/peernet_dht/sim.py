@@ -15,7 +15,7 @@ Two models (``--model``):
   through ``LookupDriver``; every packet is encrypted, signed and decoded. See
   :mod:`peernet_dht._sim_engine`. 0.3 to 0.4 ms of CPU per packet, nearly all of them filling
   the tables (two per pair of peers): 500 nodes take ~30 s, 10 000 nodes ~24 min and 3.4 GiB
-  (``--fill 10`` roughly halves both).
+  (``--fill 10`` shakes ~40 % fewer hands).
 * ``abstract``: Python values on an idealised network, tables pre-filled, lookups one after
   another. Seconds for 10 000 nodes; no wire format, engine or crypto.
 """
