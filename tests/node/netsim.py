@@ -21,11 +21,19 @@ def ideal_bucket_sizes(node_id: bytes, others: list[bytes], k: int = 20) -> dict
 
 
 def table_is_complete(node: Node, others: list[bytes]) -> bool:
+    return not missing_contacts(node, others)
+
+
+def missing_contacts(node: Node, others: list[bytes]) -> dict[int, int]:
+    """Bucket -> how many contacts the node's table lacks there, for incomplete buckets only."""
     ideal = ideal_bucket_sizes(node.public_key.node_id, others)
-    return all(len(node.table.bucket(index)) >= size for index, size in ideal.items())
+    return {index: size - len(node.table.bucket(index)) for index, size in ideal.items()
+            if len(node.table.bucket(index)) < size}
 
 
-async def start_network(nursery: trio.Nursery, network: MemoryNetwork, count: int, seed: int = 0) -> list[Node]:
+async def start_network(
+    nursery: trio.Nursery, network: MemoryNetwork, count: int, seed: int = 0, refresh_interval: float = 60.0
+) -> list[Node]:
     rng = random.Random(seed)
     nodes: list[Node] = []
     for index in range(count):
@@ -33,7 +41,7 @@ async def start_network(nursery: trio.Nursery, network: MemoryNetwork, count: in
         key = PrivateKey(rng.getrandbits(255).to_bytes(32, "big") or b"\x01" * 32)
         roots = [] if not nodes else [RootPeer(nodes[0].public_key, tuple(nodes[0].runner.transport.local_endpoints()))]
         node = Node(key, host, user_agent=f"sim/{index}", root_peers=roots, rng=random.Random(seed * 1000 + index),
-                    refresh_interval=60.0)
+                    refresh_interval=refresh_interval)
         nodes.append(node)
         await nursery.start(node.run)
     return nodes
