@@ -51,7 +51,8 @@ def sites(tmp_path: Path) -> Iterator[tuple[Site, Site]]:
     try:
         ip("netns", "add", a.namespace)
         ip("netns", "add", b.namespace)
-        ip("link", "add", a.device, "netns", a.namespace, "type", "veth", "peer", b.device, "netns", b.namespace)
+        ip("link", "add", a.device, "netns", a.namespace, "type", "veth",
+           "peer", b.device, "netns", b.namespace)
         for site in (a, b):
             ip("-n", site.namespace, "link", "set", "lo", "up")  # the local API listens on 127.0.0.1
             ip("-n", site.namespace, "addr", "add", f"{site.ip4}/24", "brd", "+", "dev", site.device)
@@ -121,7 +122,7 @@ def test_two_nodes_find_each_other_by_local_discovery_only(
     try:
         for site in sites:
             with logs[site.namespace].open("wb") as log:
-                listen = [option for endpoint in site.endpoints(families) for option in ("--listen", endpoint)]
+                listen = [arg for endpoint in site.endpoints(families) for arg in ("--listen", endpoint)]
                 command = peernet(site, "run", "--data-dir", str(site.data_dir), *listen,
                                   "--user-agent", f"netns-{site.namespace}", "--local-discovery")
                 processes.append(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT))
