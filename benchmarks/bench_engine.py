@@ -133,7 +133,8 @@ async def bootstrap(count: int) -> Bootstrap:
             node = Node(PrivateKey.generate(), host, root_peers=roots, rng=random.Random(index), refresh_interval=60.0)
             nodes.append(node)
             await nursery.start(node.run)
-        start_sim, start_wall, start_sent = trio.current_time(), time.perf_counter(), network.statistics().sent
+        start_sim, start_wall = trio.current_time(), time.perf_counter()
+        start_sent = network.statistics().sent
         while min(len(node.engine) for node in nodes) < BOOTSTRAP_PEERS:
             await trio.sleep(POLL)
         result = Bootstrap(count, trio.current_time() - start_sim, time.perf_counter() - start_wall,
@@ -144,15 +145,16 @@ async def bootstrap(count: int) -> Bootstrap:
 
 def report_bootstrap(run: Bootstrap, codec_seconds: float) -> str:
     codec = run.datagrams / bare_codec(codec_seconds)
-    return (f"bootstrap of {run.nodes} simulated nodes to >= {BOOTSTRAP_PEERS} peers each: {run.wall:.1f} s wall "
-            f"({run.simulated:.2f} s simulated, {run.datagrams:,} datagrams, {run.datagrams / run.nodes:,.0f} per node); "
+    return (f"bootstrap of {run.nodes} simulated nodes to >= {BOOTSTRAP_PEERS} peers each: "
+            f"{run.wall:.1f} s wall ({run.simulated:.2f} s simulated, {run.datagrams:,} datagrams, "
+            f"{run.datagrams / run.nodes:,.0f} per node); "
             f"bare codec for those datagrams {codec:.1f} s, ratio {run.wall / codec:.1f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--nodes", type=int, default=1000)
-    parser.add_argument("--baseline-nodes", type=int, default=100, help="a smaller network, bootstrapped first")
+    parser.add_argument("--baseline-nodes", type=int, default=100, help="smaller network, bootstrapped first")
     parser.add_argument("--peers", type=int, default=10000)
     parser.add_argument("--seconds", type=float, default=3.0)
     args = parser.parse_args()
