@@ -50,6 +50,8 @@ class _RoutingDirectory:
 
 REFRESH = "bucket refresh"
 REFRESH_FANOUT = 3  # peers asked per refresh target
+SUBRANGE_BITS = 3  # an under-filled bucket with an answer's worth of contacts is searched in 8 parts
+ANSWER_SIZE = 5  # closest records per key in an answer (the engine's CLOSEST_PER_KEY)
 RECORDS_FOLLOWED = 5  # closest records contacted per answer, as the reference's bootstrap
 MAX_FOLLOW_UPS = 1024
 
@@ -57,7 +59,7 @@ MAX_FOLLOW_UPS = 1024
 class Node:
     """Runs until cancelled: ``async with trio.open_nursery() as n: await n.start(node.run)``.
 
-    Bucket refresh as the reference schedules it: once the routing table holds two peers, three
+    Bucket refresh as the reference schedules it: once the routing table holds a peer, three
     rounds one second apart, then one round every ``refresh_interval`` seconds. A round asks the
     closest known peers for random targets in under-filled buckets and contacts what they report.
     """
@@ -144,10 +146,29 @@ class Node:
         for target in self.table.refresh_targets(self._rng):
             for peer in self.table.closest(target, REFRESH_FANOUT):
                 self._ask(peer, target, now)
+        for target in self._subrange_targets():
+            for peer in self.table.closest(target, 1):
+                self._ask(peer, target, now)
         self.runner.poke()
 
+    def _subrange_targets(self) -> list[bytes]:
+        """One random target in each eighth of every under-filled bucket holding at least an
+        answer's worth of contacts: an answer lists the 5 closest, and an eighth of a bucket that
+        cannot fill (at most k nodes) rarely holds more than 5, so every node in it gets found."""
+        own = int.from_bytes(self.public_key.node_id, "big")
+        targets: list[bytes] = []
+        for index, size in self.table.bucket_sizes().items():
+            if ANSWER_SIZE <= size < self.table.k and index >= SUBRANGE_BITS:
+                low = index - SUBRANGE_BITS
+                for part in range(1 << SUBRANGE_BITS):
+                    distance = 1 << index | part << low | self._rng.getrandbits(low)
+                    targets.append((own ^ distance).to_bytes(32, "big"))
+        return targets
+
     async def _refresh_loop(self) -> None:
-        while len(self.table) < 2:
+        # A root whose first answer was lost can stay the only contact (the engine stops
+        # bootstrapping once the root is a peer): refresh as soon as there is one contact.
+        while not self.table:
             await trio.sleep(1.0)
         for _ in range(3):
             self.refresh()
