@@ -17,11 +17,11 @@ import attrs
 
 from ._announcement import Announcement, InfoStoreFile, LocalDiscovery
 from ._constants import (
+    ANNOUNCEMENT_HEADER_SIZE,
+    EMBEDDED_FILE_HEADER_SIZE,
     IPV4_BROADCAST_PRIVATE_KEY,
     IPV6_MULTICAST_GROUP,
     IPV6_MULTICAST_PRIVATE_KEY,
-    ANNOUNCEMENT_HEADER_SIZE,
-    EMBEDDED_FILE_HEADER_SIZE,
     LOCAL_DISCOVERY_PORT,
     MAX_PAYLOAD_SIZE,
     PACKET_LENGTH_MIN,
@@ -29,14 +29,6 @@ from ._constants import (
     Feature,
 )
 from ._errors import DecodeError, EncodeError, PeernetError
-from ._header import user_agent_bytes
-from ._extensions import (
-    ExtensionType,
-    decode_extensions,
-    decode_observed_address,
-    encode_extensions,
-    encode_observed_address,
-)
 from ._events import (
     AddressObserved,
     EngineEvent,
@@ -47,6 +39,14 @@ from ._events import (
     RequestTimedOut,
     ResponseReceived,
 )
+from ._extensions import (
+    ExtensionType,
+    decode_extensions,
+    decode_observed_address,
+    encode_extensions,
+    encode_observed_address,
+)
+from ._header import user_agent_bytes
 from ._keys import PrivateKey, PublicKey
 from ._messages import Message, decode_message
 from ._packet import Packet, decode_packet, encode_packet
@@ -353,11 +353,18 @@ class PeerEngine:
             return []
         sequences = []
         for payload in self._with_blockchain(announcement).encode():
-            sequence = peer.next_sequence()
-            if self._register(peer_key, sequence, Command.ANNOUNCEMENT, now, tag):
-                self._send_payload(peer, Command.ANNOUNCEMENT, sequence, payload, patch_ports=True)
+            sequence = self._announce(peer, payload, now, tag, REPLY_TIMEOUT)
+            if sequence is not None:
                 sequences.append(sequence)
         return sequences
+
+    def _announce(self, peer: Peer, payload: bytes, now: float, tag: Any, timeout: float) -> int | None:
+        """One Announcement payload to a known peer over its connection, awaiting its Response."""
+        sequence = peer.next_sequence()
+        if not self._register(peer.public_key, sequence, Command.ANNOUNCEMENT, now, tag, timeout):
+            return None
+        self._send_payload(peer, Command.ANNOUNCEMENT, sequence, payload, patch_ports=True)
+        return sequence
 
     def ping(self, peer_key: PublicKey, now: float) -> int | None:
         peer = self._peers.get(peer_key)
@@ -397,11 +404,7 @@ class PeerEngine:
             raise EncodeError("a request must fit into one packet")
         peer = self._peers.get(peer_key)
         if peer is not None and peer.connections:
-            sequence = peer.next_sequence()
-            if not self._register(peer_key, sequence, Command.ANNOUNCEMENT, now, tag, timeout):
-                return None
-            self._send_payload(peer, Command.ANNOUNCEMENT, sequence, payloads[0], patch_ports=True)
-            return sequence
+            return self._announce(peer, payloads[0], now, tag, timeout)
         targets = [(endpoint, local) for endpoint in endpoints for local in self._locals_for(endpoint[0])]
         if not targets:
             return None
@@ -416,24 +419,22 @@ class PeerEngine:
             packets.append(raw)
             self._queue(raw, endpoint, local)
         if relay is not None and relay in self._peers:
-            self._send_traverses(peer_key, relay, targets, payloads[0], sequence, now)
+            self._send_traverses(peer_key, relay, targets, packets, now)
             self._punches[(peer_key, sequence)] = _Punch(targets, packets, now, now + timeout)
         return sequence
 
     def _send_traverses(
-        self, target: PublicKey, relay: PublicKey, targets: list[tuple[Endpoint, Endpoint]], payload: bytes, sequence: int, now: float
+        self, target: PublicKey, relay: PublicKey, targets: list[tuple[Endpoint, Endpoint]], packets: list[bytes], now: float
     ) -> None:
-        """One Traverse per address family of the target, each embedding the request anew."""
+        """One Traverse per address family of the target, embedding the packet sent directly to
+        its first address of that family."""
         expires = int(now + self.unix_offset) + TRAVERSE_LIFETIME
         families_done: set[bool] = set()
-        for endpoint, local in targets:
+        for (endpoint, _), embedded in zip(targets, packets):
             family = is_ipv4(endpoint[0])
             if family in families_done:
                 continue
             families_done.add(family)
-            embedded = encode_packet(
-                Packet(0, Command.ANNOUNCEMENT, sequence, self._patched(payload, local)), sender=self.key, receiver=target
-            )
             self.send_message(relay, Traverse.create(self.key, target, relay, expires, embedded))
             self._count("traverse_sent")
 
@@ -747,7 +748,7 @@ class PeerEngine:
             features=self.features,
             blockchain_height=height,
             blockchain_version=version,
-            user_agent=self.config.user_agent if request.user_agent else "",
+            user_agent=user_agent,
             hash2peers=hash2peers,
             embedded_files=files,
             hashes_not_found=not_found,
@@ -857,11 +858,7 @@ class PeerEngine:
         response = self._response_to(signer, request, addresses[0], now)
         for address in addresses:
             for local in self._locals_for(address[0]):
-                for payload in response.encode():
-                    raw = encode_packet(
-                        Packet(0, Command.RESPONSE, packet.sequence, self._patched(payload, local)), sender=self.key, receiver=signer
-                    )
-                    self._queue(raw, address, local)
+                self._send_raw(signer, address, local, response, packet.sequence)
         self._count("traverse_answered")
 
     # ---- bootstrap -------------------------------------------------------------------------------
