@@ -146,24 +146,10 @@ class Node:
         for target in self.table.refresh_targets(self._rng):
             for peer in self.table.closest(target, REFRESH_FANOUT):
                 self._ask(peer, target, now)
-        for target in self._subrange_targets():
+        for target in self.table.subrange_targets(self._rng, split_bits=SUBRANGE_BITS, min_size=ANSWER_SIZE):
             for peer in self.table.closest(target, 1):
                 self._ask(peer, target, now)
         self.runner.poke()
-
-    def _subrange_targets(self) -> list[bytes]:
-        """One random target in each eighth of every under-filled bucket holding at least an
-        answer's worth of contacts: an answer lists the 5 closest, and an eighth of a bucket that
-        cannot fill (at most k nodes) rarely holds more than 5, so every node in it gets found."""
-        own = int.from_bytes(self.public_key.node_id, "big")
-        targets: list[bytes] = []
-        for index, size in self.table.bucket_sizes().items():
-            if ANSWER_SIZE <= size < self.table.k and index >= SUBRANGE_BITS:
-                low = index - SUBRANGE_BITS
-                for part in range(1 << SUBRANGE_BITS):
-                    distance = 1 << index | part << low | self._rng.getrandbits(low)
-                    targets.append((own ^ distance).to_bytes(32, "big"))
-        return targets
 
     async def _refresh_loop(self) -> None:
         # A root whose first answer was lost can stay the only contact (the engine stops

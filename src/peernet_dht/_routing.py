@@ -25,7 +25,7 @@ from typing import Final, Generic
 
 import attrs
 from ._contact import C, HasNodeId
-from ._distance import BITS, check_id, random_id_in_bucket
+from ._distance import BITS, ID_SIZE, check_id, random_id_in_bucket
 
 __all__ = [
     "AddOutcome",
@@ -253,6 +253,23 @@ class RoutingTable(Generic[C]):
         for index in range(lowest, BITS):
             if len(self._buckets.get(index, ())) < limit:
                 targets.append(random_id_in_bucket(self.self_id, index, rng))
+        return targets
+
+    def subrange_targets(self, rng: random.Random, *, split_bits: int = 3, min_size: int = 5) -> list[bytes]:
+        """One random target in each of the ``2**split_bits`` equal parts of every under-filled
+        bucket holding at least ``min_size`` contacts.
+
+        An answer lists only the few peers closest to a target, so one random target per bucket
+        finds a bucket's last missing members only by luck; a bucket that cannot fill (at most k
+        nodes exist in its range) rarely holds more than an answer's worth in each part.
+        """
+        targets: list[bytes] = []
+        for index, size in self.bucket_sizes().items():
+            if min_size <= size < self.k and index >= split_bits:
+                low = index - split_bits
+                for part in range(1 << split_bits):
+                    d = 1 << index | part << low | rng.getrandbits(low)
+                    targets.append((self._self_int ^ d).to_bytes(ID_SIZE, "big"))
         return targets
 
     # -- internals -----------------------------------------------------------------------------
