@@ -67,7 +67,7 @@ class ReachabilityMonitor:
 
     Sans-IO at its core (:meth:`handle_event`, :meth:`handle_mapping_event`, :meth:`tick` take
     ``now``); :meth:`run` is the trio shell that also keeps a port mapping for every private IPv4
-    socket. ``blockchain`` gives the (height, version) to put into the Announcements it sends.
+    socket. The Announcements it sends after a change carry the blockchain state the engine fills in.
     """
 
     def __init__(
@@ -75,7 +75,6 @@ class ReachabilityMonitor:
         engine: PeerEngine,
         *,
         make_tracker: Callable[[], ReachabilityTracker] = ReachabilityTracker,
-        blockchain: Callable[[], tuple[int, int]] = lambda: (0, 0),
         announce_limit: int = 256,
         on_change: Callable[[Endpoint, ReachabilityChanged], None] | None = None,
     ) -> None:
@@ -83,7 +82,6 @@ class ReachabilityMonitor:
         self.configured_firewall = engine.firewall  # kept while nothing is known
         self.announce_limit = announce_limit
         self._make_tracker = make_tracker
-        self._blockchain = blockchain
         self._on_change = on_change
         self._trackers: dict[Endpoint, ReachabilityTracker] = {}
         self._external_ports: dict[Endpoint, int] = {}
@@ -184,10 +182,7 @@ class ReachabilityMonitor:
             self._announce(now)
 
     def _announce(self, now: float) -> None:
-        height, version = self._blockchain()
-        announcement = Announcement(
-            features=self.engine.features, blockchain_height=height, blockchain_version=version
-        )
+        announcement = Announcement(features=self.engine.features)
         for peer in self.engine.peers()[: self.announce_limit]:
             self.engine.send_announcement(peer.public_key, announcement, now, tag=REANNOUNCE)
         self.wake()
