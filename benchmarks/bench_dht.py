@@ -29,8 +29,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from peernet_dht.sim import SimConfig, simulate  # noqa: E402
-from peernet_proto import (  # noqa: E402
+from peernet_dht.sim import SimConfig, simulate
+from peernet_proto import (
     Announcement,
     Hash2Peer,
     Packet,

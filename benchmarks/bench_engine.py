@@ -27,8 +27,8 @@ from trio.testing import MockClock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from peernet import Node  # noqa: E402
-from peernet_proto import (  # noqa: E402
+from peernet import Node
+from peernet_proto import (
     Announcement,
     EngineConfig,
     EngineLimits,

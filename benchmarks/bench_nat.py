@@ -32,8 +32,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "nat"))
 
-from lab import HERE, NAT_TYPES, NatLab, lab_unavailable_reason  # noqa: E402
-from punch_lab import PunchLab  # noqa: E402
+from lab import HERE, NAT_TYPES, NatLab, lab_unavailable_reason
+from punch_lab import PunchLab
 
 METHODS = ("pcp", "natpmp", "upnp")
 PUNCH_METHODS = ("direct", "punch", "mapped")

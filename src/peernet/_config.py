@@ -9,8 +9,7 @@ from typing import Any
 
 import attrs
 
-from peernet_proto import PrivateKey, PublicKey
-from peernet_proto import RootPeer
+from peernet_proto import PrivateKey, PublicKey, RootPeer
 
 __all__ = ["NodeConfig", "default_data_dir", "format_endpoint", "load_config", "parse_endpoint", "parse_root"]
 

@@ -11,10 +11,18 @@ from collections.abc import Iterable, Sequence
 import trio
 
 from peernet_chain import LocalChain
-from peernet_dht import IndexedFile, KeywordEntry, NetworkHit, PublishResult, Remote, RoutingTable, StoreResult, ValueResult
+from peernet_dht import (
+    IndexedFile,
+    KeywordEntry,
+    NetworkHit,
+    PublishResult,
+    Remote,
+    RoutingTable,
+    StoreResult,
+    ValueResult,
+)
 from peernet_proto import (
     Announcement,
-    hash_data,
     DatagramTransport,
     EngineConfig,
     EngineEvent,
@@ -26,6 +34,7 @@ from peernet_proto import (
     PublicKey,
     ResponseReceived,
     RootPeer,
+    hash_data,
     record_endpoints,
 )
 

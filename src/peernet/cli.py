@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 from collections.abc import Mapping
@@ -87,10 +88,8 @@ async def _run_node(args: argparse.Namespace) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         trio.run(_run_node, args)
-    except KeyboardInterrupt:
-        pass
     return 0
 
 
@@ -138,7 +137,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_packet_demo(args: argparse.Namespace) -> int:
-    from peernet_proto import Announcement, Packet, PrivateKey, decode_message, decode_packet, encode_message, encode_packet
+    from peernet_proto import (
+        Announcement,
+        Packet,
+        PrivateKey,
+        decode_message,
+        decode_packet,
+        encode_message,
+        encode_packet,
+    )
 
     alice, bob = PrivateKey.generate(), PrivateKey.generate()
     message = Announcement(features=1, user_agent="peernet-py demo/0.1", find_self=True)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Protocol, TypeVar
 
 import attrs
+
 from peernet_proto import PublicKey
 
-__all__ = ["Contact", "HasNodeId", "C"]
+__all__ = ["C", "Contact", "HasNodeId"]
 
 
 class HasNodeId(Protocol):

@@ -11,6 +11,7 @@ import unicodedata
 from typing import Final
 
 import attrs
+
 from peernet_proto import hash_data
 
 __all__ = [

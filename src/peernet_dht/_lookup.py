@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from typing import Final, Generic
 
 import attrs
+
 from peernet_proto import hash_data
 
 from ._contact import C
@@ -74,7 +75,7 @@ class _State(enum.Enum):
 
 
 class _Candidate(Generic[C]):
-    __slots__ = ("contact", "distance", "state", "hop", "attempts", "expires")
+    __slots__ = ("attempts", "contact", "distance", "expires", "hop", "state")
 
     def __init__(self, contact: C, distance: int, hop: int) -> None:
         self.contact = contact

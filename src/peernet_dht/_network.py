@@ -22,10 +22,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final, Protocol
 
 import attrs
+
 from peernet_proto import (
     Announcement,
-    EngineEvent,
     Endpoint,
+    EngineEvent,
     PeerRecord,
     PublicKey,
     RequestTimedOut,
@@ -101,7 +102,7 @@ class _Tag:
 
 
 class _Running:
-    __slots__ = ("lookup", "started", "extension", "answers")
+    __slots__ = ("answers", "extension", "lookup", "started")
 
     def __init__(self, lookup: Lookup[Remote], started: float, extension: bytes) -> None:
         self.lookup = lookup

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from typing import Final, Generic
 
 import attrs
+
 from ._contact import C, HasNodeId
 from ._distance import BITS, ID_SIZE, check_id, random_id_in_bucket
 
@@ -69,7 +70,7 @@ def evict_slower_or_farther(
 
 
 class _Entry(Generic[C]):
-    __slots__ = ("contact", "id_int", "rtt", "last_seen", "failures")
+    __slots__ = ("contact", "failures", "id_int", "last_seen", "rtt")
 
     def __init__(self, contact: C, id_int: int, rtt: float | None, now: float) -> None:
         self.contact = contact
@@ -82,7 +83,7 @@ class _Entry(Generic[C]):
 class RoutingTable(Generic[C]):
     """k-buckets over 256-bit IDs. Nothing here does IO, reads a clock or draws randomness."""
 
-    __slots__ = ("self_id", "_self_int", "k", "max_failures", "replacements", "_policy", "_buckets", "_cache")
+    __slots__ = ("_buckets", "_cache", "_policy", "_self_int", "k", "max_failures", "replacements", "self_id")
 
     def __init__(
         self,

@@ -35,6 +35,7 @@ from collections.abc import Iterable, Sequence
 from typing import Final
 
 import attrs
+
 from peernet_proto import EncodeError, TruncatedError
 
 from ._errors import SearchPayloadError

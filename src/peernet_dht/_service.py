@@ -60,6 +60,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Final, Protocol
 
 import attrs
+
 from peernet_proto import (
     Announcement,
     DecodeError,
@@ -95,16 +96,16 @@ from ._search import (
     entries_for_file,
     fit_entries,
 )
-from ._store import VALUE_SIZE_MAX, Embedded, Providers, ValueStore
+from ._store import Embedded, Providers, ValueStore
 
 __all__ = [
+    "SEARCH_FEATURES",
     "DhtEngine",
     "DhtResult",
     "DhtService",
     "NetworkHit",
     "PeerResult",
     "PublishResult",
-    "SEARCH_FEATURES",
     "SearchResult",
     "StoreResult",
     "ValueResult",
@@ -267,7 +268,7 @@ class _PublishOp(_Op):
 
 
 class _Hit:
-    __slots__ = ("entry", "words", "exact", "sources")
+    __slots__ = ("entry", "exact", "sources", "words")
 
     def __init__(self, entry: KeywordEntry) -> None:
         self.entry = entry

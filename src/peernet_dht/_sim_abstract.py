@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 import attrs
+
 from peernet_proto import PrivateKey
 
 from ._contact import Contact
@@ -45,7 +46,7 @@ Message = FindRequest | FindResponse
 
 
 class SimNode:
-    __slots__ = ("index", "contact", "table", "alive")
+    __slots__ = ("alive", "contact", "index", "table")
 
     def __init__(self, index: int, contact: Contact, k: int) -> None:
         self.index = index

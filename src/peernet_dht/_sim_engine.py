@@ -47,6 +47,7 @@ from typing import Final
 
 import trio
 import trio.testing
+
 from peernet_proto import (
     Announcement,
     Datagram,
@@ -64,7 +65,6 @@ from peernet_proto import (
     ResponseReceived,
 )
 
-from ._lookup import LookupStatus
 from ._network import LookupDone, LookupDriver, Remote
 from ._routing import RoutingTable
 from ._sim_abstract import ideal_table
@@ -101,19 +101,19 @@ class TableDirectory:
 
 class _Node:
     __slots__ = (
+        "alive",
+        "driver",
+        "driver_at",
+        "endpoint",
+        "engine",
+        "engine_at",
+        "fill_pending",
+        "fill_targets",
+        "host",
+        "id_int",
         "index",
         "public_key",
-        "id_int",
         "table",
-        "engine",
-        "host",
-        "endpoint",
-        "driver",
-        "alive",
-        "engine_at",
-        "driver_at",
-        "fill_targets",
-        "fill_pending",
     )
 
     def __init__(self, index: int, key: PrivateKey, config: SimConfig, seed: int) -> None:
@@ -138,7 +138,7 @@ class _Node:
 
 
 class _Lookup:
-    __slots__ = ("source", "key", "truth", "started")
+    __slots__ = ("key", "source", "started", "truth")
 
     def __init__(self, source: int, key: bytes, truth: bytes) -> None:
         self.source, self.key, self.truth = source, key, truth
@@ -207,7 +207,7 @@ class EngineSimulator:
             positions = ideal_table(node.id_int, ints, config.k, per_bucket, self.rng)
             chosen.append({ranked[p].index for p in positions})
         handshakes = 0
-        for node, peers in zip(self.nodes, chosen):
+        for node, peers in zip(self.nodes, chosen, strict=False):
             # A pair that chose each other is introduced once, by the lower index.
             node.fill_targets = sorted(p for p in peers if p > node.index or node.index not in chosen[p])
             node.fill_pending = set(node.fill_targets)

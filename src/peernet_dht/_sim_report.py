@@ -10,7 +10,7 @@ import attrs
 from ._lookup import ALPHA, LookupStatus
 from ._routing import K
 
-__all__ = ["LookupRecord", "MODELS", "Model", "SimConfig", "SimReport"]
+__all__ = ["MODELS", "LookupRecord", "Model", "SimConfig", "SimReport"]
 
 Model = Literal["engine", "abstract"]
 MODELS: tuple[Model, ...] = ("engine", "abstract")

@@ -27,6 +27,7 @@ from collections import OrderedDict
 from typing import Final, Generic
 
 import attrs
+
 from peernet_proto import LocalProtocolError, hash_data
 
 from ._contact import C

@@ -11,12 +11,12 @@ from peernet_proto import DecodeError, InvalidFieldError, PeernetError, RemotePr
 
 __all__ = [
     "GatewayNotFoundError",
+    "HttpError",
     "MappingRefusedError",
     "NonceMismatchError",
     "UnexpectedOpcodeError",
     "UnsafeXmlError",
     "UnsupportedVersionError",
-    "HttpError",
 ]
 
 

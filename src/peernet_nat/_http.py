@@ -11,8 +11,8 @@ import trio
 from ._errors import HttpError
 
 __all__ = [
-    "HttpResponse",
     "MAX_HTTP_RESPONSE",
+    "HttpResponse",
     "encode_http_request",
     "http_request",
     "parse_http_head",

@@ -13,6 +13,7 @@ from typing import Protocol
 
 import attrs
 import trio
+
 from peernet_proto import PeernetError
 
 from ._errors import MappingRefusedError

@@ -7,6 +7,7 @@ import ipaddress
 import struct
 
 import attrs
+
 from peernet_proto import EncodeError, InvalidFieldError, TruncatedError
 
 from ._errors import UnexpectedOpcodeError, UnsupportedVersionError

@@ -11,6 +11,7 @@ import ipaddress
 import struct
 
 import attrs
+
 from peernet_proto import EncodeError, InvalidFieldError, TruncatedError
 
 from ._errors import NonceMismatchError, UnexpectedOpcodeError, UnsupportedVersionError

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 import trio
+
 from peernet_proto import DecodeError
 
 from ._errors import GatewayNotFoundError, NonceMismatchError, UnexpectedOpcodeError

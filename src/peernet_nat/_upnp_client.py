@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import attrs
 import trio
+
 from peernet_proto import DecodeError
 
 from ._errors import MappingRefusedError, UnsafeXmlError

@@ -70,9 +70,8 @@ from ._lite import LitePacket, decode_lite_packet, encode_lite_packet
 from ._memory import MemoryHost, MemoryNat, MemoryNetwork, MemoryNetworkStatistics, NatKind
 from ._messages import Message, UnknownCommandError, decode_message, encode_message
 from ._packet import Packet, decode_packet, encode_packet, garbage_length_bound
-from ._runner import EngineRunner
-from ._transport import Datagram, DatagramTransport, Endpoint
 from ._response import EmbeddedFile, Hash2Peer, PeerRecord, Response
+from ._runner import EngineRunner
 from ._simple import Chat, Ping, Pong
 from ._transfer import (
     BlockAvailability,
@@ -84,6 +83,7 @@ from ._transfer import (
     Transfer,
     TransferControl,
 )
+from ._transport import Datagram, DatagramTransport, Endpoint
 from ._traverse import Traverse
 from ._udp import ListenAddress, UdpStatistics, UdpTransport, machine_listen_addresses
 from ._udt import (
@@ -109,12 +109,6 @@ IPV4_BROADCAST_PUBLIC_KEY = PrivateKey(IPV4_BROADCAST_PRIVATE_KEY).public_key
 IPV6_MULTICAST_PUBLIC_KEY = PrivateKey(IPV6_MULTICAST_PRIVATE_KEY).public_key
 
 __all__ = [
-    "AddressObserved",
-    "ExtensionType",
-    "decode_extensions",
-    "decode_observed_address",
-    "encode_extensions",
-    "encode_observed_address",
     "DEFAULT_PORT",
     "EMBEDDED_FILE_SIZE_MAX",
     "INTERNET_SAFE_MTU",
@@ -128,6 +122,7 @@ __all__ = [
     "PACKET_LENGTH_MIN",
     "TRANSFER_MAX_EMBED_SIZE_LITE",
     "Action",
+    "AddressObserved",
     "AdmissionPolicy",
     "Announcement",
     "BlockAvailability",
@@ -146,6 +141,7 @@ __all__ = [
     "EngineEvent",
     "EngineLimits",
     "EngineRunner",
+    "ExtensionType",
     "Feature",
     "FileTransferHeader",
     "GetBlock",
@@ -182,11 +178,11 @@ __all__ = [
     "PrivateKey",
     "PublicKey",
     "RemoteProtocolError",
+    "RequestHandler",
     "RequestTimedOut",
     "Response",
     "ResponseAction",
     "ResponseReceived",
-    "RequestHandler",
     "RootPeer",
     "SignatureError",
     "Transfer",
@@ -209,12 +205,16 @@ __all__ = [
     "UdtShutdown",
     "UdtUserDefined",
     "UnknownCommandError",
+    "decode_extensions",
     "decode_lite_packet",
     "decode_message",
+    "decode_observed_address",
     "decode_packet",
     "decode_udt_frame",
+    "encode_extensions",
     "encode_lite_packet",
     "encode_message",
+    "encode_observed_address",
     "encode_packet",
     "encode_udt_frame",
     "garbage_length_bound",

@@ -430,7 +430,7 @@ class PeerEngine:
         its first address of that family."""
         expires = int(now + self.unix_offset) + TRAVERSE_LIFETIME
         families_done: set[bool] = set()
-        for (endpoint, _), embedded in zip(targets, packets):
+        for (endpoint, _), embedded in zip(targets, packets, strict=False):
             family = is_ipv4(endpoint[0])
             if family in families_done:
                 continue
@@ -450,7 +450,7 @@ class PeerEngine:
                 del self._punches[key]
             elif punch.resends < len(PUNCH_RESENDS) and now >= punch.started + PUNCH_RESENDS[punch.resends]:
                 punch.resends += 1
-                for (endpoint, local), raw in zip(punch.targets, punch.packets):
+                for (endpoint, local), raw in zip(punch.targets, punch.packets, strict=False):
                     self._queue(raw, endpoint, local)
 
     def send_message(self, peer_key: PublicKey, message: Message, sequence: int = 0) -> bool:

@@ -38,7 +38,7 @@ def hash_data(data: bytes) -> bytes:
 class PublicKey:
     """A secp256k1 public key in its 33-byte compressed form (a Peernet peer ID)."""
 
-    __slots__ = ("_bytes", "_node_id", "_hash")
+    __slots__ = ("_bytes", "_hash", "_node_id")
 
     def __init__(self, compressed: bytes, *, _checked: bool = False) -> None:
         if not _checked:

@@ -66,7 +66,7 @@ def _apply(chain: LocalChain, step: dict[str, Any]) -> None:
         if len(groups) == 1:
             chain.add_files(files, dates[0])
         else:  # the reference stamped each block with its own date: append group by group
-            for group, date in zip(groups, dates):
+            for group, date in zip(groups, dates, strict=False):
                 chain.append(encode_file_records(group, date))
     elif action == "ProfileWrite":
         fields = [ProfileField(f["type"], bytes.fromhex(f["data"])) for f in inputs["fields"]]
@@ -108,7 +108,7 @@ def test_replay_reference_chain(name: str, tmp_path: Path) -> None:
                 theirs = decode_block(bytes.fromhex(expected["raw"]))
                 assert (mine.number, mine.version) == (theirs.number, theirs.version)
                 assert _normalised(mine, original_dates) == _normalised(theirs, original_dates)
-                for my_record, their_record in zip(mine.records, theirs.records):
+                for my_record, their_record in zip(mine.records, theirs.records, strict=False):
                     assert my_record.date in original_dates
                     if my_record.date != their_record.date:
                         assert their_record.date not in original_dates  # the reference's "now"

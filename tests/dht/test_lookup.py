@@ -97,7 +97,7 @@ def test_candidate_list_is_bounded() -> None:
     lookup = Lookup(KEY, [node(1 << 100)], k=2, alpha=1, max_per_response=50, max_candidates=10)
     lookup.start(0.0)
     lookup.on_response(node(1 << 100), [node(i) for i in range(1000, 1050)], 0.1)
-    assert len(lookup._by_id) == 10  # noqa: SLF001 - the bound itself is what is tested
+    assert len(lookup._by_id) == 10
 
 
 def test_stop_at_target() -> None:

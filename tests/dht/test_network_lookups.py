@@ -91,7 +91,7 @@ def test_find_value_over_engines_returns_the_value_held_by_a_distant_peer():
 
 
 def test_lookup_with_nobody_to_ask_is_exhausted_and_unreachable_peers_fail_at_once():
-    switch, engines = network(3)
+    _switch, engines = network(3)
     asker = engines[1]
     driver = LookupDriver(asker, self_id=asker.public_key.node_id)
     from peernet_proto import PrivateKey

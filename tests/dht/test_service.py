@@ -5,7 +5,6 @@ no handler, FIND_VALUE misses answered "not found") in the same network."""
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
 
 import attrs
 import pytest
@@ -16,7 +15,6 @@ from peernet_dht import (
     DhtService,
     IndexedFile,
     KeywordEntry,
-    KeywordStore,
     PayloadKind,
     PublishResult,
     SearchPayload,
@@ -41,7 +39,6 @@ from peernet_proto import (
     PeerEngine,
     PrivateKey,
     Response,
-    decode_extensions,
     encode_extensions,
     hash_data,
 )
@@ -204,7 +201,7 @@ def answer_payload(items: dict[int, bytes]) -> SearchPayload:
 
 
 def test_find_value_serves_own_values_then_providers_and_misses() -> None:
-    engine, service = lone_service()
+    _engine, service = lone_service()
     alice, bob = PrivateKey.generate().public_key, PrivateKey.generate().public_key
     op = service.store(b"my value", 0.0)
     assert service.find_value(hash_data(b"my value"), alice, 1.0) == b"my value"
@@ -218,7 +215,7 @@ def test_find_value_serves_own_values_then_providers_and_misses() -> None:
 
 
 def test_info_store_is_bounded_per_request_and_by_type() -> None:
-    engine, service = lone_service()
+    _engine, service = lone_service()
     alice = PrivateKey.generate().public_key
     records = [InfoStoreFile(i.to_bytes(32, "big"), 10, 0) for i in range(INFO_STORE_PER_REQUEST + 10)]
     records.append(InfoStoreFile(b"\x09" * 32, 10, 7))  # unknown type
@@ -229,7 +226,7 @@ def test_info_store_is_bounded_per_request_and_by_type() -> None:
 
 
 def test_values_are_size_limited_to_what_one_response_carries() -> None:
-    engine, service = lone_service()
+    _engine, service = lone_service()
     with pytest.raises(StoreFullError):
         service.store(b"x" * (VALUE_SIZE_MAX + 1), 0.0)
     value = b"y" * VALUE_SIZE_MAX
@@ -244,7 +241,7 @@ def test_values_are_size_limited_to_what_one_response_carries() -> None:
 
 
 def test_search_items_need_the_feature_bit_and_a_valid_payload() -> None:
-    engine, service = lone_service()
+    _engine, service = lone_service()
     peer = PrivateKey.generate().public_key
     query = search_item(SearchPayload(PayloadKind.QUERY, keywords=(b"\x01" * 32,), max_results=10))
     assert service.extension(peer, Feature.EXTENSIONS, query, 0.0) == {}  # no KEYWORD_SEARCH bit
@@ -258,7 +255,7 @@ def test_search_items_need_the_feature_bit_and_a_valid_payload() -> None:
 
 
 def test_publish_accepts_only_the_publishers_own_files() -> None:
-    engine, service = lone_service()
+    _engine, service = lone_service()
     publisher, victim = PrivateKey.generate(), PrivateKey.generate()
     own = entries_for_file(own_file(publisher, 1, "Sunset Beach.jpg"))
     forged = entries_for_file(own_file(victim, 2, "Sunset Forged.jpg"))
@@ -272,7 +269,7 @@ def test_publish_accepts_only_the_publishers_own_files() -> None:
 
 
 def test_query_answers_are_bounded_by_the_request_the_service_and_the_payload() -> None:
-    engine, service = lone_service(results_per_peer=128)
+    _engine, service = lone_service(results_per_peer=128)
     sunset = word_hash("sunset")[0]  # type: ignore[index]
     for n in range(40):  # 40 publishers, 5 files each, all with "sunset" and a 254-byte name
         publisher = PrivateKey.generate()
@@ -293,7 +290,7 @@ def test_query_answers_are_bounded_by_the_request_the_service_and_the_payload() 
     assert len(ask((sunset,), 60000).entries) == 50  # the service's cap
     # Only the first keywords of an oversized query are looked at.
     padding = tuple(i.to_bytes(32, "big") for i in range(QUERY_KEYWORDS_SERVED))
-    assert ask(padding + (sunset,), 10).entries == ()
+    assert ask((*padding, sunset), 10).entries == ()
     assert ask((sunset,) * 128, 10).entries == ask((sunset,), 10).entries  # repeats add nothing
 
 

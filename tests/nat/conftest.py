@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-
 from lab import NatLab, lab_unavailable_reason
 
 

@@ -30,6 +30,7 @@ and every namespace deleted by ``down()``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -40,8 +41,9 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Sequence
+from typing import IO
 
 HERE = Path(__file__).resolve().parent
 AGENT = HERE / "lab_agent.py"
@@ -343,10 +345,8 @@ class NatLab:
         for name in reversed(self._made):
             pids = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True)
             for pid in pids.stdout.split():
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(int(pid), signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
             subprocess.run(["ip", "netns", "del", name], capture_output=True)
         self._made.clear()
 

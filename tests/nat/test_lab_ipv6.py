@@ -6,7 +6,6 @@ from __future__ import annotations
 import sys
 
 import pytest
-
 from lab import NatLab
 
 pytestmark = pytest.mark.natlab

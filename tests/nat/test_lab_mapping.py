@@ -10,7 +10,6 @@ import sys
 import time
 
 import pytest
-
 from lab import HERE, NatLab
 
 pytestmark = pytest.mark.natlab

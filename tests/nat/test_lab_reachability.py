@@ -14,8 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-
 from lab import AGENT, HERE, NatLab
+
 from peernet_nat import ReachabilityClass, ReachabilityTracker
 from peernet_proto import Feature, PrivateKey
 

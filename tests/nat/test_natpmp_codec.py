@@ -4,7 +4,6 @@ import struct
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from peernet_proto import DecodeError, EncodeError, TruncatedError
 
 from peernet_nat import (
     NatPmpExternalAddress,
@@ -17,6 +16,7 @@ from peernet_nat import (
     encode_natpmp_external_address_request,
     encode_natpmp_map_request,
 )
+from peernet_proto import DecodeError, EncodeError, TruncatedError
 
 
 def test_external_address_request_is_two_bytes() -> None:

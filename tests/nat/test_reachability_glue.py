@@ -106,7 +106,7 @@ def network(*, kind: str = "cone", firewall: bool = False, public: bool = False)
 
 def meet(switch: NatSwitch, node: PeerEngine, peers: list[PeerEngine], monitor: ReachabilityMonitor, now: float = 1.0) -> None:
     """The node introduces itself to every peer; their Responses tell it where they see it."""
-    for peer, endpoint in zip(peers, PEERS):
+    for peer, endpoint in zip(peers, PEERS, strict=False):
         node.contact(peer.public_key, [endpoint], now)
     switch.pump(now, {node: monitor})
 

@@ -17,7 +17,7 @@ from peernet._api import _respond, search_route
 from peernet.cli import main
 from peernet_dht import VALUE_SIZE_MAX, StoreFullError
 from peernet_proto import MemoryNetwork, hash_data
-from tests.node.test_network_search import own_file, start_mixed_network
+from tests.node.test_network_search import start_mixed_network
 
 
 async def test_store_find_value_and_find_peer_with_go_peers_and_loss(autojump_clock):

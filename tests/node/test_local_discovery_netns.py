@@ -128,7 +128,7 @@ def test_two_nodes_find_each_other_by_local_discovery_only(
                 processes.append(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT))
         deadline = time.monotonic() + DEADLINE
         while True:
-            for process, site in zip(processes, sites):
+            for process, site in zip(processes, sites, strict=False):
                 if process.poll() is not None:
                     pytest.fail(f"node in {site.namespace} exited:\n{logs[site.namespace].read_text()}")
             seen = {site.namespace: listed_peers(site) for site in sites}

@@ -58,7 +58,7 @@ def test_ping_pong_and_rtt():
 
 
 def test_unsolicited_response_is_dropped():
-    switch, a, b = connected_pair()
+    _switch, a, b = connected_pair()
     (payload,) = Response(user_agent="forged").encode()
     raw = encode_packet(Packet(0, Command.RESPONSE, 12345, payload), sender=b.key, receiver=a.public_key)
     a.events()
@@ -86,7 +86,7 @@ def test_dead_peer_is_dropped_on_time():
 
 
 def test_dead_peer_removal_time_is_invalidate_plus_expiry():
-    switch, a, b = connected_pair()
+    switch, a, _b = connected_pair()
     del switch.engines[B]
     for now in range(1, 300):
         switch.pump(float(now))
@@ -212,7 +212,7 @@ def test_bootstrap_follows_find_self_records_to_a_full_table():
 
 
 def test_garbage_and_forged_packets_never_raise():
-    switch, a, b = connected_pair()
+    _switch, a, _b = connected_pair()
     import os
 
     for size in (0, 10, 76, 77, 100, 1500):
@@ -222,11 +222,11 @@ def test_garbage_and_forged_packets_never_raise():
 
 @pytest.mark.parametrize("command", [6, 8, 10])
 def test_other_messages_reach_the_application(command):
-    switch, a, b = connected_pair()
+    _switch, a, b = connected_pair()
     a.events()
     from tests.proto.strategies import messages  # noqa: F401  (strategy module imports fine)
 
-    payload = {10: "hello".encode(), 8: bytes([3, 0]) + bytes(32), 6: bytes([3]) + b.public_key.to_bytes()}[command]
+    payload = {10: b"hello", 8: bytes([3, 0]) + bytes(32), 6: bytes([3]) + b.public_key.to_bytes()}[command]
     raw = encode_packet(Packet(0, command, 0, payload), sender=b.key, receiver=a.public_key)
     a.receive_datagram(raw, B, A, 3.0)
     (event,) = [e for e in a.events() if isinstance(e, MessageReceived)]

@@ -7,12 +7,9 @@ import pytest
 from peernet_proto import (
     AddressObserved,
     Announcement,
-    Feature,
-    decode_extensions,
-    encode_extensions,
-    encode_observed_address,
     Command,
     EncodeError,
+    Feature,
     InfoStoreFile,
     Packet,
     PeerRecord,
@@ -20,6 +17,9 @@ from peernet_proto import (
     RequestTimedOut,
     ResponseReceived,
     Traverse,
+    decode_extensions,
+    encode_extensions,
+    encode_observed_address,
     encode_packet,
     hash_data,
     needs_traverse,
@@ -62,7 +62,7 @@ def responses(engine, tag):
 
 
 def test_request_to_a_known_peer_uses_its_connection():
-    switch, a, b, r = three_with_relay(nat=())
+    switch, a, _b, r = three_with_relay(nat=())
     sequence = a.request(r.public_key, Announcement(features=1, find_peer=[bytes(32)]), 1.0, tag="lookup")
     assert sequence is not None
     switch.pump(1.0)
@@ -71,7 +71,7 @@ def test_request_to_a_known_peer_uses_its_connection():
 
 
 def test_request_to_a_reported_peer_without_nat_is_answered_directly():
-    switch, a, b, r = three_with_relay(nat=())
+    switch, a, b, _r = three_with_relay(nat=())
     assert a.request(b.public_key, Announcement(features=1), 1.0, endpoints=[B], tag="direct") is not None
     switch.pump(1.0)
     assert len(responses(a, "direct")) == 1
@@ -80,7 +80,7 @@ def test_request_to_a_reported_peer_without_nat_is_answered_directly():
 
 
 def test_request_without_any_usable_endpoint_is_refused():
-    switch, a, b, r = three_with_relay()
+    _switch, a, b, r = three_with_relay()
     assert a.request(b.public_key, Announcement(), 1.0) is None
     assert a.request(b.public_key, Announcement(), 1.0, endpoints=[("2001:db8::1", 5)]) is None  # no IPv6 socket
     assert a.request(a.public_key, Announcement(), 1.0, endpoints=[A]) is None
@@ -239,7 +239,7 @@ def test_without_handler_find_value_misses_answer_with_closest_peers():
 
 
 def test_peers_with_extensions_learn_the_address_they_are_seen_at():
-    switch, a, b, r = three_with_relay(nat=())
+    switch, a, _b, r = three_with_relay(nat=())
     a.request(r.public_key, Announcement(features=a.features), 1.0, tag="x")
     switch.pump(1.0)
     observed = [e for e in a.events() if isinstance(e, AddressObserved)]
@@ -260,7 +260,7 @@ def test_a_failed_punch_is_reported_at_its_timeout_not_on_the_next_tick():
 
 
 def test_requests_carry_our_blockchain_state():
-    switch, a, b, r = three_with_relay(nat=())
+    switch, a, _b, r = three_with_relay(nat=())
     a._blockchain = lambda: (5, 2)
     a.request(r.public_key, Announcement(features=a.features, find_peer=[bytes(32)]), 1.0)
     switch.pump(1.0)

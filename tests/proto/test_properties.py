@@ -1,5 +1,6 @@
 """Round trips for every message type and for packets, with hypothesis."""
 
+import contextlib
 import uuid
 
 from hypothesis import given
@@ -111,7 +112,5 @@ def test_extension_decoder_raises_only_decode_errors(data):
         except DecodeError:
             continue
         for value in items.values():
-            try:
+            with contextlib.suppress(DecodeError):
                 decode_observed_address(value)
-            except DecodeError:
-                pass

@@ -73,9 +73,8 @@ def test_b6_not_found_list_from_one_hostile_announcement_terminates():
 
 
 def test_b4_one_key_with_more_records_than_a_packet_is_split():
-    from tests.proto.strategies import PUBLIC_KEYS
-
     from peernet_proto import Hash2Peer, PeerRecord
+    from tests.proto.strategies import PUBLIC_KEYS
 
     records = [PeerRecord(PUBLIC_KEYS[i % 8], "1.2.3.4", i, i) for i in range(2000)]
     payloads = Response(hash2peers=[Hash2Peer(bytes(32), closest=records)]).encode()

@@ -1,6 +1,8 @@
 """messages.json: payloads decode to the reference's fields and re-encode byte for byte."""
 
+import functools
 import hashlib
+import operator
 
 import pytest
 
@@ -156,7 +158,7 @@ def test_split_vectors(vector):
         decoded = [Response.decode(p) for p in payloads]
         assert len(payloads) > 1
         assert [d.sequence_last for d in decoded] == [False] * (len(payloads) - 1) + [True]
-        assert sum((list(d.hashes_not_found) for d in decoded), []) == list(message.hashes_not_found)
+        assert functools.reduce(operator.iadd, (list(d.hashes_not_found) for d in decoded), []) == list(message.hashes_not_found)
         records = [r for d in decoded for h in d.hash2peers for r in h.closest]
         assert records == [r for h in message.hash2peers for r in h.closest]
         chunks = [h.is_last for d in decoded for h in d.hash2peers]

@@ -7,8 +7,8 @@ import pytest
 from peernet_proto import (
     IPV4_BROADCAST_PUBLIC_KEY,
     IPV6_MULTICAST_PUBLIC_KEY,
-    DecodeError,
     Command,
+    DecodeError,
     Packet,
     PrivateKey,
     PublicKey,
