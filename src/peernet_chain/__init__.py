@@ -3,6 +3,7 @@
 from ._block import BLOCK_HEADER_SIZE, ZERO_HASH, Block, block_hash, decode_block, encode_block
 from ._cache import ChainCache
 from ._cache_policy import CachedChain, CacheLimits, RefreshPlan, plan_refresh
+from ._codes import FileFormat, FileType, ProfileFieldType
 from ._errors import (
     BlockDecodeError,
     BlockNotFoundError,
@@ -53,13 +54,16 @@ __all__ = [
     "ChainValidator",
     "FetchError",
     "FetchResult",
+    "FileFormat",
     "FileRecord",
     "FileTag",
+    "FileType",
     "LocalChain",
     "MerkleBuilder",
     "MerkleDecodeError",
     "MerkleTree",
     "ProfileField",
+    "ProfileFieldType",
     "Record",
     "RecordType",
     "RefreshPlan",

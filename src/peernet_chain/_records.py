@@ -121,16 +121,6 @@ class ProfileField:
     data: bytes = attrs.field(converter=bytes)
 
 
-class ProfileFieldType:
-    NAME: Final = 0
-    EMAIL: Final = 1
-    WEBSITE: Final = 2
-    TWITTER: Final = 3
-    YOUTUBE: Final = 4
-    ADDRESS: Final = 5
-    PICTURE: Final = 6
-
-
 @attrs.frozen
 class FileTag:
     """A file tag. ``type`` is 15 bits; bit 15 is the on-wire reference flag and never part of it."""
