@@ -48,6 +48,13 @@ def test_every_guide_is_built(site: tuple[Path, str]) -> None:
         assert target.is_file(), f"{page} was not built"
 
 
+def test_no_pointers_outside_the_repository(site: tuple[Path, str]) -> None:
+    out, _ = site
+    for page in out.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        assert not re.search(r"spec [a-z]+\.md|\.md §", text), f"{page} points to a document outside the repository"
+
+
 @pytest.mark.parametrize("package", PACKAGES)
 def test_reference_lists_every_public_name(site: tuple[Path, str], package: str) -> None:
     out, _ = site
