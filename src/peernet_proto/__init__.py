@@ -108,6 +108,8 @@ from ._udt import (
 IPV4_BROADCAST_PUBLIC_KEY = PrivateKey(IPV4_BROADCAST_PRIVATE_KEY).public_key
 IPV6_MULTICAST_PUBLIC_KEY = PrivateKey(IPV6_MULTICAST_PRIVATE_KEY).public_key
 
+__version__ = "0.1.0"
+
 __all__ = [
     "DEFAULT_PORT",
     "EMBEDDED_FILE_SIZE_MAX",
@@ -205,6 +207,7 @@ __all__ = [
     "UdtShutdown",
     "UdtUserDefined",
     "UnknownCommandError",
+    "__version__",
     "decode_extensions",
     "decode_lite_packet",
     "decode_message",
