@@ -17,7 +17,7 @@ import cattrs
 import platformdirs
 from cattrs.v import format_exception
 
-from peernet_proto import PrivateKey, PublicKey, RootPeer
+from peernet_proto import PrivateKey, PublicKey, RootPeer, format_endpoint
 
 from ._atomic import atomic_write, atomic_write_json
 from ._errors import ConfigError, NodeError
@@ -63,12 +63,6 @@ def parse_endpoint(text: str) -> Endpoint:
     return Endpoint((host, int(port)))
 
 
-def format_endpoint(endpoint: tuple[str, int]) -> str:
-    """The inverse of :func:`parse_endpoint`: ``HOST:PORT``, IPv6 in brackets."""
-    host, port = endpoint[0], endpoint[1]
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
 def parse_root(text: str) -> RootPeer:
     """``PUBKEYHEX@HOST:PORT[,HOST:PORT...]``; raises :class:`ConfigError`."""
     key, _, addresses = text.partition("@")
@@ -95,6 +89,9 @@ class ConfigFile:
     user_agent: str = DEFAULT_USER_AGENT
     local_discovery: bool = False
     map_ports: bool = False  # ask the gateway for UPnP / NAT-PMP / PCP mappings
+
+
+attrs.resolve_types(ConfigFile)
 
 
 def _strict(kind: type[Any], name: str) -> Any:

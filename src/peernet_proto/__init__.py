@@ -83,7 +83,7 @@ from ._transfer import (
     Transfer,
     TransferControl,
 )
-from ._transport import Datagram, DatagramTransport, Endpoint
+from ._transport import Datagram, DatagramTransport, Endpoint, format_endpoint
 from ._traverse import Traverse
 from ._udp import ListenAddress, UdpStatistics, UdpTransport, machine_listen_addresses
 from ._udt import (
@@ -220,6 +220,7 @@ __all__ = [
     "encode_observed_address",
     "encode_packet",
     "encode_udt_frame",
+    "format_endpoint",
     "garbage_length_bound",
     "hash_data",
     "list_interface_addresses",
