@@ -27,8 +27,15 @@ def _sync_directory(directory: Path) -> None:
 
 
 def atomic_write(path: Path, data: bytes, *, mode: int = 0o600) -> None:
-    """Replace ``path`` by ``data`` all at once (permissions ``mode``); raises OSError, and then
-    ``path`` is as it was."""
+    """Replace ``path`` by ``data`` all at once (permissions ``mode``); raises OSError naming
+    ``path``, and then ``path`` is as it was."""
+    try:
+        _replace(path, data, mode)
+    except OSError as error:
+        raise OSError(error.errno, f"cannot write: {error.strerror or error}", str(path)) from error
+
+
+def _replace(path: Path, data: bytes, mode: int) -> None:
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as file:

@@ -231,13 +231,12 @@ def load_config(data_dir: Path, overrides: Mapping[str, Any] | None = None) -> t
     key = load_key(data_dir)
     config_path = data_dir / CONFIG_FILE
     if config_path.exists():
-        raw = _read_json(config_path)
-        stored = parse_file(raw, config_path)
-        given = set(raw)
+        stored = parse_file(_read_json(config_path), config_path)
     else:
-        stored, given = ConfigFile(), set()
+        stored = ConfigFile()
         atomic_write_json(config_path, NodeConfig(data_dir).to_json(), mode=0o644)
     values = attrs.asdict(stored, recurse=False)
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    listen_is_default = "listen" not in given and (overrides or {}).get("listen") is None
+    # The default address (also as written to a new config.json) may fall back to a free port.
+    listen_is_default = tuple(values["listen"]) == DEFAULT_LISTEN and (overrides or {}).get("listen") is None
     return NodeConfig(data_dir=data_dir, listen_is_default=listen_is_default, **values), key
