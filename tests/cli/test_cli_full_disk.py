@@ -31,6 +31,7 @@ rm "$DISK/data/config.json"
 dd if=/dev/zero of="$DISK/fill" bs=4k >/dev/null 2>&1
 sync
 peernet id --data-dir "$DISK/data"; report id-full $?
+mv "$DISK/config.saved" "$DISK/data/config.json"  # a rename needs no room: the run gets past the config
 peernet run --data-dir "$DISK/data" --listen 127.0.0.1:0; report run-full $?
 rm "$DISK/fill"
 peernet id --data-dir "$DISK/data" >/dev/null; report id-room $?
@@ -56,8 +57,10 @@ def test_full_disk_leaves_no_truncated_file(tmp_path):
     errors = problem_lines(result.stderr)
     assert len(errors) == 2 and "Traceback" not in result.stderr, result.stderr
     assert all("No space left on device" in line for line in errors), errors
-    assert "config.json" in errors[0]
-    # While full, nothing was left behind but the (empty by design) lock file: no 0-byte config.
-    full_listing = out.split("== id-full")[1].split("== id-room")[0]
+    assert "config.json" in errors[0] and "node.pid" in errors[1], errors
+    # While full, nothing was left behind but the (empty by design) lock file: no 0-byte file.
+    full_listing = out.split("== id-full")[1].split("== run-full")[0]
     assert "config.json" not in full_listing and ".tmp" not in full_listing, full_listing
+    run_listing = out.split("== run-full")[1].split("== id-room")[0]
+    assert "node.pid" not in run_listing and "api.json" not in run_listing and ".tmp" not in run_listing
     assert json.loads(out.split("== config\n")[1])["listen"] == ["127.0.0.1:112"]
