@@ -15,7 +15,7 @@ from typing import Any
 import trio
 
 from peernet_chain import ChainCorruptError, LocalChain
-from peernet_proto import PrivateKey, UdpTransport
+from peernet_proto import LOCAL_DISCOVERY_PORT, PrivateKey, UdpTransport
 
 from ._config import NodeConfig, format_endpoint
 from ._errors import NodeError
@@ -71,6 +71,8 @@ async def open_transport(stack: AsyncExitStack, config: NodeConfig) -> UdpTransp
                 return await stack.enter_async_context(UdpTransport.open(fallback, discovery=config.local_discovery))
             except OSError as second:
                 error = second
+        if config.local_discovery:
+            where += f" (or the local discovery port {LOCAL_DISCOVERY_PORT})"
         raise NodeError(f"cannot listen on {where}: {error.strerror or error}") from error
 
 
