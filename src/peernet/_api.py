@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
@@ -18,11 +17,12 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import trio
 
+from ._apifile import API_FILE, ApiInfo, read_api_file, remove_api_file, write_api_file
+
 __all__ = ["API_FILE", "AsyncRoute", "query", "search_route", "serve_api"]
 
 AsyncRoute = Callable[[Mapping[str, str]], Awaitable[Any]]  # query parameters -> JSON value
 
-API_FILE = "api.json"
 _MAX_REQUEST = 8192
 log = logging.getLogger(__name__)
 
@@ -38,10 +38,7 @@ async def serve_api(
     key = secrets.token_hex(16)
     listeners = await trio.open_tcp_listeners(0, host=host)
     port = listeners[0].socket.getsockname()[1]
-    path = data_dir / API_FILE
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as api_file:
-        json.dump({"host": host, "port": port, "key": key}, api_file)
+    write_api_file(data_dir, ApiInfo(host, port, key))
 
     async def handle(stream: trio.SocketStream) -> None:
         async with stream:
@@ -60,7 +57,7 @@ async def serve_api(
         task_status.started(port)
         await trio.serve_listeners(handle, listeners)
     finally:
-        path.unlink(missing_ok=True)
+        remove_api_file(data_dir, key)
 
 
 async def _respond(
@@ -92,10 +89,10 @@ def search_route(text: str) -> str:
 
 
 async def query(data_dir: Path, route: str) -> Any:
-    info = json.loads((data_dir / API_FILE).read_text())
-    stream = await trio.open_tcp_stream(info["host"], info["port"])
+    info = read_api_file(data_dir)
+    stream = await trio.open_tcp_stream(info.host, info.port)
     async with stream:
-        await stream.send_all(f"GET {route} HTTP/1.0\r\nx-api-key: {info['key']}\r\n\r\n".encode())
+        await stream.send_all(f"GET {route} HTTP/1.0\r\nx-api-key: {info.key}\r\n\r\n".encode())
         response = b""
         while chunk := await stream.receive_some(65536):
             response += chunk

@@ -16,6 +16,7 @@ import trio
 from peernet_chain import LocalChain, ProfileField
 from peernet_proto import PrivateKey, RootPeer, UdpTransport
 
+from ._config import format_endpoint
 from ._node import Node
 
 __all__ = ["run_demo"]
@@ -36,12 +37,12 @@ async def run_demo(count: int, seconds: float, data_dir: Path | None) -> None:
                 if chain.height == 0:
                     chain.write_profile([ProfileField(0, f"demo node {index}".encode())], int(time.time()))
                 transport = await stack.enter_async_context(UdpTransport.open([("127.0.0.1", 0)]))
-                roots = [] if not nodes else [RootPeer(nodes[0].public_key, tuple(nodes[0].runner.transport.local_endpoints()))]
+                roots = [RootPeer(n.public_key, tuple(n.runner.transport.local_endpoints())) for n in nodes[:1]]
                 nodes.append(Node(key, transport, user_agent=f"peernet-py demo/{index}", root_peers=roots, chain=chain))
             print(f"{count} nodes on loopback, data in {base}; node 0 is the root peer")
             for index, node in enumerate(nodes):
-                (host, port), *_ = node.runner.transport.local_endpoints()
-                print(f"  node {index}  {host}:{port}  {node.public_key.hex()}")
+                endpoint, *_ = node.runner.transport.local_endpoints()
+                print(f"  node {index}  {format_endpoint(endpoint)}  {node.public_key.hex()}")
             async with trio.open_nursery() as nursery:
                 for node in nodes:
                     await nursery.start(node.run)
@@ -57,6 +58,6 @@ async def run_demo(count: int, seconds: float, data_dir: Path | None) -> None:
                     for peer in node.engine.peers():
                         remote, _, status, rtt = peer.connections[0]
                         rtt_text = "-" if rtt is None else f"{rtt * 1000:.2f} ms"
-                        print(f"  {peer.public_key.hex()[:20]}… {peer.user_agent:<20} {remote[0]}:{remote[1]} {status}"
-                              f" rtt {rtt_text} blockchain height {peer.blockchain_height}")
+                        print(f"  {peer.public_key.hex()[:20]}… {peer.user_agent:<20} {format_endpoint(remote)}"
+                              f" {status} rtt {rtt_text} blockchain height {peer.blockchain_height}")
                 nursery.cancel_scope.cancel()

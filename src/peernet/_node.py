@@ -34,6 +34,7 @@ from peernet_proto import (
     PublicKey,
     ResponseReceived,
     RootPeer,
+    format_endpoint,
     hash_data,
     record_endpoints,
 )
@@ -125,7 +126,7 @@ class Node:
             target = self._follow_up.pop(event.peer, None)
             if target is not None:
                 self._ask(event.peer, target, now)
-            log.info("peer connected %s %s:%d %s", event.peer.hex()[:16], *event.remote, event.user_agent)
+            log.info("peer connected %s %s %s", event.peer.hex()[:16], format_endpoint(event.remote), event.user_agent)
         elif isinstance(event, PeerRemoved):
             self.table.remove(event.peer.node_id)
             log.info("peer removed %s (%s)", event.peer.hex()[:16], event.reason)

@@ -1,112 +1,95 @@
-"""The ``peernet`` command line: run a node, show its identity, list its peers, run a demo network."""
+"""The ``peernet`` command line: run a node, show its identity, list its peers, search, run a demo.
+
+Every expected error (bad input, a damaged file, an OSError, a node already running) is reported
+as one line naming the file or option, with exit code 2; ``--debug`` adds the traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
+import json
 import logging
 import sys
-from collections.abc import Mapping
-from functools import partial
+import traceback
 from pathlib import Path
 from typing import Any
 
 import trio
 
-from ._config import default_data_dir, load_config, parse_endpoint, parse_root
+from peernet_chain import ChainCorruptError
+
+from . import __version__
+from ._config import default_data_dir, load_config, parse_option
+from ._errors import NodeError
 
 __all__ = ["main"]
 
 log = logging.getLogger("peernet")
+EXIT_ERROR = 2
+EXIT_NO_NODE = 1
+_EXPECTED = (NodeError, OSError, ChainCorruptError)
 
 
-def _peer_json(info: Any) -> dict[str, Any]:
-    return {
-        "public_key": info.public_key.hex(),
-        "node_id": info.node_id.hex(),
-        "user_agent": info.user_agent,
-        "blockchain_height": info.blockchain_height,
-        "blockchain_version": info.blockchain_version,
-        "connections": [
-            {"remote": f"{r[0]}:{r[1]}", "local": f"{l[0]}:{l[1]}", "status": s, "rtt_ms": None if t is None else round(t * 1000, 2)}
-            for r, l, s, t in info.connections
-        ],
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2))
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """Command-line values checked by the config schema (None: not given)."""
+    given = {
+        "listen": ("--listen", args.listen),
+        "root_peers": ("--root", args.root),
+        "user_agent": ("--user-agent", args.user_agent),
+        "local_discovery": ("--local-discovery", args.local_discovery),
+        "map_ports": ("--map-ports", args.map_ports),
     }
-
-
-def _hit_json(hit: Any) -> dict[str, Any]:
-    return {
-        "name": hit.name,
-        "size": hit.size,
-        "file_hash": hit.file_hash.hex(),
-        "file_id": hit.file_id.hex(),
-        "owner": hit.owner.hex(),
-        "keywords": sorted(hit.keywords),
-        "exact": hit.exact,
-        "sources": hit.sources,
-    }
-
-
-async def _run_node(args: argparse.Namespace) -> None:
-    from peernet_proto import UdpTransport
-
-    from ._api import serve_api
-    from ._node import Node
-
-    overrides = {
-        "listen": args.listen,
-        "root_peers": args.root,
-        "user_agent": args.user_agent,
-        "local_discovery": True if args.local_discovery else None,
-        "map_ports": True if args.map_ports else None,
-    }
-    config, key = load_config(Path(args.data_dir), overrides)
-    async with UdpTransport.open(list(config.listen), discovery=config.local_discovery) as transport:
-        node = Node(key, transport, user_agent=config.user_agent, root_peers=config.root_peers,
-                    local_discovery=config.local_discovery, map_ports=config.map_ports)
-        service = node.dht.service
-        routes = {
-            "/peers": lambda: [_peer_json(p) for p in node.engine.peers()],
-            "/status": lambda: {"public_key": key.public_key.hex(), "node_id": key.public_key.node_id.hex(),
-                                "listen": [f"{h}:{p}" for h, p in transport.local_endpoints()],
-                                "peers": len(node.engine),
-                                "dht": {"values": len(service.values), "providers": service.values.provider_count,
-                                        "keyword_entries": len(service.keywords), "own_entries": service.own_entries}},
-        }
-
-        async def search(params: Mapping[str, str]) -> Any:
-            text = params.get("q", "")
-            if not text:
-                raise ValueError("missing q")
-            return [_hit_json(hit) for hit in await node.search(text)]
-
-        async with trio.open_nursery() as nursery:
-            await nursery.start(node.run)
-            await nursery.start(partial(serve_api, config.data_dir, routes, async_routes={"/search": search}))
-            endpoints = ", ".join(f"{h}:{p}" for h, p in transport.local_endpoints())
-            log.info("node %s listening on %s (data in %s)", key.public_key.hex(), endpoints, config.data_dir)
+    return {field: None if value is None else parse_option(option, field, value)
+            for field, (option, value) in given.items()}
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    with contextlib.suppress(KeyboardInterrupt):
-        trio.run(_run_node, args)
+    from ._datadir import DataDirLock
+    from ._run import run_node
+
+    overrides = _overrides(args)
+    data_dir = Path(args.data_dir)
+    config, key = load_config(data_dir, overrides)
+    with DataDirLock(data_dir):
+        trio.run(run_node, config, key)
     return 0
 
 
 def _cmd_id(args: argparse.Namespace) -> int:
-    _, key = load_config(Path(args.data_dir), {})
-    print(f"public key {key.public_key.hex()}\nnode ID    {key.public_key.node_id.hex()}")
+    data_dir = Path(args.data_dir)
+    _, key = load_config(data_dir, {})
+    if args.json:
+        _print_json({"public_key": key.public_key.hex(), "node_id": key.public_key.node_id.hex(),
+                     "data_dir": str(data_dir)})
+    else:
+        print(f"public key {key.public_key.hex()}\nnode ID    {key.public_key.node_id.hex()}")
     return 0
 
 
-def _cmd_peers(args: argparse.Namespace) -> int:
+def _query(args: argparse.Namespace, route: str) -> Any:
     from ._api import query
 
     try:
-        peers = trio.run(query, Path(args.data_dir), "/peers")
+        return trio.run(query, Path(args.data_dir), route)
+    except FileNotFoundError:
+        raise _NoNode(f"no running node found in {args.data_dir} (no api.json)") from None
     except (OSError, RuntimeError) as error:
-        print(f"no running node found in {args.data_dir}: {error}", file=sys.stderr)
-        return 1
+        raise _NoNode(f"no running node answers for {args.data_dir}: {error}") from error
+
+
+class _NoNode(NodeError):
+    """No node runs on the data directory (exit 1)."""
+
+
+def _cmd_peers(args: argparse.Namespace) -> int:
+    peers = _query(args, "/peers")
+    if args.json:
+        _print_json(peers)
+        return 0
     for peer in peers:
         where = ", ".join(f"{c['remote']} ({c['status']}, rtt {c['rtt_ms']} ms)" for c in peer["connections"])
         print(f"{peer['public_key']}  {peer['user_agent'] or '-':<24} {where}")
@@ -115,17 +98,20 @@ def _cmd_peers(args: argparse.Namespace) -> int:
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
-    from ._api import query, search_route
+    from ._api import search_route
 
-    try:
-        hits = trio.run(query, Path(args.data_dir), search_route(" ".join(args.text)))
-    except (OSError, RuntimeError) as error:
-        print(f"no running node found in {args.data_dir}: {error}", file=sys.stderr)
-        return 1
+    result = _query(args, search_route(" ".join(args.text)))
+    if args.json:
+        _print_json(result)
+        return 0
+    hits, asked, answered = result["hits"], result["asked"], result["answered"]
     for hit in hits:
         print(f"{hit['name']}  {hit['size']} bytes  owner {hit['owner'][:16]}  "
               f"matched {', '.join(hit['keywords'])}{' (exact)' if hit['exact'] else ''}  from {hit['sources']} peers")
-    print(f"{len(hits)} results")
+    if asked == 0:
+        print(f"{len(hits)} results; no peer to ask (the node knows no search peers yet)")
+    else:
+        print(f"{len(hits)} results; {answered} of {asked} peers answered, {asked - answered} timed out")
     return 0
 
 
@@ -157,52 +143,94 @@ def _cmd_packet_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="peernet", description="A Peernet node and tools.")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+def _common() -> argparse.ArgumentParser:
+    """Options accepted before and after the subcommand."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="debug logging")
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="debug logging, and a traceback with every error")
+    common.add_argument("--log-level", default=argparse.SUPPRESS, type=str.upper,
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], help="log level (default INFO)")
+    return common
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = _common()
+    parser = argparse.ArgumentParser(prog="peernet", description="A Peernet node and tools.", parents=[common])
+    parser.add_argument("--version", action="version", version=f"peernet {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     data_dir = str(default_data_dir())
 
-    run = commands.add_parser("run", help="start a node and log its connections")
-    run.add_argument("--data-dir", default=data_dir, help=f"key, config and state (default {data_dir})")
+    def command(name: str, help_text: str, run: Any, *, data: bool = True, json_output: bool = False) -> Any:
+        sub = commands.add_parser(name, help=help_text, parents=[common])
+        if data:
+            sub.add_argument("--data-dir", default=data_dir, help=f"key, config and state (default {data_dir})")
+        if json_output:
+            sub.add_argument("--json", action="store_true", help="print JSON")
+        sub.set_defaults(run=run)
+        return sub
+
+    run = command("run", "start a node and log its connections", _cmd_run)
     run.add_argument("--listen", action="append", metavar="HOST:PORT", help="listen address (repeatable)")
     run.add_argument("--root", action="append", metavar="PUBKEYHEX@HOST:PORT", help="root peer (repeatable)")
     run.add_argument("--user-agent", metavar="TEXT")
-    run.add_argument("--local-discovery", action="store_true", help="IPv4 broadcast / IPv6 multicast discovery")
-    run.add_argument("--map-ports", action="store_true", help="map the listening ports with UPnP / NAT-PMP / PCP")
-    run.set_defaults(run=_cmd_run)
-
-    ident = commands.add_parser("id", help="show the node's public key and node ID")
-    ident.add_argument("--data-dir", default=data_dir)
-    ident.set_defaults(run=_cmd_id)
-
-    peers = commands.add_parser("peers", help="list the peers of a running node")
-    peers.add_argument("--data-dir", default=data_dir)
-    peers.set_defaults(run=_cmd_peers)
-
-    search = commands.add_parser("search", help="search the network by keyword through the running node")
+    run.add_argument("--local-discovery", action=argparse.BooleanOptionalAction,
+                     help="IPv4 broadcast / IPv6 multicast discovery")
+    run.add_argument("--map-ports", action=argparse.BooleanOptionalAction,
+                     help="map the listening ports with UPnP / NAT-PMP / PCP")
+    command("id", "show the node's public key and node ID", _cmd_id, json_output=True)
+    command("peers", "list the peers of a running node", _cmd_peers, json_output=True)
+    search = command("search", "search the network by keyword through the running node", _cmd_search,
+                     json_output=True)
     search.add_argument("text", nargs="+", help="words; quote the whole term for an exact search")
-    search.add_argument("--data-dir", default=data_dir)
-    search.set_defaults(run=_cmd_search)
-
-    demo = commands.add_parser("demo", help="a small network on loopback: nodes bootstrap from one root")
+    demo = command("demo", "a small network on loopback: nodes bootstrap from one root", _cmd_demo, data=False)
     demo.add_argument("--nodes", type=int, default=6)
     demo.add_argument("--seconds", type=float, default=12.0)
-    demo.add_argument("--data-dir", default=None, help="where the demo nodes keep their data (default: a temporary dir)")
-    demo.set_defaults(run=_cmd_demo)
+    demo.add_argument("--data-dir", default=None, help="where the demo nodes keep their data (default: temporary)")
+    command("packet-demo", "encode and decode one packet between two fresh identities", _cmd_packet_demo, data=False)
+    return parser
 
-    packet = commands.add_parser("packet-demo", help="encode and decode one packet between two fresh identities")
-    packet.set_defaults(run=_cmd_packet_demo)
 
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(name)s %(message)s", datefmt="%H:%M:%S")
-    for endpoint in getattr(args, "listen", None) or []:
-        parse_endpoint(endpoint)
-    for root in getattr(args, "root", None) or []:
-        parse_root(root)
-    result: int = args.run(args)
-    return result
+def _configure_logging(args: argparse.Namespace) -> None:
+    level = getattr(args, "log_level", None) or (
+        "DEBUG" if getattr(args, "verbose", False) or getattr(args, "debug", False) else "INFO"
+    )
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+                        datefmt="%H:%M:%S", stream=sys.stderr)
+
+
+def _leaves(error: BaseException) -> list[BaseException]:
+    if isinstance(error, BaseExceptionGroup):
+        return [leaf for inner in error.exceptions for leaf in _leaves(inner)]
+    return [error]
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.filename is not None:
+        return f"{error.filename}: {error.strerror or error}"
+    if isinstance(error, ChainCorruptError):
+        return f"damaged blockchain: {error}"
+    return str(error) or type(error).__name__
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code (0 fine, 1 no running node, 2 an error)."""
+    args = _parser().parse_args(argv)
+    _configure_logging(args)
+    try:
+        result: int = args.run(args)
+        return result
+    except KeyboardInterrupt:  # before the node's own signal handling is in place
+        return 0 if args.command == "run" else 130
+    except BaseException as error:
+        leaves = _leaves(error)
+        if not all(isinstance(leaf, _EXPECTED) for leaf in leaves):
+            raise
+        if getattr(args, "debug", False):
+            traceback.print_exception(error)
+        for leaf in leaves[:1]:
+            print(f"peernet {args.command}: error: {_describe(leaf)}", file=sys.stderr)
+        return EXIT_NO_NODE if isinstance(leaves[0], _NoNode) else EXIT_ERROR
 
 
 if __name__ == "__main__":

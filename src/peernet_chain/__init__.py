@@ -16,6 +16,7 @@ from ._errors import (
     WarehouseFileNotFoundError,
 )
 from ._fetch import BlockRange, BlockSource, FetchResult, fetch_chain
+from ._integrity import check_lmdb_file
 from ._merkle import MINIMUM_FRAGMENT_SIZE, MerkleBuilder, MerkleTree, fragment_size, verify_fragment
 from ._packing import TARGET_BLOCK_SIZE, pack_files, pack_profile, refactor
 from ._records import (
@@ -32,6 +33,8 @@ from ._records import (
 from ._store import ChainState, LocalChain
 from ._validate import DEFAULT_MAX_BLOCK_SIZE, ChainValidator, validate_chain
 from ._warehouse import StoredFile, Warehouse
+
+__version__ = "0.1.0"
 
 __all__ = [
     "BLOCK_HEADER_SIZE",
@@ -72,7 +75,9 @@ __all__ = [
     "Warehouse",
     "WarehouseError",
     "WarehouseFileNotFoundError",
+    "__version__",
     "block_hash",
+    "check_lmdb_file",
     "decode_block",
     "decode_file_records",
     "decode_profile_fields",

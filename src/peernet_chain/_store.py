@@ -21,6 +21,7 @@ from peernet_proto import MessageTooLargeError, PrivateKey, SignatureError, hash
 
 from ._block import ZERO_HASH, Block, block_hash, decode_block, encode_block
 from ._errors import BlockDecodeError, BlockNotFoundError, ChainCorruptError, ChainValidationError
+from ._integrity import check_lmdb_file
 from ._packing import TARGET_BLOCK_SIZE, pack_files, pack_profile, refactor
 from ._records import FileRecord, ProfileField, Record
 from ._validate import DEFAULT_MAX_BLOCK_SIZE, validate_chain
@@ -78,16 +79,42 @@ class LocalChain:
         max_block_size: int = DEFAULT_MAX_BLOCK_SIZE,
     ) -> None:
         os.makedirs(path, exist_ok=True)
-        self._env = lmdb.open(os.fspath(path), map_size=map_size, max_dbs=0)
+        check_lmdb_file(path)  # LMDB itself would die of SIGBUS on a cut file, or start an empty one
+        try:
+            self._env = lmdb.open(os.fspath(path), map_size=map_size, max_dbs=0)
+        except lmdb.Error as exc:
+            raise ChainCorruptError(f"{os.fspath(path)}: cannot be opened: {exc}") from exc
         self._key = key
         self.target_block_size = target_block_size
         self.max_block_size = max_block_size
+        try:
+            self._open_header(key)
+        except BaseException:
+            self._env.close()
+            raise
+
+    def _open_header(self, key: PrivateKey) -> None:
+        """Write the header of a new chain, or check the stored one and its last block (cheap:
+        one header and one block signature, whatever the height)."""
         with self._env.begin(write=True) as txn:
             raw = txn.get(HEADER_KEY)
             if raw is None:
+                if txn.cursor().first():
+                    raise ChainCorruptError("chain header is missing but blocks are stored")
                 txn.put(HEADER_KEY, encode_local_header(ChainState(0, 0), key))
-            else:
-                decode_local_header(bytes(raw), key)
+                return
+            state = decode_local_header(bytes(raw), key)
+            if state.height:
+                self._check_last_block(txn, state)
+
+    def _check_last_block(self, txn: Any, state: ChainState) -> None:
+        number = state.height - 1
+        try:
+            block = decode_block(self._raw_block(txn, number, state.height))
+        except BlockDecodeError as exc:
+            raise ChainCorruptError(f"last block {number} does not decode: {exc}") from exc
+        if block.owner != self._key.public_key or block.number != number or block.version != state.version:
+            raise ChainCorruptError(f"last block {number} does not belong to this chain")
 
     def close(self) -> None:
         self._env.close()

@@ -48,6 +48,8 @@ from ._service import (
 )
 from ._store import EMBEDDED_VALUE_MAX, VALUE_SIZE_MAX, Embedded, Miss, Providers, StoreFullError, ValueStore
 
+__version__ = "0.1.0"
+
 __all__ = [
     "ALPHA",
     "BITS",
@@ -99,6 +101,7 @@ __all__ = [
     "StoreResult",
     "ValueResult",
     "ValueStore",
+    "__version__",
     "bucket_index",
     "camel_case_split",
     "decode_search_payload",

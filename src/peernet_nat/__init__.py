@@ -61,6 +61,8 @@ from ._types import IPAddress, MappingMethod, PortMapping, TransportProtocol, is
 from ._upnp_client import UpnpClient, UpnpMappingEntry, discover_upnp, search_igd_locations
 from ._xml import parse_xml
 
+__version__ = "0.1.0"
+
 __all__ = [
     "FEATURE_FIREWALL_BIT",
     "NATPMP_PORT",
@@ -104,6 +106,7 @@ __all__ = [
     "UpnpClient",
     "UpnpMappingEntry",
     "UpnpService",
+    "__version__",
     "decode_igd_description",
     "decode_natpmp_response",
     "decode_pcp_response",

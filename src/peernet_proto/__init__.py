@@ -83,7 +83,7 @@ from ._transfer import (
     Transfer,
     TransferControl,
 )
-from ._transport import Datagram, DatagramTransport, Endpoint
+from ._transport import Datagram, DatagramTransport, Endpoint, format_endpoint
 from ._traverse import Traverse
 from ._udp import ListenAddress, UdpStatistics, UdpTransport, machine_listen_addresses
 from ._udt import (
@@ -107,6 +107,8 @@ from ._udt import (
 #: The well-known identities that local discovery packets are encrypted to (spec wire.md §10.3).
 IPV4_BROADCAST_PUBLIC_KEY = PrivateKey(IPV4_BROADCAST_PRIVATE_KEY).public_key
 IPV6_MULTICAST_PUBLIC_KEY = PrivateKey(IPV6_MULTICAST_PRIVATE_KEY).public_key
+
+__version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_PORT",
@@ -205,6 +207,7 @@ __all__ = [
     "UdtShutdown",
     "UdtUserDefined",
     "UnknownCommandError",
+    "__version__",
     "decode_extensions",
     "decode_lite_packet",
     "decode_message",
@@ -217,6 +220,7 @@ __all__ = [
     "encode_observed_address",
     "encode_packet",
     "encode_udt_frame",
+    "format_endpoint",
     "garbage_length_bound",
     "hash_data",
     "list_interface_addresses",

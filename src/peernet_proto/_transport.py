@@ -13,10 +13,16 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
-__all__ = ["Datagram", "DatagramTransport", "Endpoint"]
+__all__ = ["Datagram", "DatagramTransport", "Endpoint", "format_endpoint"]
 
 #: An IP address (text form, IPv4 or IPv6 without brackets) and a UDP port.
 Endpoint = tuple[str, int]
+
+
+def format_endpoint(endpoint: tuple[str, int]) -> str:
+    """``HOST:PORT`` for display and configuration, an IPv6 address in brackets: ``[::1]:112``."""
+    host, port = endpoint[0], endpoint[1]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 @attrs.frozen

@@ -21,7 +21,7 @@ import trio
 
 from ._constants import DEFAULT_PORT, IPV6_MULTICAST_GROUP, LOCAL_DISCOVERY_PORT, RECEIVE_BUFFER_SIZE
 from ._interfaces import InterfaceAddress, list_interface_addresses
-from ._transport import Datagram, Endpoint
+from ._transport import Datagram, Endpoint, format_endpoint
 
 __all__ = ["ListenAddress", "UdpStatistics", "UdpTransport", "machine_listen_addresses"]
 
@@ -156,7 +156,7 @@ class UdpTransport:
             if self._closed:
                 raise trio.ClosedResourceError("transport is closed")
             self._send_errors += 1
-            logger.info("not sending to %s: no socket on %s", destination, local)
+            logger.info("not sending to %s: no socket on %s", format_endpoint(destination), format_endpoint(local))
             return
         try:
             await entry.sock.sendto(data, destination)
@@ -164,7 +164,9 @@ class UdpTransport:
             if self._closed:
                 raise trio.ClosedResourceError("transport is closed") from error
             self._send_errors += 1
-            logger.debug("sending from %s to %s failed: %s", local, destination, error)
+            logger.debug(
+                "sending from %s to %s failed: %s", format_endpoint(local), format_endpoint(destination), error
+            )
             return
         self._datagrams_sent += 1
         self._bytes_sent += len(data)
@@ -226,7 +228,7 @@ class UdpTransport:
             raise trio.ClosedResourceError("transport is closed")
         for endpoint, entry in list(self._sockets.items()):
             if entry.spec not in wanted:
-                logger.info("closing the socket on %s", endpoint)
+                logger.info("closing the socket on %s", format_endpoint(endpoint))
                 del self._sockets[endpoint]
                 self._close_socket(entry)
         open_specs = {entry.spec for entry in self._sockets.values()}
@@ -243,7 +245,7 @@ class UdpTransport:
                     raise
                 logger.warning("cannot listen on %s: %s", spec[0], error)
                 continue
-            logger.info("listening on %s", entry.endpoint)
+            logger.info("listening on %s", format_endpoint(entry.endpoint))
             self._start(entry, self._sockets)
 
     async def _open_main_socket(self, spec: _ListenSpec, interface: InterfaceAddress | None) -> _Socket:
@@ -291,10 +293,10 @@ class UdpTransport:
                 except trio.ClosedResourceError:
                     return
                 except ConnectionError as error:  # ICMP reports on some systems; UDP goes on
-                    logger.debug("%s: %s", entry.endpoint, error)
+                    logger.debug("%s: %s", format_endpoint(entry.endpoint), error)
                     continue
                 except OSError as error:
-                    logger.error("receiving on %s stopped: %s", entry.endpoint, error)
+                    logger.error("receiving on %s stopped: %s", format_endpoint(entry.endpoint), error)
                     return
                 self._datagrams_received += 1
                 self._bytes_received += len(data)
