@@ -43,8 +43,9 @@ _HALF = 1 << 30
 _FULL = 1 << 31
 _DATA_HEAD = struct.Struct(">IIII")
 _CONTROL_HEAD = struct.Struct(">HHIII")
+_ACK_FRAME = struct.Struct(">HHIIIIIII")  # control header, then next sequence, RTT, RTT variance, free buffer
 _DATA_WORD1 = 0xE0000000  # boundary 3 (whole message) and in order, as Go sends in stream mode
-_MIN_RTO = 0.03
+_MIN_RTO = 0.02
 _MAX_ACK_BACKOFF = 1.0
 _ACK_HISTORY = 64
 
@@ -217,7 +218,8 @@ class UdtConnection:
             self._reject("data frame for another socket or before the handshake")
             return
         self._last_heard = now
-        if rx.on_data(_unwrap(word0, rx.next), bytes(data[UDT_HEADER_SIZE:])):
+        before = rx.readable
+        if rx.on_data(_unwrap(word0, rx.next), bytes(data[UDT_HEADER_SIZE:])) and not before:
             self._events.append(UdtDataReceived(rx.readable))
         if rx.new_losses:
             self._send_nak(rx.take_nak(everything=False), now)
@@ -252,7 +254,11 @@ class UdtConnection:
         tx = self._tx
         if tx is None:
             return
-        self._control.append(encode_udt_frame(UdtAck2(self._timestamp(now), self.peer_socket_id, frame.ack_number)))
+        self._control.append(
+            _CONTROL_HEAD.pack(
+                0x8000 | UdtControlType.ACK2, 0, frame.ack_number, self._timestamp(now), self.peer_socket_id
+            )
+        )
         sequence = _unwrap(frame.next_sequence, tx.acked)
         if tx.on_ack(sequence, frame.available_buffer):
             self._exp_count = 0
@@ -359,9 +365,13 @@ class UdtConnection:
         if len(self._ack_times) > _ACK_HISTORY:
             del self._ack_times[next(iter(self._ack_times))]
         self._advertised = max(2, rx.free)
-        frame = UdtAck(self._timestamp(now), self.peer_socket_id, self._ack_number, rx.next & _MASK31,
-                       int(self._srtt * 1e6), int(self._rttvar * 1e6), self._advertised)
-        self._control.append(encode_udt_frame(frame))
+        self._control.append(
+            _ACK_FRAME.pack(
+                0x8000 | UdtControlType.ACK, 0, self._ack_number, self._timestamp(now), self.peer_socket_id,
+                rx.next & _MASK31, min(int(self._srtt * 1e6), _MASK31), min(int(self._rttvar * 1e6), _MASK31),
+                self._advertised,
+            )
+        )
         self._ack_sent_at = now
         self._ack_sent_sequence = rx.next
         self._ack_confirmed = False
@@ -372,7 +382,7 @@ class UdtConnection:
         if losses:  # one entry per sequence: Go expands ranges wrongly (bug B11)
             head = _CONTROL_HEAD.pack(0x8000 | UdtControlType.NAK, 0, 0, self._timestamp(now), self.peer_socket_id)
             self._control.append(head + struct.pack(f">{len(losses)}I", *(s & _MASK31 for s in losses)))
-        self._nak_deadline = now + max(self._srtt + 4 * self._rttvar, 2 * self.config.syn_interval)
+        self._nak_deadline = now + max(self._srtt + 4 * self._rttvar, self.config.syn_interval)
 
     def _rto(self) -> float:
         return max(_MIN_RTO, self._srtt + 4 * self._rttvar + self.config.syn_interval) * (1 << min(self._exp_count, 5))

@@ -28,7 +28,7 @@ class UdtConnected:
 
 @attrs.frozen
 class UdtDataReceived:
-    """New in-order bytes can be read with ``read``; ``available`` is how many."""
+    """In-order bytes became readable (reported when the readable count leaves zero); ``available`` is how many."""
 
     available: int
 
