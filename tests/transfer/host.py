@@ -108,11 +108,17 @@ class Network:
         self.rng = random.Random(seed)
         self.loss = loss
         self.delay = delay
-        self.now = 0.0
+        self._now = 0.0
+        self.clock: Callable[[], float] | None = None  # e.g. trio.current_time under a MockClock
+        self.wake: Callable[[], None] | None = None  # told when something new was queued
         self.nodes: dict[PublicKey, MemoryHost] = {}
         self.cut: set[PublicKey] = set()
         self._queue: list[tuple[float, int, PublicKey, Callable[[MemoryHost], None]]] = []
         self._order = itertools.count()
+
+    @property
+    def now(self) -> float:
+        return self._now if self.clock is None else max(self._now, self.clock())
 
     def add_node(self, seed: int, behaviour: TransferBehaviour | None = None) -> tuple[MemoryHost, TransferBehaviour]:
         key = PrivateKey.from_bytes(bytes(31) + bytes([seed])).public_key
@@ -125,6 +131,8 @@ class Network:
         if sender in self.cut or receiver in self.cut or self.rng.random() < self.loss:
             return
         heapq.heappush(self._queue, (self.now + self.delay, next(self._order), receiver, deliver))
+        if self.wake is not None:
+            self.wake()
 
     def next_time(self) -> float | None:
         times = [t for t in (h.next_deadline() for h in self.nodes.values()) if t is not None]
@@ -133,7 +141,7 @@ class Network:
         return min(times, default=None)
 
     def advance(self, to: float) -> None:
-        self.now = max(self.now, to)
+        self._now = max(self.now, to)
         while self._queue and self._queue[0][0] <= self.now:
             _, _, receiver, deliver = heapq.heappop(self._queue)
             node = self.nodes.get(receiver)

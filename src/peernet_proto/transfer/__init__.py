@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._behaviour import TransferBehaviour
+from ._client import TransferClient
 from ._contract import BehaviourLike, EngineHostLike
 from ._limits import RateLimiter, TransferError, TransferLimits
 from ._owner import BlockUpload, FileUpload, planned_blocks
@@ -24,6 +25,7 @@ __all__ = [
     "RateLimiter",
     "SessionState",
     "TransferBehaviour",
+    "TransferClient",
     "TransferError",
     "TransferLimits",
     "TransferSession",
