@@ -63,7 +63,7 @@ async def _network(loss: float) -> AsyncIterator[tuple[Network, TransferClient, 
 
 
 async def test_download_file(autojump_clock: trio.testing.MockClock) -> None:
-    async with _network(loss=0.03) as (_, client, owner):
+    async with _network(loss=0.03) as (_, client, _):
         data = b"".join([chunk async for chunk in client.download(OWNER.public_key, FILE_HASH, 10, 500_000)])
         assert data == FILE[10:500_010]
         with pytest.raises(TransferError):
@@ -72,7 +72,7 @@ async def test_download_file(autojump_clock: trio.testing.MockClock) -> None:
 
 
 async def test_fetch_chain_of_200_blocks(autojump_clock: trio.testing.MockClock, tmp_path: Path) -> None:
-    async with _network(loss=0.05) as (_, client, owner):
+    async with _network(loss=0.05) as (_, client, _):
         source = _blocks.TransferBlockSource(client)
         with ChainCache(tmp_path / "cache", map_size=1 << 26) as cache:
             result = await fetch_chain(source, cache, OWNER.public_key, 1, 200)
