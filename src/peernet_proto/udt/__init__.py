@@ -22,6 +22,7 @@ from .._udt import (
 from ._config import UDT_HEADER_SIZE, UdtConfig
 from ._connection import UDT_SOCKET_TYPE_STREAM, UDT_VERSION, UdtConnection
 from ._events import UdtBroken, UdtConnected, UdtDataReceived, UdtEvent, UdtState, UdtStreamEnded
+from ._stream import UdtStream
 
 __all__ = [
     "UDT_HEADER_SIZE",
@@ -46,6 +47,7 @@ __all__ = [
     "UdtNak",
     "UdtShutdown",
     "UdtState",
+    "UdtStream",
     "UdtStreamEnded",
     "UdtUserDefined",
     "decode_udt_frame",
