@@ -382,7 +382,7 @@ class UdtConnection:
         if losses:  # one entry per sequence: Go expands ranges wrongly (bug B11)
             head = _CONTROL_HEAD.pack(0x8000 | UdtControlType.NAK, 0, 0, self._timestamp(now), self.peer_socket_id)
             self._control.append(head + struct.pack(f">{len(losses)}I", *(s & _MASK31 for s in losses)))
-        self._nak_deadline = now + max(self._srtt + 4 * self._rttvar, self.config.syn_interval)
+        self._nak_deadline = now + max(self._srtt + 4 * self._rttvar, self.config.syn_interval / 4)
 
     def _rto(self) -> float:
         return max(_MIN_RTO, self._srtt + 4 * self._rttvar + self.config.syn_interval) * (1 << min(self._exp_count, 5))
