@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import struct
 
@@ -213,3 +214,20 @@ def test_misaddressed_and_garbage_frames_are_ignored() -> None:
     assert not isinstance(decode_udt_frame(b"\x80\x05" + bytes(14)), UdtData)
     assert isinstance(decode_udt_frame(b"\x80\x05" + bytes(14)), UdtShutdown)
     assert pair.transfer(b"still fine" * 100)
+
+
+def test_acks_carry_link_info_once_per_syn_time() -> None:
+    sizes: list[tuple[float, int]] = []
+    pair = Pair(seed=15)
+
+    def watch(frame: bytes) -> bool:
+        if frame[:2] == b"\x80\x02":
+            sizes.append((pair.now, len(frame)))
+        return False
+
+    pair.backward.drop = watch
+    assert pair.transfer(os.urandom(400_000))
+    with_link = [t for t, size in sizes if size == 40]
+    assert with_link and all(size in (32, 40) for _, size in sizes)
+    assert all(b - a >= 0.01 for a, b in itertools.pairwise(with_link))
+    assert len(with_link) < len(sizes)

@@ -44,6 +44,7 @@ _FULL = 1 << 31
 _DATA_HEAD = struct.Struct(">IIII")
 _CONTROL_HEAD = struct.Struct(">HHIII")
 _ACK_FRAME = struct.Struct(">HHIIIIIII")  # control header, then next sequence, RTT, RTT variance, free buffer
+_LINK_INFO = struct.Struct(">II")  # packet receive rate, estimated link capacity (packets per second)
 _DATA_WORD1 = 0xE0000000  # boundary 3 (whole message) and in order, as Go sends in stream mode
 _MIN_RTO = 0.02
 _MAX_ACK_BACKOFF = 1.0
@@ -89,6 +90,9 @@ class UdtConnection:
         self._ack_confirmed = True
         self._ack_backoff = config.syn_interval
         self._advertised = config.flow_window
+        self._link_sent_at = now
+        self._link_arrivals = 0
+        self._capacity = 0
         self._nak_deadline: float | None = None
         self._closing = False
         self._shutdown_sent_at: float | None = None
@@ -365,13 +369,20 @@ class UdtConnection:
         if len(self._ack_times) > _ACK_HISTORY:
             del self._ack_times[next(iter(self._ack_times))]
         self._advertised = max(2, rx.free)
-        self._control.append(
-            _ACK_FRAME.pack(
-                0x8000 | UdtControlType.ACK, 0, self._ack_number, self._timestamp(now), self.peer_socket_id,
-                rx.next & _MASK31, min(int(self._srtt * 1e6), _MASK31), min(int(self._rttvar * 1e6), _MASK31),
-                self._advertised,
-            )
+        frame = _ACK_FRAME.pack(
+            0x8000 | UdtControlType.ACK, 0, self._ack_number, self._timestamp(now), self.peer_socket_id,
+            rx.next & _MASK31, min(int(self._srtt * 1e6), _MASK31), min(int(self._rttvar * 1e6), _MASK31),
+            self._advertised,
         )
+        elapsed = now - self._link_sent_at
+        if elapsed >= self.config.syn_interval:  # link info at most once per SYN time, as Go does
+            # Go's congestion control sizes its window from these (zero would pin it to 16 packets).
+            rate = min(int((rx.arrivals - self._link_arrivals) / elapsed), _MASK31)
+            self._capacity = max(rate, self._capacity - self._capacity // 8)
+            frame += _LINK_INFO.pack(rate, self._capacity)
+            self._link_sent_at = now
+            self._link_arrivals = rx.arrivals
+        self._control.append(frame)
         self._ack_sent_at = now
         self._ack_sent_sequence = rx.next
         self._ack_confirmed = False

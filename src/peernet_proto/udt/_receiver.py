@@ -28,6 +28,7 @@ class ReceiveWindow:
         self.ack_now = False
         self.duplicates = 0
         self.dropped = 0
+        self.arrivals = 0  # data packets that arrived (for the receive rate in ACKs)
 
     @property
     def free(self) -> int:
@@ -37,6 +38,7 @@ class ReceiveWindow:
     def on_data(self, seq: int, payload: bytes) -> bool:
         """Store one data packet; True when in-order bytes became readable."""
         nxt = self.next
+        self.arrivals += 1
         if seq < nxt or seq in self.out_of_order:
             self.duplicates += 1
             self.ack_now = True
