@@ -18,6 +18,7 @@ from peernet_proto.udt import (
     UdtState,
     UdtStreamEnded,
     decode_udt_frame,
+    encode_udt_frame,
 )
 
 from .wire import Pair
@@ -231,3 +232,17 @@ def test_acks_carry_link_info_once_per_syn_time() -> None:
     assert with_link and all(size in (32, 40) for _, size in sizes)
     assert all(b - a >= 0.01 for a, b in itertools.pairwise(with_link))
     assert len(with_link) < len(sizes)
+
+
+def test_nak_ranges_from_udt_peers_are_inclusive() -> None:
+    pair = Pair(seed=16)
+    assert pair.run(lambda: pair.dialer.state is UdtState.CONNECTED, limit=1)
+    dialer = pair.dialer
+    dialer.send(os.urandom(10 * 1198))
+    sent = [decode_udt_frame(f) for f in dialer.frames_to_send(pair.now)]
+    first = sent[0]
+    assert isinstance(first, UdtData)
+    nak = UdtNak(0, dialer.socket_id, ((first.sequence + 2) | 0x80000000, first.sequence + 4, first.sequence + 7))
+    dialer.receive_frame(encode_udt_frame(nak), pair.now)
+    again = [decode_udt_frame(f) for f in dialer.frames_to_send(pair.now)]
+    assert [f.sequence for f in again if isinstance(f, UdtData)] == [first.sequence + i for i in (2, 3, 4, 7)]

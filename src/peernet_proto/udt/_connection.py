@@ -59,6 +59,23 @@ def _unwrap(wire: int, reference: int) -> int:
     return reference + delta
 
 
+def _expand_losses(entries: tuple[int, ...], acked: int, end: int, limit: int) -> list[int]:
+    """Absolute sequences from a NAK loss list (ranges inclusive, as UDT means them), at most ``limit``."""
+    losses: list[int] = []
+    index = 0
+    while index < len(entries) and len(losses) <= limit:
+        entry = entries[index]
+        first = _unwrap(entry & _MASK31, acked)
+        if entry & 0x80000000 and index + 1 < len(entries):
+            last = _unwrap(entries[index + 1] & _MASK31, acked)
+            losses.extend(range(max(first, acked), min(last + 1, end, acked + limit)))
+            index += 2
+        else:
+            losses.append(first)
+            index += 1
+    return losses
+
+
 class UdtConnection:
     """One end of a UDT connection. Create with :meth:`dial` (the data owner) or :meth:`listen`."""
 
@@ -275,24 +292,9 @@ class UdtConnection:
 
     def _receive_nak(self, frame: UdtNak, now: float) -> None:
         tx = self._tx
-        if tx is None:
-            return
-        losses: list[int] = []
-        entries = frame.losses
-        limit = self.config.flow_window
-        index = 0
-        while index < len(entries) and len(losses) <= limit:
-            entry = entries[index]
-            first = _unwrap(entry & _MASK31, tx.acked)
-            if entry & 0x80000000 and index + 1 < len(entries):
-                last = _unwrap(entries[index + 1] & _MASK31, tx.acked)
-                losses.extend(range(max(first, tx.acked), min(last + 1, tx.next, tx.acked + limit)))
-                index += 2
-            else:
-                losses.append(first)
-                index += 1
-        tx.on_nak(losses)
-        self._last_response = now
+        if tx is not None:
+            tx.on_nak(_expand_losses(frame.losses, tx.acked, tx.next, self.config.flow_window))
+            self._last_response = now
 
     def _rtt_sample(self, rtt: float) -> None:
         self._rttvar = 0.75 * self._rttvar + 0.25 * abs(self._srtt - rtt)
