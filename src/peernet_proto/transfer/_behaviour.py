@@ -220,14 +220,14 @@ class TransferBehaviour:
     def _sessions_for(self, peer: PublicKey, subject: bytes) -> list[TransferSession]:
         return [s for s in self.sessions.values() if s.peer == peer and s.subject == subject]
 
-    def _may_serve(self, peer: PublicKey, transfer_id: uuid.UUID, now: float) -> bool:
+    def _may_serve(self, peer: PublicKey, transfer_id: uuid.UUID) -> bool:
         if transfer_id in self.sessions or not self._admit(peer):
             log.debug("transfer request from %s refused: session limit or ID in use", peer.hex()[:16])
             return False
-        return self._rates.allow(peer, now)
+        return True
 
     def _serve_file(self, peer: PublicKey, message: Transfer, sequence: int, now: float) -> None:
-        if message.transfer_protocol != 0:
+        if message.transfer_protocol != 0 or not self._rates.allow(peer, now):
             return
         size = None if self.files is None else self.files.file_size(message.file_hash)
         offset, limit = message.offset, message.limit
@@ -236,7 +236,7 @@ class TransferBehaviour:
             reply = Transfer(TransferControl.NOT_AVAILABLE, message.file_hash, message.transfer_protocol)
             self.host.send_message(peer, reply, sequence)
             return
-        if self.files is None or not self._may_serve(peer, message.transfer_id, now):
+        if self.files is None or not self._may_serve(peer, message.transfer_id):
             return
         conn = UdtConnection.dial(secrets.randbits(32), secrets.randbits(31), now, self.limits.udt)
         session = FileUpload(peer, message.transfer_id, message.file_hash, conn, self.limits.file_timeout, now)
@@ -244,6 +244,8 @@ class TransferBehaviour:
         self._open(session, now)
 
     def _serve_blocks(self, peer: PublicKey, message: GetBlock, sequence: int, now: float) -> None:
+        if not self._rates.allow(peer, now):
+            return
         key = message.blockchain_key
         provider = self.blocks
         control = None
@@ -256,7 +258,7 @@ class TransferBehaviour:
         if control is not None:
             self.host.send_message(peer, GetBlock(control, key), sequence)
             return
-        if provider is None or not self._may_serve(peer, message.transfer_id, now):
+        if provider is None or not self._may_serve(peer, message.transfer_id):
             return
         limit = min(message.limit_block_count, self.limits.max_blocks_per_request)
         conn = UdtConnection.dial(secrets.randbits(32), secrets.randbits(31), now, self.limits.udt)
