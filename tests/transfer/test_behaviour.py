@@ -153,6 +153,7 @@ def test_sessions_per_peer_and_rate_limits() -> None:
     net.run(lambda: False, limit=0.05)
     assert not owner.sessions  # three requests this minute already (one refused for the session limit)
     requester.cancel(refused, net.now)
+    net.advance(net.now + 0.01)  # what is in flight arrives (and is refused)
     net.advance(net.now + 61)
     again = requester.request_file(owner_host.key, FILE_HASH, 0, 0, net.now)
     net.run(lambda: False, limit=0.05)
