@@ -8,17 +8,30 @@ Run: .venv/bin/python benchmarks/bench_transfer.py [--mib 64] [--profile]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import os
 import pstats
 import random
+import socket
 import time
+import uuid
 from collections import deque
+from collections.abc import Callable
 
+import trio
 from Crypto.Cipher import Salsa20
 
-from peernet_proto import encode_lite_packet
-from peernet_proto.udt import UdtConfig, UdtConnection, UdtData, UdtState, decode_udt_frame, encode_udt_frame
+from peernet_proto import decode_lite_packet, encode_lite_packet
+from peernet_proto.udt import (
+    UdtConfig,
+    UdtConnection,
+    UdtData,
+    UdtState,
+    UdtStream,
+    decode_udt_frame,
+    encode_udt_frame,
+)
 
 MIB = 1 << 20
 
@@ -66,6 +79,63 @@ def run_transfer(total: int, loss: float, seed: int = 1) -> dict[str, float]:
     return {"wall": wall, "cpu": cpu, "frames": frames, "retransmitted": dialer.stats["retransmitted"]}
 
 
+async def _udp_transfer(total: int) -> dict[str, float]:
+    """The same bytes through two UdtStreams over real UDP sockets on 127.0.0.1 (one process, trio)."""
+    session = uuid.uuid4()
+    socks = [socket.socket(type=socket.SOCK_DGRAM) for _ in range(2)]
+    for sock in socks:
+        sock.bind(("127.0.0.1", 0))
+        sock.setblocking(False)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 21)
+    socks[0].connect(socks[1].getsockname())
+    socks[1].connect(socks[0].getsockname())
+
+    def sender(sock: socket.socket) -> Callable[[bytes], None]:
+        def transmit(frame: bytes) -> None:
+            with contextlib.suppress(BlockingIOError):
+                sock.send(encode_lite_packet(session, frame))
+
+        return transmit
+
+    async def pump(sock: socket.socket, stream: UdtStream) -> None:
+        while True:
+            await trio.lowlevel.wait_readable(sock)
+            while True:
+                try:
+                    raw = sock.recv(2048)
+                except BlockingIOError:
+                    break
+                stream.feed(decode_lite_packet(raw).data)
+
+    now = trio.current_time()
+    a = UdtStream(UdtConnection.dial(1, 7, now), sender(socks[0]))
+    b = UdtStream(UdtConnection.listen(2, now), sender(socks[1]))
+    chunk = os.urandom(MIB)
+    start_wall, start_cpu = time.perf_counter(), time.process_time()
+    async with trio.open_nursery() as nursery:
+        for stream, sock in ((a, socks[0]), (b, socks[1])):
+            nursery.start_soon(stream.run)
+            nursery.start_soon(pump, sock, stream)
+
+        async def send() -> None:
+            for _ in range(total // MIB):
+                await a.send_all(chunk)
+            await a.send_eof()
+
+        nursery.start_soon(send)
+        received = 0
+        while data := await b.receive_some(1 << 20):
+            received += len(data)
+        nursery.cancel_scope.cancel()
+    for sock in socks:
+        sock.close()
+    return {
+        "wall": time.perf_counter() - start_wall,
+        "cpu": time.process_time() - start_cpu,
+        "retransmitted": a.conn.stats["retransmitted"],
+    }
+
+
 def bare_cost(frames: int, payload: int) -> dict[str, float]:
     """Salsa20 over ``frames`` lite-packet-sized payloads plus the codec on the same data frames."""
     data = os.urandom(payload)
@@ -110,11 +180,18 @@ def main() -> None:
             f"  loss {loss:4.0%}: {rate:7.1f} MiB/s wall, {result['cpu']:5.2f} CPU s, "
             f"{int(result['frames'])} frames to the listener, {int(result['retransmitted'])} retransmitted"
         )
+    udp = trio.run(_udp_transfer, total)
+    print(
+        f"  UDP loopback, trio streams, one process: {args.mib / udp['wall']:7.1f} MiB/s wall, "
+        f"{udp['cpu']:5.2f} CPU s, {int(udp['retransmitted'])} retransmitted"
+    )
     frames = total // config.payload_size + 1
     bare = bare_cost(frames, config.max_frame_size + 18)
-    print(f"  baseline for {frames} frames: Salsa20 {bare['salsa20']:.2f} CPU s, "
-          f"frame codec (encode+lite+decode) {bare['codec']:.2f} CPU s, "
-          f"together {args.mib / (bare['salsa20'] + bare['codec']):.1f} MiB/s")
+    print(
+        f"  baseline for {frames} frames: Salsa20 {bare['salsa20']:.2f} CPU s, "
+        f"frame codec (encode+lite+decode) {bare['codec']:.2f} CPU s, "
+        f"together {args.mib / (bare['salsa20'] + bare['codec']):.1f} MiB/s"
+    )
 
 
 if __name__ == "__main__":
