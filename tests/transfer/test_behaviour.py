@@ -199,3 +199,27 @@ def test_vanished_owner_times_out() -> None:
     assert net.now < 70
     assert FILE.startswith(data)
     assert not requester.sessions
+
+
+def test_not_available_from_the_requester_does_not_end_an_upload() -> None:
+    net, requester_host, requester, owner_host, owner = _setup()
+    session = requester.request_file(owner_host.key, FILE_HASH, 0, 0, net.now)
+    net.run(lambda: bool(owner.sessions), limit=1)
+    requester_host.send_message(owner_host.key, Transfer(TransferControl.NOT_AVAILABLE, FILE_HASH))
+    assert _read_file(net, requester, session) == FILE
+
+
+class _FailingFiles(MemoryFiles):
+    def read_file(self, file_hash: bytes, offset: int, size: int) -> bytes:
+        if offset > 100_000:
+            raise OSError("disk gone")
+        return super().read_file(file_hash, offset, size)
+
+
+def test_file_source_errors_end_the_upload() -> None:
+    net, _, requester, owner_host, owner = _setup()
+    owner.files = _FailingFiles({FILE_HASH: FILE})
+    session = requester.request_file(owner_host.key, FILE_HASH, 0, 0, net.now)
+    with pytest.raises(TransferError, match="timed out"):
+        _read_file(net, requester, session)
+    assert not owner.sessions

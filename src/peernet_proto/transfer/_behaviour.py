@@ -198,10 +198,14 @@ class TransferBehaviour:
                 session.receive_frame(message.data, now)
                 self._pump(session, now)
         elif message.ends_transfer:
-            reason = "not available" if message.control == TransferControl.NOT_AVAILABLE else "terminated by the peer"
-            for session in self._sessions_for(peer, message.file_hash):
-                session.fail(reason, now)
-                self._drop(session)
+            refused = message.control == TransferControl.NOT_AVAILABLE
+            self._end_sessions(
+                peer,
+                message.file_hash,
+                "not available" if refused else "terminated by the peer",
+                downloads_only=refused,
+                now=now,
+            )
 
     def _handle_get_block(self, peer: PublicKey, message: GetBlock, sequence: int, now: float) -> None:
         subject = message.blockchain_key.to_bytes()
@@ -213,12 +217,18 @@ class TransferBehaviour:
                 self._pump(session, now)
         elif message.ends_transfer:
             reasons = {GetBlockControl.NOT_AVAILABLE: "not available", GetBlockControl.EMPTY: "the chain is empty"}
-            for session in self._sessions_for(peer, subject):
-                session.fail(reasons.get(GetBlockControl(message.control), "terminated by the peer"), now)
-                self._drop(session)
+            reason = reasons.get(GetBlockControl(message.control))
+            self._end_sessions(peer, subject, reason or "terminated by the peer", downloads_only=bool(reason), now=now)
 
     def _sessions_for(self, peer: PublicKey, subject: bytes) -> list[TransferSession]:
         return [s for s in self.sessions.values() if s.peer == peer and s.subject == subject]
+
+    def _end_sessions(self, peer: PublicKey, subject: bytes, reason: str, *, downloads_only: bool, now: float) -> None:
+        """NOT_AVAILABLE and EMPTY answer our requests; TERMINATE ends either role (spec §12.2 step 4)."""
+        for session in self._sessions_for(peer, subject):
+            if not downloads_only or isinstance(session, FileDownload | BlockDownload):
+                session.fail(reason, now)
+                self._drop(session)
 
     def _may_serve(self, peer: PublicKey, transfer_id: uuid.UUID) -> bool:
         if transfer_id in self.sessions or not self._admit(peer):

@@ -60,7 +60,11 @@ class FileUpload(_Upload):
             return header
         if self.remaining <= 0:
             return None
-        data = self.source.read_file(self.subject, self.position, min(self.remaining, _READ_CHUNK))
+        try:
+            data = self.source.read_file(self.subject, self.position, min(self.remaining, _READ_CHUNK))
+        except OSError as exc:
+            self.fail(f"file source failed: {exc}", self.last_activity)
+            return None
         if not data:
             self.fail("file source returned nothing", self.last_activity)
             return None
