@@ -13,8 +13,6 @@ import struct
 
 from .._errors import DecodeError
 from .._udt import (
-    UdtAck,
-    UdtAck2,
     UdtCongestionWarning,
     UdtControlType,
     UdtFrame,
@@ -214,6 +212,9 @@ class UdtConnection:
         if len(data) >= UDT_HEADER_SIZE and not data[0] & 0x80:
             self._receive_data(data, now)
             return
+        if self.state is UdtState.CONNECTED and data[:2] in (b"\x80\x02", b"\x80\x06") and len(data) >= 16:
+            self._receive_ack_fast(data, now)  # the frequent control frames, without building frame objects
+            return
         try:
             frame = decode_udt_frame(bytes(data))
         except DecodeError as exc:
@@ -247,17 +248,25 @@ class UdtConnection:
         if rx.unacked_packets >= self.config.ack_every or rx.ack_now:
             self._send_ack(now)
 
+    def _receive_ack_fast(self, data: bytes | bytearray | memoryview, now: float) -> None:
+        _, _, number, _, destination = _CONTROL_HEAD.unpack_from(data)
+        if destination != self.socket_id or (data[1] == 2 and len(data) < _ACK_FRAME.size):
+            self._reject("ACK or ACK2 for another socket, or a short ACK")
+            return
+        self._last_heard = now
+        if data[1] == 2:
+            _, _, _, _, _, next_sequence, rtt, _, available = _ACK_FRAME.unpack_from(data)
+            self._receive_ack(number, next_sequence, rtt, available, now)
+            return
+        sent = self._ack_times.pop(number, None)
+        if sent is not None:
+            self._rtt_sample(now - sent)
+        if number == self._ack_number:
+            self._ack_confirmed = True
+            self._ack_backoff = self.config.syn_interval
+
     def _receive_control(self, frame: UdtFrame, now: float) -> None:
-        if isinstance(frame, UdtAck):
-            self._receive_ack(frame, now)
-        elif isinstance(frame, UdtAck2):
-            sent = self._ack_times.pop(frame.ack_number, None)
-            if sent is not None:
-                self._rtt_sample(now - sent)
-            if frame.ack_number == self._ack_number:
-                self._ack_confirmed = True
-                self._ack_backoff = self.config.syn_interval
-        elif isinstance(frame, UdtNak):
+        if isinstance(frame, UdtNak):
             self._receive_nak(frame, now)
         elif isinstance(frame, UdtShutdown):
             if not self._peer_ended:
@@ -271,21 +280,19 @@ class UdtConnection:
             self._tx.on_nak(())
         # keep-alive, message drop requests (stream mode), errors and user-defined frames: nothing to do
 
-    def _receive_ack(self, frame: UdtAck, now: float) -> None:
+    def _receive_ack(self, number: int, next_sequence: int, rtt: int, available: int, now: float) -> None:
         tx = self._tx
         if tx is None:
             return
         self._control.append(
-            _CONTROL_HEAD.pack(
-                0x8000 | UdtControlType.ACK2, 0, frame.ack_number, self._timestamp(now), self.peer_socket_id
-            )
+            _CONTROL_HEAD.pack(0x8000 | UdtControlType.ACK2, 0, number, self._timestamp(now), self.peer_socket_id)
         )
-        sequence = _unwrap(frame.next_sequence, tx.acked)
-        if tx.on_ack(sequence, frame.available_buffer):
+        sequence = _unwrap(next_sequence & _MASK31, tx.acked)
+        if tx.on_ack(sequence, available):
             self._exp_count = 0
         self._last_response = now
-        if 0 < frame.rtt < 60_000_000:
-            self._rtt_sample(frame.rtt / 1e6)
+        if 0 < rtt < 60_000_000:
+            self._rtt_sample(rtt / 1e6)
         if self._shutdown_sent_at is not None and sequence >= tx.next:
             self._shutdown_acked = True
             self._check_closed()
