@@ -246,3 +246,19 @@ def test_nak_ranges_from_udt_peers_are_inclusive() -> None:
     dialer.receive_frame(encode_udt_frame(nak), pair.now)
     again = [decode_udt_frame(f) for f in dialer.frames_to_send(pair.now)]
     assert [f.sequence for f in again if isinstance(f, UdtData)] == [first.sequence + i for i in (2, 3, 4, 7)]
+
+
+def test_sequence_numbers_wrap_around() -> None:
+    seen: list[int] = []
+
+    def watch(frame: bytes) -> bool:
+        decoded = decode_udt_frame(frame)
+        if isinstance(decoded, UdtData):
+            seen.append(decoded.sequence)
+        return False
+
+    data = os.urandom(300_000)
+    pair = Pair(seed=17, initial_sequence=(1 << 31) - 100, loss=0.05)
+    pair.forward.drop = watch
+    assert pair.transfer(data)
+    assert max(seen) == (1 << 31) - 1 and min(seen) == 0

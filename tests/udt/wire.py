@@ -39,11 +39,19 @@ class Link:
 class Pair:
     """A dialer (the data owner) and a listener (the requester) joined by two links."""
 
-    def __init__(self, seed: int = 1, config: UdtConfig | None = None, now: float = 0.0, **link: object) -> None:
+    def __init__(
+        self,
+        seed: int = 1,
+        config: UdtConfig | None = None,
+        now: float = 0.0,
+        initial_sequence: int | None = None,
+        **link: object,
+    ) -> None:
         rng = random.Random(seed)
         self.now = now
         config = config or UdtConfig()
-        self.dialer = UdtConnection.dial(rng.getrandbits(32), rng.getrandbits(31), now, config)
+        first = rng.getrandbits(31) if initial_sequence is None else initial_sequence
+        self.dialer = UdtConnection.dial(rng.getrandbits(32), first, now, config)
         self.listener = UdtConnection.listen(rng.getrandbits(32), now, config)
         self.forward = Link(rng, **link)  # type: ignore[arg-type]
         self.backward = Link(rng, **link)  # type: ignore[arg-type]
