@@ -262,3 +262,10 @@ def test_sequence_numbers_wrap_around() -> None:
     pair.forward.drop = watch
     assert pair.transfer(data)
     assert max(seen) == (1 << 31) - 1 and min(seen) == 0
+
+
+def test_listener_ignores_a_dialer_claiming_socket_zero() -> None:
+    listener = UdtConnection.listen(5, 0.0)
+    listener.receive_frame(encode_udt_frame(UdtHandshake(0, 0, 4, 1, 99, 0, 64, -1, 0)), 0.0)
+    assert listener.state is UdtState.LISTENING
+    assert listener.frames_to_send(0.0) == []

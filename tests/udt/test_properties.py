@@ -7,7 +7,14 @@ import itertools
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from peernet_proto.udt import UdtConfig, UdtConnection, UdtState, decode_udt_frame, encode_udt_frame
+from peernet_proto.udt import (
+    UdtConfig,
+    UdtConnection,
+    UdtHandshake,
+    UdtState,
+    decode_udt_frame,
+    encode_udt_frame,
+)
 
 from .strategies import udt_frames
 from .wire import Pair
@@ -57,7 +64,9 @@ def test_fuzzed_frames_into_live_connections(frames: list[object]) -> None:
             if len(raw) >= 16:  # the same frame addressed to this socket
                 conn.receive_frame(raw[:12] + conn.socket_id.to_bytes(4, "big") + raw[16:], pair.now)
             for frame in conn.frames_to_send(pair.now):
-                decode_udt_frame(frame)  # we never emit an undecodable frame
+                decoded = decode_udt_frame(frame)  # we never emit an undecodable frame
+                # nor a non-handshake frame to socket 0 (Go's receiver would stop for good)
+                assert isinstance(decoded, UdtHandshake) or decoded.destination_socket_id != 0
     # the sessions either carry on or end cleanly within their timeouts
     end = pair.now + 70
     while pair.now < end and pair.step():

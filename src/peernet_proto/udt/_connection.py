@@ -325,8 +325,8 @@ class UdtConnection:
         if frame.destination_socket_id not in (0, self.socket_id):
             self._reject("handshake for another socket")
             return
-        if frame.socket_type != UDT_SOCKET_TYPE_STREAM or frame.udt_version != UDT_VERSION:
-            self._reject("handshake for an unsupported socket type or version")
+        if frame.socket_type != UDT_SOCKET_TYPE_STREAM or frame.udt_version != UDT_VERSION or not frame.socket_id:
+            self._reject("handshake for an unsupported socket type or version, or from socket 0")
             return
         if self.state is UdtState.CONNECTED and frame.socket_id != self.peer_socket_id:
             self._reject("handshake from a second dialer")
