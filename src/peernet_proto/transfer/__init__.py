@@ -10,6 +10,7 @@ from ._owner import BlockUpload, FileUpload, planned_blocks
 from ._requester import BlockDownload, FileDownload
 from ._session import SessionState, TransferSession
 from ._sources import BlockProvider, FileSource, MemoryBlocks, MemoryFiles
+from ._streams import LiteStreams
 
 __all__ = [
     "BehaviourLike",
@@ -20,6 +21,7 @@ __all__ = [
     "FileDownload",
     "FileSource",
     "FileUpload",
+    "LiteStreams",
     "MemoryBlocks",
     "MemoryFiles",
     "RateLimiter",

@@ -57,6 +57,17 @@ def _unwrap(wire: int, reference: int) -> int:
     return reference + delta
 
 
+def _stats(tx: SendWindow | None, rx: ReceiveWindow | None, first: int, rejected: int) -> dict[str, int]:
+    return {
+        "sent_packets": 0 if tx is None else tx.next - first,
+        "retransmitted": 0 if tx is None else tx.retransmitted,
+        "received_packets": 0 if rx is None else rx.next - first,
+        "duplicates": 0 if rx is None else rx.duplicates,
+        "dropped": 0 if rx is None else rx.dropped,
+        "rejected": rejected,
+    }
+
+
 def _expand_losses(entries: tuple[int, ...], acked: int, end: int, limit: int) -> list[int]:
     """Absolute sequences from a NAK loss list (ranges inclusive, as UDT means them), at most ``limit``."""
     losses: list[int] = []
@@ -177,15 +188,7 @@ class UdtConnection:
     @property
     def stats(self) -> dict[str, int]:
         """Counters for logs and tests."""
-        tx, rx = self._tx, self._rx
-        return {
-            "sent_packets": 0 if tx is None else tx.next - self.initial_sequence,
-            "retransmitted": 0 if tx is None else tx.retransmitted,
-            "received_packets": 0 if rx is None else rx.next - self.initial_sequence,
-            "duplicates": 0 if rx is None else rx.duplicates,
-            "dropped": 0 if rx is None else rx.dropped,
-            "rejected": self.frames_rejected,
-        }
+        return _stats(self._tx, self._rx, self.initial_sequence, self.frames_rejected)
 
     def close(self) -> None:
         """Finish sending: buffered bytes still go out, then (if configured) a Shutdown."""
@@ -412,6 +415,11 @@ class UdtConnection:
         return (tx is not None and bool(tx.unacked)) or (
             self._shutdown_sent_at is not None and self.config.send_shutdown and not self._shutdown_acked
         )
+
+    def fail(self, reason: str) -> None:
+        """The carrier is gone: mark the connection broken (a :class:`UdtBroken` event follows)."""
+        if self.state not in (UdtState.CLOSED, UdtState.BROKEN):
+            self._break(reason)
 
     def _break(self, reason: str) -> None:
         self.state = UdtState.BROKEN

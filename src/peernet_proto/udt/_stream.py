@@ -46,6 +46,11 @@ class UdtStream(trio.abc.HalfCloseableStream):
             self.conn.receive_frame(frame, self._clock())
             self._kick()
 
+    def break_off(self, reason: str) -> None:
+        """The transport is gone (e.g. the peer was removed): readers and writers get BrokenResourceError."""
+        self.conn.fail(reason)
+        self._kick()
+
     def _kick(self) -> None:
         self._wakeup.set()
         self._lot.unpark_all()
