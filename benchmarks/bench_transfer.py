@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
+import multiprocessing
+import multiprocessing.connection
 import os
 import pstats
 import random
@@ -136,6 +138,92 @@ async def _udp_transfer(total: int) -> dict[str, float]:
     }
 
 
+def _udp_receiver(total: int, port_out: multiprocessing.connection.Connection) -> None:
+    """Child process: listen on UDP, receive ``total`` bytes over UDT, report wall and CPU time."""
+
+    async def main() -> None:
+        session = uuid.UUID(int=1)
+        sock = socket.socket(type=socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", 0))
+        sock.setblocking(False)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 21)
+        port_out.send(sock.getsockname())
+        sock.connect(port_out.recv())
+        stream = UdtStream(UdtConnection.listen(2, trio.current_time()), _udp_sender(sock, session))
+        start_cpu = time.process_time()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(stream.run)
+            nursery.start_soon(_udp_pump, sock, stream)
+            received = 0
+            while received < total:
+                received += len(await stream.receive_some(1 << 20))
+            await trio.sleep(0.05)  # let the last ACKs out
+            nursery.cancel_scope.cancel()
+        port_out.send(time.process_time() - start_cpu)
+
+    trio.run(main)
+
+
+def _udp_sender(sock: socket.socket, session: uuid.UUID) -> Callable[[bytes], None]:
+    def transmit(frame: bytes) -> None:
+        with contextlib.suppress(BlockingIOError):  # a full socket buffer is a lost datagram
+            sock.send(encode_lite_packet(session, frame))
+
+    return transmit
+
+
+async def _udp_pump(sock: socket.socket, stream: UdtStream) -> None:
+    while True:
+        await trio.lowlevel.wait_readable(sock)
+        while True:
+            try:
+                raw = sock.recv(2048)
+            except BlockingIOError:
+                break
+            stream.feed(decode_lite_packet(raw).data)
+
+
+def two_process_transfer(total: int) -> dict[str, float]:
+    """Sender here, receiver in a child process, UDP on 127.0.0.1: the shape of two real nodes."""
+    context = multiprocessing.get_context("spawn")
+    parent, child = context.Pipe()
+    process = context.Process(target=_udp_receiver, args=(total, child))
+    process.start()
+    peer = parent.recv()
+
+    async def main() -> dict[str, float]:
+        sock = socket.socket(type=socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", 0))
+        sock.setblocking(False)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 21)
+        sock.connect(peer)
+        parent.send(sock.getsockname())
+        stream = UdtStream(UdtConnection.dial(1, 7, trio.current_time()), _udp_sender(sock, uuid.UUID(int=1)))
+        chunk = os.urandom(MIB)
+        start_wall, start_cpu = time.perf_counter(), time.process_time()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(stream.run)
+            nursery.start_soon(_udp_pump, sock, stream)
+            for _ in range(total // MIB):
+                await stream.send_all(chunk)
+            await stream.send_eof()
+            while not stream.conn.send_finished:
+                await trio.sleep(0.001)
+            wall = time.perf_counter() - start_wall
+            nursery.cancel_scope.cancel()
+        sock.close()
+        return {
+            "wall": wall,
+            "cpu": time.process_time() - start_cpu,
+            "retransmitted": stream.conn.stats["retransmitted"],
+        }
+
+    result = trio.run(main)
+    result["receiver_cpu"] = parent.recv()
+    process.join()
+    return result
+
+
 def bare_cost(frames: int, payload: int) -> dict[str, float]:
     """Salsa20 over ``frames`` lite-packet-sized payloads plus the codec on the same data frames."""
     data = os.urandom(payload)
@@ -184,6 +272,12 @@ def main() -> None:
     print(
         f"  UDP loopback, trio streams, one process: {args.mib / udp['wall']:7.1f} MiB/s wall, "
         f"{udp['cpu']:5.2f} CPU s, {int(udp['retransmitted'])} retransmitted"
+    )
+    two = two_process_transfer(total)
+    print(
+        f"  UDP loopback, two processes:             {args.mib / two['wall']:7.1f} MiB/s wall, "
+        f"sender {two['cpu']:5.2f} CPU s, receiver {two['receiver_cpu']:5.2f} CPU s, "
+        f"{int(two['retransmitted'])} retransmitted"
     )
     frames = total // config.payload_size + 1
     bare = bare_cost(frames, config.max_frame_size + 18)
