@@ -25,6 +25,7 @@ class _Upload(TransferSession):
         raise NotImplementedError
 
     def progress(self, now: float) -> None:
+        """Fill the send buffer from the stream; close the connection at its end."""
         conn = self.conn
         if conn.state is not UdtState.CONNECTED:
             if conn.state is UdtState.CLOSED and conn.send_finished:
@@ -55,6 +56,7 @@ class FileUpload(_Upload):
         self._header: bytes | None = FileTransferHeader(file_size, limit).encode()
 
     def next_item(self) -> bytes | None:
+        """The header first, then file chunks of up to 64 KiB."""
         if self._header is not None:  # goes into the first data frame whole, as Go's reader needs
             header, self._header = self._header, None
             return header
@@ -94,6 +96,7 @@ class BlockUpload(_Upload):
         self._numbers = planned_blocks(ranges, limit)
 
     def next_item(self) -> bytes | None:
+        """The next block's header and bytes."""
         number = next(self._numbers, None)
         if number is None:
             return None

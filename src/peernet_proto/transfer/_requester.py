@@ -31,6 +31,7 @@ class FileDownload(TransferSession):
         return None if self.header is None else self.header.transfer_size - self.received
 
     def progress(self, now: float) -> None:
+        """Read and check the 16-byte header; the file bytes wait for :meth:`read`."""
         conn = self.conn
         if conn.state is UdtState.CONNECTED and self.state is SessionState.WAITING:
             self.state = SessionState.ACTIVE
@@ -84,6 +85,7 @@ class BlockDownload(TransferSession):
         return self._next_number is None
 
     def progress(self, now: float) -> None:
+        """Parse headers and blocks while fewer than ``buffered`` blocks wait to be taken."""
         conn = self.conn
         if conn.state is UdtState.CONNECTED and self.state is SessionState.WAITING:
             self.state = SessionState.ACTIVE
