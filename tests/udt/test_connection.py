@@ -269,3 +269,12 @@ def test_listener_ignores_a_dialer_claiming_socket_zero() -> None:
     listener.receive_frame(encode_udt_frame(UdtHandshake(0, 0, 4, 1, 99, 0, 64, -1, 0)), 0.0)
     assert listener.state is UdtState.LISTENING
     assert listener.frames_to_send(0.0) == []
+
+
+def test_refused_handshake_breaks_the_dialer() -> None:
+    dialer = UdtConnection.dial(0x1111, 5, 0.0)
+    dialer.frames_to_send(0.0)
+    refusal = UdtHandshake(0, 0x1111, 4, 1, 5, 0, 0, 1002, 0)
+    dialer.receive_frame(encode_udt_frame(refusal), 0.01)
+    assert dialer.state is UdtState.BROKEN
+    assert dialer.events() == [UdtBroken("handshake refused")]

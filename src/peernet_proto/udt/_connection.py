@@ -35,6 +35,7 @@ UDT_VERSION = 4
 UDT_SOCKET_TYPE_STREAM = 1
 _REQUEST = 1
 _RESPONSE = -1
+_REFUSED = 1002
 _MASK31 = 0x7FFFFFFF
 _MASK29 = 0x1FFFFFFF
 _HALF = 1 << 30
@@ -358,6 +359,8 @@ class UdtConnection:
         elif frame.request_type == _RESPONSE and frame.socket_id:
             self.peer_socket_id = frame.socket_id
             self._connected(frame.max_flow_window, now)
+        elif frame.request_type == _REFUSED:
+            self._break("handshake refused")
 
     def _connected(self, flow_window: int, now: float) -> None:
         self.state = UdtState.CONNECTED
