@@ -1,0 +1,292 @@
+"""Transfer benchmark: bytes through two UDT connections wired in memory in one process, next to the
+bare cost measured in the same run (Salsa20 over as many lite-packet-sized payloads, plus the UDT
+frame codec encoding and decoding the same frames).
+
+Run: .venv/bin/python benchmarks/bench_transfer.py [--mib 64] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import multiprocessing
+import multiprocessing.connection
+import os
+import pstats
+import random
+import socket
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+
+import trio
+from Crypto.Cipher import Salsa20
+
+from peernet_proto import decode_lite_packet, encode_lite_packet
+from peernet_proto.udt import (
+    UdtConfig,
+    UdtConnection,
+    UdtData,
+    UdtState,
+    UdtStream,
+    decode_udt_frame,
+    encode_udt_frame,
+)
+
+MIB = 1 << 20
+
+
+def run_transfer(total: int, loss: float, seed: int = 1) -> dict[str, float]:
+    """Push ``total`` bytes dialer → listener on the real clock; frames pass through lite packets."""
+    rng = random.Random(seed)
+    clock = time.perf_counter
+    config = UdtConfig()
+    dialer = UdtConnection.dial(1, rng.getrandbits(31), clock(), config)
+    listener = UdtConnection.listen(2, clock(), config)
+    chunk = os.urandom(MIB)
+    sent = received = frames = 0
+    to_listener: deque[bytes] = deque()
+    to_dialer: deque[bytes] = deque()
+    session = os.urandom(16)
+    start_wall, start_cpu = clock(), time.process_time()
+    while received < total:
+        now = clock()
+        if sent < total:
+            sent += dialer.send(memoryview(chunk)[: min(MIB, total - sent)])
+        for frame in dialer.frames_to_send(now):
+            lite = session + len(frame).to_bytes(2, "little") + frame
+            if not loss or rng.random() >= loss:
+                to_listener.append(lite)
+        for frame in listener.frames_to_send(now):
+            lite = session + len(frame).to_bytes(2, "little") + frame
+            if not loss or rng.random() >= loss:
+                to_dialer.append(lite)
+        moved = len(to_listener) + len(to_dialer)
+        frames += len(to_listener)
+        while to_listener:
+            listener.receive_frame(memoryview(to_listener.popleft())[18:], now)
+        while to_dialer:
+            dialer.receive_frame(memoryview(to_dialer.popleft())[18:], now)
+        received += len(listener.read())
+        if UdtState.BROKEN in (dialer.state, listener.state):
+            raise RuntimeError("connection broke")
+        if not moved:  # both sides wait for a timer: sleep like an event loop would
+            deadline = min(t for t in (dialer.next_deadline(), listener.next_deadline()) if t is not None)
+            pause = deadline - clock()
+            if pause > 0:
+                time.sleep(pause)
+    wall, cpu = clock() - start_wall, time.process_time() - start_cpu
+    return {"wall": wall, "cpu": cpu, "frames": frames, "retransmitted": dialer.stats["retransmitted"]}
+
+
+async def _udp_transfer(total: int) -> dict[str, float]:
+    """The same bytes through two UdtStreams over real UDP sockets on 127.0.0.1 (one process, trio)."""
+    session = uuid.uuid4()
+    socks = [socket.socket(type=socket.SOCK_DGRAM) for _ in range(2)]
+    for sock in socks:
+        sock.bind(("127.0.0.1", 0))
+        sock.setblocking(False)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 21)
+    socks[0].connect(socks[1].getsockname())
+    socks[1].connect(socks[0].getsockname())
+
+    def sender(sock: socket.socket) -> Callable[[bytes], None]:
+        def transmit(frame: bytes) -> None:
+            with contextlib.suppress(BlockingIOError):
+                sock.send(encode_lite_packet(session, frame))
+
+        return transmit
+
+    async def pump(sock: socket.socket, stream: UdtStream) -> None:
+        while True:
+            await trio.lowlevel.wait_readable(sock)
+            while True:
+                try:
+                    raw = sock.recv(2048)
+                except BlockingIOError:
+                    break
+                stream.feed(decode_lite_packet(raw).data)
+
+    now = trio.current_time()
+    a = UdtStream(UdtConnection.dial(1, 7, now), sender(socks[0]))
+    b = UdtStream(UdtConnection.listen(2, now), sender(socks[1]))
+    chunk = os.urandom(MIB)
+    start_wall, start_cpu = time.perf_counter(), time.process_time()
+    async with trio.open_nursery() as nursery:
+        for stream, sock in ((a, socks[0]), (b, socks[1])):
+            nursery.start_soon(stream.run)
+            nursery.start_soon(pump, sock, stream)
+
+        async def send() -> None:
+            for _ in range(total // MIB):
+                await a.send_all(chunk)
+            await a.send_eof()
+
+        nursery.start_soon(send)
+        received = 0
+        while data := await b.receive_some(1 << 20):
+            received += len(data)
+        nursery.cancel_scope.cancel()
+    for sock in socks:
+        sock.close()
+    return {
+        "wall": time.perf_counter() - start_wall,
+        "cpu": time.process_time() - start_cpu,
+        "retransmitted": a.conn.stats["retransmitted"],
+    }
+
+
+def _udp_receiver(total: int, port_out: multiprocessing.connection.Connection) -> None:
+    """Child process: listen on UDP, receive ``total`` bytes over UDT, report wall and CPU time."""
+
+    async def main() -> None:
+        session = uuid.UUID(int=1)
+        sock = socket.socket(type=socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", 0))
+        sock.setblocking(False)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 21)
+        port_out.send(sock.getsockname())
+        sock.connect(port_out.recv())
+        stream = UdtStream(UdtConnection.listen(2, trio.current_time()), _udp_sender(sock, session))
+        start_cpu = time.process_time()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(stream.run)
+            nursery.start_soon(_udp_pump, sock, stream)
+            received = 0
+            while received < total:
+                received += len(await stream.receive_some(1 << 20))
+            await trio.sleep(0.05)  # let the last ACKs out
+            nursery.cancel_scope.cancel()
+        port_out.send(time.process_time() - start_cpu)
+
+    trio.run(main)
+
+
+def _udp_sender(sock: socket.socket, session: uuid.UUID) -> Callable[[bytes], None]:
+    def transmit(frame: bytes) -> None:
+        with contextlib.suppress(BlockingIOError):  # a full socket buffer is a lost datagram
+            sock.send(encode_lite_packet(session, frame))
+
+    return transmit
+
+
+async def _udp_pump(sock: socket.socket, stream: UdtStream) -> None:
+    while True:
+        await trio.lowlevel.wait_readable(sock)
+        while True:
+            try:
+                raw = sock.recv(2048)
+            except BlockingIOError:
+                break
+            stream.feed(decode_lite_packet(raw).data)
+
+
+def two_process_transfer(total: int) -> dict[str, float]:
+    """Sender here, receiver in a child process, UDP on 127.0.0.1: the shape of two real nodes."""
+    context = multiprocessing.get_context("spawn")
+    parent, child = context.Pipe()
+    process = context.Process(target=_udp_receiver, args=(total, child))
+    process.start()
+    peer = parent.recv()
+
+    async def main() -> dict[str, float]:
+        sock = socket.socket(type=socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", 0))
+        sock.setblocking(False)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 21)
+        sock.connect(peer)
+        parent.send(sock.getsockname())
+        stream = UdtStream(UdtConnection.dial(1, 7, trio.current_time()), _udp_sender(sock, uuid.UUID(int=1)))
+        chunk = os.urandom(MIB)
+        start_wall, start_cpu = time.perf_counter(), time.process_time()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(stream.run)
+            nursery.start_soon(_udp_pump, sock, stream)
+            for _ in range(total // MIB):
+                await stream.send_all(chunk)
+            await stream.send_eof()
+            while not stream.conn.send_finished:
+                await trio.sleep(0.001)
+            wall = time.perf_counter() - start_wall
+            nursery.cancel_scope.cancel()
+        sock.close()
+        return {
+            "wall": wall,
+            "cpu": time.process_time() - start_cpu,
+            "retransmitted": stream.conn.stats["retransmitted"],
+        }
+
+    result = trio.run(main)
+    result["receiver_cpu"] = parent.recv()
+    process.join()
+    return result
+
+
+def bare_cost(frames: int, payload: int) -> dict[str, float]:
+    """Salsa20 over ``frames`` lite-packet-sized payloads plus the codec on the same data frames."""
+    data = os.urandom(payload)
+    key = os.urandom(32)
+    start = time.process_time()
+    for i in range(frames):
+        Salsa20.new(key=key, nonce=i.to_bytes(8, "little")).encrypt(data)
+    salsa = time.process_time() - start
+    start = time.process_time()
+    session = b"\x00" * 16
+    import uuid
+
+    sid = uuid.UUID(bytes=session)
+    for i in range(frames):
+        raw = encode_udt_frame(UdtData(i, i, 0, 7, data[16:]))
+        encode_lite_packet(sid, raw)
+        decoded = decode_udt_frame(raw)
+        assert isinstance(decoded, UdtData)
+    codec = time.process_time() - start
+    return {"salsa20": salsa, "codec": codec}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--mib", type=int, default=64)
+    parser.add_argument("--profile", action="store_true", help="profile the lossless run with cProfile")
+    args = parser.parse_args()
+    total = args.mib * MIB
+    config = UdtConfig()
+    print(f"UDT over lite packets, in one process, in memory: {args.mib} MiB, frame {config.max_frame_size} bytes")
+    for loss in (0.0, 0.05):
+        if args.profile and loss == 0.0:
+            profiler = cProfile.Profile()
+            profiler.enable()
+            result = run_transfer(total, loss)
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(14)
+        else:
+            result = run_transfer(total, loss)
+        rate = args.mib / result["wall"]
+        print(
+            f"  loss {loss:4.0%}: {rate:7.1f} MiB/s wall, {result['cpu']:5.2f} CPU s, "
+            f"{int(result['frames'])} frames to the listener, {int(result['retransmitted'])} retransmitted"
+        )
+    udp = trio.run(_udp_transfer, total)
+    print(
+        f"  UDP loopback, trio streams, one process: {args.mib / udp['wall']:7.1f} MiB/s wall, "
+        f"{udp['cpu']:5.2f} CPU s, {int(udp['retransmitted'])} retransmitted"
+    )
+    two = two_process_transfer(total)
+    print(
+        f"  UDP loopback, two processes:             {args.mib / two['wall']:7.1f} MiB/s wall, "
+        f"sender {two['cpu']:5.2f} CPU s, receiver {two['receiver_cpu']:5.2f} CPU s, "
+        f"{int(two['retransmitted'])} retransmitted"
+    )
+    frames = total // config.payload_size + 1
+    bare = bare_cost(frames, config.max_frame_size + 18)
+    print(
+        f"  baseline for {frames} frames: Salsa20 {bare['salsa20']:.2f} CPU s, "
+        f"frame codec (encode+lite+decode) {bare['codec']:.2f} CPU s, "
+        f"together {args.mib / (bare['salsa20'] + bare['codec']):.1f} MiB/s"
+    )
+
+
+if __name__ == "__main__":
+    main()
