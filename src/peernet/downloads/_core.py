@@ -116,6 +116,8 @@ class DownloadCore:
 
     def _pick_source(self, avoid: set[PublicKey]) -> PublicKey | None:
         candidates = [peer for peer in self.sources if peer not in avoid] or list(self.sources)
+        fewest = min(self.strikes.get(peer, 0) for peer in candidates)
+        candidates = [peer for peer in candidates if self.strikes.get(peer, 0) == fewest]
         peer = candidates[self._next_source % len(candidates)]
         self._next_source += 1
         return peer

@@ -193,8 +193,9 @@ class DownloadManager:
         try:
             with download.scope:
                 await self._download(download)
-        except (OSError, RemoteProtocolError) as exc:
+        except (OSError, RemoteProtocolError, DownloadPathError) as exc:
             log.warning("download %s failed: %s", download.core.id, exc)
+            download.temp.unlink(missing_ok=True)
             download.error = str(exc)
             self._set_status(download, DownloadStatus.CANCELED)
         finally:
