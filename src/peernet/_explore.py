@@ -42,22 +42,27 @@ def recent_files(
     offset: int = 0,
     owners: Iterable[PublicKey] | None = None,
 ) -> list[ChainFile]:
-    """Recently shared files over the cached chains (or ``owners``' chains), newest first.
+    """Recently shared files over the cached chains (or ``owners``' chains), newest first in a page.
 
-    Each owner contributes at most ``max(1, limit // 5)`` files to the first pass (the reference's
-    20 % quota), so one prolific owner cannot fill the page; further files fill the rest.
+    Owners take turns: each round adds every owner's next ``max(1, limit // 5)`` newest files
+    (the reference's 20 % quota), so one prolific owner cannot fill a page. Pages are slices
+    ``[offset, offset + limit)`` of that one order, so paging neither repeats nor skips files.
     """
     if limit <= 0:
         return []
     quota = max(1, limit * 20 // 100)
-    primary: list[ChainFile] = []
-    secondary: list[ChainFile] = []
+    queues = []
     for owner in owners if owners is not None else cache.owners():
         matches = _newest_first(f for f in chain_files(cached_blocks(cache, owner)) if _type_matches(f, file_type))
-        primary.extend(matches[:quota])
-        secondary.extend(matches[quota:])
-    ordered = _newest_first(primary) + _newest_first(secondary)
-    return _newest_first(ordered[: offset + limit])[offset:]
+        if matches:
+            queues.append(matches)
+    ordered: list[ChainFile] = []
+    end = max(0, offset) + limit
+    position = 0
+    while len(ordered) < end and any(position < len(queue) for queue in queues):
+        ordered.extend(_newest_first(f for queue in queues for f in queue[position : position + quota]))
+        position += quota
+    return _newest_first(ordered[max(0, offset) : end])
 
 
 def owner_files(

@@ -116,9 +116,7 @@ def hits_from_index(index: LocalIndex, term: str, limit: int = 200) -> list[Cand
     return hits
 
 
-def match_hits(
-    hits: Iterable[CandidateHit], chains: Mapping[PublicKey, Sequence[ChainFile] | None]
-) -> VerifyReport:
+def match_hits(hits: Iterable[CandidateHit], chains: Mapping[PublicKey, Sequence[ChainFile] | None]) -> VerifyReport:
     """Check hits against the owners' chains (None: chain unavailable). Sans-IO."""
     by_owner: dict[PublicKey, dict[uuid.UUID, ChainFile]] = {}
     dropped: dict[str, int] = {}

@@ -64,7 +64,9 @@ async def test_a_peer_that_keeps_changing_its_chain_is_fetched_once_per_interval
     assert outcomes.count(SyncOutcome.FETCHED) == 1 and server.requests == 1
     assert policy.counters["deferred"] == 19
     version, height = server.serve(chain)
-    assert (await sync_chain(server, cache, policy, ALICE.public_key, version, height, 61)).outcome is SyncOutcome.FETCHED
+    assert (
+        await sync_chain(server, cache, policy, ALICE.public_key, version, height, 61)
+    ).outcome is SyncOutcome.FETCHED
     cached = cache.get(ALICE.public_key)
     assert cached is not None and (cached.version, cached.height) == (version, height)
 

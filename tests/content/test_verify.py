@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from peernet._catalog import ChainFile, refresh_index
-from peernet._chains import ChainPolicy
+from peernet._catalog import ChainFile, chain_files, indexed_file, refresh_index
 from peernet._share import FileMetadata, share_file
 from peernet._verify import (
     CandidateHit,
@@ -23,8 +22,8 @@ from peernet._verify import (
     merge_results,
     sort_files,
 )
-from peernet_chain import BlockSource, ChainCache, LocalChain, Warehouse, encode_block, decode_block
-from peernet_dht import KeywordEntry, LocalIndex, entries_for_file
+from peernet_chain import BlockSource, ChainCache, LocalChain, Warehouse, decode_block
+from peernet_dht import IndexedFile, KeywordEntry, LocalIndex, entries_for_file
 from peernet_proto import PrivateKey, PublicKey
 
 from ._helpers import ChainServer, key, open_chain
@@ -68,7 +67,9 @@ def _lying_entries(victim_file: ChainFile) -> list[KeywordEntry]:
     return [
         KeywordEntry(keyword, uuid.uuid4().bytes, owner, fake_hash, 666, "Sunset (victim's private photos).exe"),
         # a real file ID of the victim but another content hash
-        KeywordEntry(keyword, victim_file.record.id.bytes, owner, fake_hash, 666, "Sunset (victim's private photos).exe"),
+        KeywordEntry(
+            keyword, victim_file.record.id.bytes, owner, fake_hash, 666, "Sunset (victim's private photos).exe"
+        ),
         # the real file ID and hash but a forged size
         KeywordEntry(keyword, victim_file.record.id.bytes, owner, victim_file.record.hash, 1, "x.exe"),
     ]
@@ -109,12 +110,10 @@ async def test_unreachable_or_forged_chain_makes_hits_unverifiable(tmp_path: Pat
     report = await verifier.verify([hit], 0.0)
     assert report.files == () and report.dropped == {"chain_unavailable": 1}
     assert cache.get(VICTIM.public_key) is None
-    assert decode_block(raws[0]).owner == LIARS[0].public_key and encode_block is not None
+    assert decode_block(raws[0]).owner == LIARS[0].public_key
 
 
-def _indexed(chain: LocalChain):  # type: ignore[no-untyped-def]
-    from peernet._catalog import chain_files, indexed_file
-
+def _indexed(chain: LocalChain) -> IndexedFile:
     return indexed_file(next(iter(chain_files(chain.blocks()))))
 
 
@@ -141,7 +140,14 @@ def _result(owner: PrivateKey, name: str, size: int, date: int, file_type: int, 
     from peernet_chain import FileRecord, FileTag
 
     record = FileRecord(
-        content, uuid.uuid4(), content, 262144, file_type, 0, size, (FileTag(0, name.encode()), FileTag(3, date.to_bytes(8, "little")))
+        content,
+        uuid.uuid4(),
+        content,
+        262144,
+        file_type,
+        0,
+        size,
+        (FileTag(0, name.encode()), FileTag(3, date.to_bytes(8, "little"))),
     )
     return VerifiedFile(ChainFile(owner.public_key, record, 0, 0))
 
