@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import enum
 import struct
+from collections.abc import Callable
 from typing import Final
 
 import attrs
@@ -50,6 +51,7 @@ __all__ = [
     "MerkleUnavailable",
     "MerkleWireError",
     "TreeAssembler",
+    "answer_merkle_request",
     "decode_merkle_message",
     "encode_merkle_message",
     "tree_page",
@@ -216,3 +218,18 @@ class TreeAssembler:
             self._leaves.clear()
             raise MerkleWireError("merkle tree does not rebuild to the signed root")
         return tree
+
+
+def answer_merkle_request(value: bytes, tree_of: Callable[[bytes], MerkleTree | None]) -> bytes:
+    """The serving side: the answer item value to a request item ``value``.
+
+    ``tree_of(file_hash)`` gives the stored tree (e.g. ``Warehouse.merkle_tree``) or None. A
+    malformed request raises :class:`MerkleWireError`; anything but a request too.
+    """
+    request = decode_merkle_message(value)
+    if not isinstance(request, MerkleTreeRequest):
+        raise MerkleWireError("only a request can be answered")
+    tree = tree_of(request.file_hash)
+    if tree is None:
+        return encode_merkle_message(MerkleUnavailable(request.file_hash))
+    return encode_merkle_message(tree_page(request.file_hash, tree, request))

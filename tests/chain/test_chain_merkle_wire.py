@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -18,6 +20,9 @@ from peernet_chain import (
     MerkleUnavailable,
     MerkleWireError,
     TreeAssembler,
+    Warehouse,
+    WarehouseFileNotFoundError,
+    answer_merkle_request,
     decode_merkle_message,
     encode_merkle_message,
     fragment_size,
@@ -144,3 +149,27 @@ def test_single_fragment_file_needs_no_leaves() -> None:
         TreeAssembler(HASH, 10, b"\x01" * 32).add(
             MerkleTreePage(HASH, 10, MINIMUM_FRAGMENT_SIZE, b"\x01" * 32, 0, 0, ())
         )
+
+
+def test_serving_side_answers_from_a_warehouse(tmp_path: Path) -> None:
+    warehouse = Warehouse(tmp_path)
+    content = os.urandom(3 * MINIMUM_FRAGMENT_SIZE)
+    stored = warehouse.import_stream(io.BytesIO(content), len(content))
+
+    def tree_of(file_hash: bytes) -> MerkleTree | None:
+        try:
+            return warehouse.merkle_tree(file_hash)
+        except WarehouseFileNotFoundError:
+            return None
+
+    assembler = TreeAssembler(stored.hash, stored.size, stored.merkle_root)
+    request = assembler.next_request()
+    assert request is not None
+    page = decode_merkle_message(answer_merkle_request(encode_merkle_message(request), tree_of))
+    assert isinstance(page, MerkleTreePage)
+    tree = assembler.add(page)
+    assert tree is not None and tree == warehouse.merkle_tree(stored.hash)
+    missing = answer_merkle_request(encode_merkle_message(MerkleTreeRequest(HASH)), tree_of)
+    assert decode_merkle_message(missing) == MerkleUnavailable(HASH)
+    with pytest.raises(MerkleWireError):
+        answer_merkle_request(missing, tree_of)
