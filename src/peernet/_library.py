@@ -47,7 +47,7 @@ from ._verify import (
     sort_files,
 )
 
-__all__ = ["CHAIN_DIR", "CACHE_DIR", "WAREHOUSE_DIR", "ContentLibrary"]
+__all__ = ["CACHE_DIR", "CHAIN_DIR", "WAREHOUSE_DIR", "ContentLibrary"]
 
 log = logging.getLogger(__name__)
 
