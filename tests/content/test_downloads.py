@@ -203,3 +203,20 @@ async def test_target_appearing_during_the_download_is_not_replaced(tmp_path: Pa
     (tmp_path / "file.bin").write_bytes(b"arrived meanwhile")
     assert await _download(manager, download_id) is DownloadStatus.CANCELED
     assert (tmp_path / "file.bin").read_bytes() == b"arrived meanwhile"
+
+
+async def test_waits_for_a_swarm_then_gives_up(tmp_path: Path, autojump_clock: trio.testing.MockClock) -> None:
+    manager = DownloadManager(_source(PEERS), tmp_path / "state.json", swarm_timeout=30.0)
+    download_id = manager.start(HASH, len(CONTENT), [], tmp_path, "file.bin", merkle_root=ROOT)
+    late = manager.start(HASH, len(CONTENT), [], tmp_path, "late.bin", merkle_root=ROOT)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(manager.run)
+        await _until(manager, download_id, DownloadStatus.WAIT_SWARM)
+        await trio.sleep(10)
+        assert manager.add_sources(download_id, PEERS[:2]) == 2 and manager.add_sources(download_id, PEERS[:1]) == 0
+        await _until(manager, download_id, DownloadStatus.FINISHED)
+        await _until(manager, late, DownloadStatus.CANCELED)
+        nursery.cancel_scope.cancel()
+    assert (tmp_path / "file.bin").read_bytes() == CONTENT
+    info = manager.info(late)
+    assert info is not None and info.error == "no source" and manager.add_sources(late, PEERS) == 0

@@ -127,7 +127,7 @@ class DownloadCore:
         self.in_flight.pop(index, None)
         if index in self.done:
             return False
-        if len(data) != self.piece_range(index)[1] or not self._verify(index, data):
+        if len(data) != self.piece_range(index)[1] or not self.verify_piece(index, data):
             self._strike(index, peer)
             return False
         self.done.add(index)
@@ -135,7 +135,8 @@ class DownloadCore:
         self._samples = [(t, n) for t, n in self._samples if t > now - _RATE_WINDOW]
         return True
 
-    def _verify(self, index: int, data: bytes) -> bool:
+    def verify_piece(self, index: int, data: bytes) -> bool:
+        """True if ``data`` is fragment ``index`` under the tree (always True without a tree)."""
         if self.tree is None:
             return True
         count = self.tree.fragment_count
@@ -156,9 +157,11 @@ class DownloadCore:
         if drop_source and peer in self.sources:
             self.sources.remove(peer)
 
-    def remove_source(self, peer: PublicKey) -> None:
-        if peer in self.sources:
-            self.sources.remove(peer)
+    def add_sources(self, peers: Iterable[PublicKey]) -> int:
+        """Add sources (peers that dropped out for bad fragments stay out); returns how many are new."""
+        new = [peer for peer in dict.fromkeys(peers) if peer not in self.sources and peer not in self.strikes]
+        self.sources.extend(new)
+        return len(new)
 
     def restore(self, done: Iterable[int]) -> None:
         """Pieces already on disk (after a restart, once re-verified)."""

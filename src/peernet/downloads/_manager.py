@@ -78,11 +78,12 @@ class DownloadManager:
         *,
         max_active: int = 3,
         workers_per_download: int = 4,
+        swarm_timeout: float = 60.0,
         clock: Callable[[], float] = trio.current_time,
     ) -> None:
         self.source, self.state_path = source, Path(state_path)
         self.max_active, self.workers = max_active, workers_per_download
-        self.clock = clock
+        self.clock, self.swarm_timeout = clock, swarm_timeout
         self._downloads: dict[uuid.UUID, _Download] = {}
         self._wake = trio.Event()
         self._changed = trio.Event()
@@ -143,6 +144,17 @@ class DownloadManager:
         self._stop(download, DownloadStatus.CANCELED)
         download.temp.unlink(missing_ok=True)
         return True
+
+    def add_sources(self, download_id: uuid.UUID, peers: Iterable[PublicKey]) -> int:
+        """More peers that have the file (e.g. found through the DHT); returns how many are new."""
+        download = self._downloads.get(download_id)
+        if download is None or download.status >= DownloadStatus.CANCELED:
+            return 0
+        added = download.core.add_sources(peers)
+        if added:
+            self._persist()
+            self._notify()
+        return added
 
     def info(self, download_id: uuid.UUID) -> DownloadInfo | None:
         """The download's status and progress, or None for an unknown ID."""
@@ -210,9 +222,15 @@ class DownloadManager:
             self._verify_on_disk(download)
             download.verify_on_start = False
         if not core.sources:
-            download.error = "no source"
-            self._set_status(download, DownloadStatus.CANCELED)
-            return
+            self._set_status(download, DownloadStatus.WAIT_SWARM)
+            with trio.move_on_after(self.swarm_timeout):
+                while not core.sources:
+                    await self._changed.wait()
+            if not core.sources:
+                download.error = "no source"
+                self._set_status(download, DownloadStatus.CANCELED)
+                return
+            await self._fetch_tree(download)
         self._set_status(download, DownloadStatus.ACTIVE)
         with open(download.temp, "ab"):
             pass  # create without truncating what is already there
@@ -278,7 +296,7 @@ class DownloadManager:
         with open(download.temp, "rb") as source:
             for index in sorted(core.done):
                 offset, length = core.piece_range(index)
-                if core._verify(index, os.pread(source.fileno(), length, offset)):
+                if core.verify_piece(index, os.pread(source.fileno(), length, offset)):
                     good.append(index)
         core.restore(good)
 
