@@ -41,7 +41,7 @@ from peernet_proto import LocalProtocolError, hash_data
 
 from ._contact import C
 from ._distance import check_id
-from ._search import MAX_ITEMS, KeywordEntry
+from ._search import MAX_ITEMS, KeywordEntry, KeywordStore
 
 __all__ = [
     "EMBEDDED_VALUE_MAX",
@@ -320,8 +320,8 @@ def near_by_rank(
     return near
 
 
-class FairKeywordStore:
-    """Keyword entries held for others, shared fairly (drop-in for ``KeywordStore``).
+class FairKeywordStore(KeywordStore):
+    """Keyword entries held for others, shared fairly (a drop-in ``KeywordStore``).
 
     Entries are accepted only for keywords this node is ``near``; each publisher (the entry's
     owner, who sent the PUBLISH) holds at most ``max_per_publisher`` entries and each source
@@ -339,7 +339,8 @@ class FairKeywordStore:
         ttl: float = 24 * 3600.0,
         near: Callable[[bytes], bool] | None = None,
     ) -> None:
-        self.max_entries, self.max_per_keyword, self.ttl, self.near = max_entries, max_per_keyword, ttl, near
+        super().__init__(max_entries=max_entries, max_per_keyword=max_per_keyword, ttl=ttl)
+        self.near = near
         self.max_per_publisher = max_per_publisher if max_per_publisher is not None else max(1, max_entries // 100)
         self.max_per_prefix = max_per_prefix if max_per_prefix is not None else max(1, max_entries // 20)
         self._by_keyword: dict[bytes, OrderedDict[tuple[bytes, bytes], tuple[KeywordEntry, float]]] = {}

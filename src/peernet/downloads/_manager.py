@@ -3,7 +3,8 @@
 The trio shell around :class:`~peernet.downloads.DownloadCore`. Every download writes into a
 partial file next to its target (``.<name>.pndownload``, inside the target directory) at the
 pieces' offsets; its state (pieces done, sources, status) is kept in one JSON file written
-atomically after each change, so after a restart :meth:`DownloadManager.load` resumes from what
+atomically on every status change and at most every ``persist_interval`` seconds while pieces
+arrive, so after a restart :meth:`DownloadManager.load` resumes from what
 is on disk (with a merkle tree, the pieces on disk are verified again first). When all pieces are
 there the whole-file BLAKE3 hash is checked, and only then is the file linked to its target name;
 an existing file is never replaced unless the download was started with ``overwrite``.
@@ -79,11 +80,13 @@ class DownloadManager:
         max_active: int = 3,
         workers_per_download: int = 4,
         swarm_timeout: float = 60.0,
+        persist_interval: float = 1.0,
         clock: Callable[[], float] = trio.current_time,
     ) -> None:
         self.source, self.state_path = source, Path(state_path)
         self.max_active, self.workers = max_active, workers_per_download
-        self.clock, self.swarm_timeout = clock, swarm_timeout
+        self.clock, self.swarm_timeout, self.persist_interval = clock, swarm_timeout, persist_interval
+        self._persisted_at = float("-inf")
         self._downloads: dict[uuid.UUID, _Download] = {}
         self._wake = trio.Event()
         self._changed = trio.Event()
@@ -281,7 +284,8 @@ class DownloadManager:
                 continue
             if core.piece_arrived(index, peer, data, self.clock()):
                 os.pwrite(fd, data, offset)
-                self._persist()
+                if self.clock() >= self._persisted_at + self.persist_interval:
+                    self._persist()
             else:
                 log.info("piece %d of %s from %s rejected", index, core.id, peer.hex()[:16])
             self._notify()
@@ -345,6 +349,7 @@ class DownloadManager:
         self._set_status(download, status)
 
     def _persist(self) -> None:
+        self._persisted_at = self.clock()
         write_json_atomic(self.state_path, {"version": 1, "downloads": [_encode(d) for d in self._downloads.values()]})
 
     def load(self) -> int:
