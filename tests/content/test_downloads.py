@@ -10,6 +10,8 @@ from pathlib import Path
 import blake3
 import pytest
 import trio
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import trio.testing
 
 from peernet.downloads import (
@@ -220,3 +222,20 @@ async def test_waits_for_a_swarm_then_gives_up(tmp_path: Path, autojump_clock: t
     assert (tmp_path / "file.bin").read_bytes() == CONTENT
     info = manager.info(late)
     assert info is not None and info.error == "no source" and manager.add_sources(late, PEERS) == 0
+
+
+@settings(max_examples=25)
+@given(
+    liars=st.sets(st.integers(0, 2), max_size=2),
+    offsets=st.sets(st.integers(0, len(CONTENT) - 1), min_size=1, max_size=4),
+    workers=st.integers(1, 4),
+)
+def test_any_forgery_with_one_honest_source_still_gives_the_file(
+    tmp_path_factory: pytest.TempPathFactory, liars: set[int], offsets: set[int], workers: int
+) -> None:
+    directory = tmp_path_factory.mktemp("dl")
+    source = _source(PEERS, forge=frozenset(PEERS[i] for i in liars), forge_offsets=frozenset(offsets))
+    manager = DownloadManager(source, directory / "state.json", workers_per_download=workers)
+    download_id = manager.start(HASH, len(CONTENT), PEERS, directory, "file.bin", merkle_root=ROOT)
+    assert trio.run(_download, manager, download_id) is DownloadStatus.FINISHED
+    assert (directory / "file.bin").read_bytes() == CONTENT

@@ -284,7 +284,9 @@ class DownloadManager:
                 continue
             if core.piece_arrived(index, peer, data, self.clock()):
                 os.pwrite(fd, data, offset)
-                if self.clock() >= self._persisted_at + self.persist_interval:
+                now = self.clock()
+                if now >= self._persisted_at + self.persist_interval:
+                    self._persisted_at = now
                     self._persist()
             else:
                 log.info("piece %d of %s from %s rejected", index, core.id, peer.hex()[:16])
@@ -349,7 +351,6 @@ class DownloadManager:
         self._set_status(download, status)
 
     def _persist(self) -> None:
-        self._persisted_at = self.clock()
         write_json_atomic(self.state_path, {"version": 1, "downloads": [_encode(d) for d in self._downloads.values()]})
 
     def load(self) -> int:
