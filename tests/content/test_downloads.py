@@ -10,9 +10,9 @@ from pathlib import Path
 import blake3
 import pytest
 import trio
+import trio.testing
 from hypothesis import given, settings
 from hypothesis import strategies as st
-import trio.testing
 
 from peernet.downloads import (
     DownloadManager,
