@@ -222,6 +222,10 @@ async def test_waits_for_a_swarm_then_gives_up(tmp_path: Path, autojump_clock: t
     assert (tmp_path / "file.bin").read_bytes() == CONTENT
     info = manager.info(late)
     assert info is not None and info.error == "no source" and manager.add_sources(late, PEERS) == 0
+    assert manager.forget_ended(keep=3600) == 0
+    await trio.sleep(3600)
+    assert manager.forget_ended(keep=3600) == 2 and manager.list() == []
+    assert json.loads((tmp_path / "state.json").read_text())["downloads"] == []
 
 
 @settings(max_examples=25)

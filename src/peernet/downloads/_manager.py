@@ -63,6 +63,7 @@ class _Download:
     error: str = ""
     scope: trio.CancelScope | None = None
     verify_on_start: bool = False
+    ended_at: float | None = None  # clock time of reaching status 4 or 5 (not persisted)
 
     @property
     def temp(self) -> Path:
@@ -70,7 +71,11 @@ class _Download:
 
 
 class DownloadManager:
-    """Runs downloads through a :class:`RangeSource`; state persisted in ``state_path``."""
+    """Runs downloads through a :class:`RangeSource`; state persisted in ``state_path``.
+
+    :meth:`start` and :meth:`load` may be called before trio runs; the other methods use the
+    ``clock`` (trio's by default) and are called from within the trio run that runs :meth:`run`.
+    """
 
     def __init__(
         self,
@@ -180,6 +185,24 @@ class DownloadManager:
     def list(self) -> list[DownloadInfo]:
         """Every known download."""
         return [info for info in map(self.info, list(self._downloads)) if info is not None]
+
+    def forget_ended(self, keep: float = 3600.0) -> int:
+        """Drop downloads that ended (finished, canceled or failed) more than ``keep`` seconds ago;
+        returns how many went. Entries restored by :meth:`load` count from the restart."""
+        now = self.clock()
+        gone = [
+            download_id
+            for download_id, download in self._downloads.items()
+            if download.status >= DownloadStatus.CANCELED and (download.ended_at or now) + keep <= now
+        ]
+        for download_id in gone:
+            del self._downloads[download_id]
+        for download in self._downloads.values():
+            if download.status >= DownloadStatus.CANCELED and download.ended_at is None:
+                download.ended_at = now
+        if gone:
+            self._persist()
+        return len(gone)
 
     async def wait_changed(self) -> None:
         """Return after the next status change of any download."""
@@ -341,6 +364,8 @@ class DownloadManager:
 
     def _set_status(self, download: _Download, status: DownloadStatus) -> None:
         download.status = status
+        if status >= DownloadStatus.CANCELED and download.ended_at is None:
+            download.ended_at = self.clock()
         self._persist()
         self._notify()
 
