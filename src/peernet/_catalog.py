@@ -52,14 +52,17 @@ class ChainFile:
 
     @property
     def name(self) -> str:
+        """The Name tag."""
         return file_tag_text(self.record, TagType.NAME)
 
     @property
     def folder(self) -> str:
+        """The Folder tag."""
         return file_tag_text(self.record, TagType.FOLDER)
 
     @property
     def description(self) -> str:
+        """The Description tag."""
         return file_tag_text(self.record, TagType.DESCRIPTION)
 
     @property

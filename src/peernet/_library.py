@@ -92,6 +92,7 @@ class ContentLibrary:
 
     @property
     def owner(self) -> PublicKey:
+        """The own public key."""
         return self.chain.owner.public_key
 
     # --- own files ------------------------------------------------------------------------

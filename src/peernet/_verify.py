@@ -68,6 +68,7 @@ class VerifiedFile:
 
     @property
     def key(self) -> tuple[PublicKey, uuid.UUID]:
+        """(owner, file ID): what results merge by."""
         return (self.file.owner, self.file.record.id)
 
 
@@ -80,6 +81,7 @@ class VerifyReport:
 
     @property
     def dropped_total(self) -> int:
+        """All dropped hits."""
         return sum(self.dropped.values())
 
 

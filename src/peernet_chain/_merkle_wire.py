@@ -72,6 +72,8 @@ class MerkleWireError(InvalidFieldError):
 
 
 class MerkleMessageKind(enum.IntEnum):
+    """Payload kinds."""
+
     REQUEST = 1
     TREE = 2
     UNAVAILABLE = 3

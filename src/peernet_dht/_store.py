@@ -312,6 +312,7 @@ def near_by_rank(
     own = int.from_bytes(own_id, "big")
 
     def near(key: bytes) -> bool:
+        """True if this node is among the k nearest known to ``key``."""
         target = int.from_bytes(key, "big")
         mine = own ^ target
         nearer = sum(1 for node_id in closest(key, k) if int.from_bytes(node_id, "big") ^ target < mine)

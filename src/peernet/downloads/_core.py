@@ -81,6 +81,7 @@ class DownloadCore:
 
     @property
     def piece_count(self) -> int:
+        """Pieces of the file (1 for an empty file)."""
         return max(1, -(-self.size // self.piece_size))
 
     def piece_range(self, index: int) -> tuple[int, int]:
@@ -176,10 +177,12 @@ class DownloadCore:
 
     @property
     def complete(self) -> bool:
+        """True when every piece is done."""
         return len(self.done) >= self.piece_count
 
     @property
     def done_bytes(self) -> int:
+        """Bytes of the pieces done."""
         return sum(self.piece_range(index)[1] for index in self.done)
 
     def progress(self, now: float) -> Progress:

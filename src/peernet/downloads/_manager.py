@@ -67,6 +67,7 @@ class _Download:
 
     @property
     def temp(self) -> Path:
+        """The partial file next to the target."""
         return temp_path(self.target)
 
 
