@@ -46,7 +46,18 @@ from ._service import (
     StoreResult,
     ValueResult,
 )
-from ._store import EMBEDDED_VALUE_MAX, VALUE_SIZE_MAX, Embedded, Miss, Providers, StoreFullError, ValueStore
+from ._store import (
+    EMBEDDED_VALUE_MAX,
+    VALUE_SIZE_MAX,
+    Embedded,
+    FairKeywordStore,
+    FairShare,
+    Miss,
+    Providers,
+    StoreFullError,
+    ValueStore,
+    near_by_rank,
+)
 
 __version__ = "0.1.0"
 
@@ -67,6 +78,8 @@ __all__ = [
     "DhtService",
     "Embedded",
     "EvictionPolicy",
+    "FairKeywordStore",
+    "FairShare",
     "HasNodeId",
     "IndexedFile",
     "InvalidKeySizeError",
@@ -111,6 +124,7 @@ __all__ = [
     "evict_slower_or_farther",
     "file_keywords",
     "fit_entries",
+    "near_by_rank",
     "parse_query",
     "query_keywords",
     "random_id_in_bucket",
