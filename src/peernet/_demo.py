@@ -36,7 +36,9 @@ async def run_demo(count: int, seconds: float, data_dir: Path | None) -> None:
                 if chain.height == 0:
                     chain.write_profile([ProfileField(0, f"demo node {index}".encode())], int(time.time()))
                 transport = await stack.enter_async_context(UdpTransport.open([("127.0.0.1", 0)]))
-                roots = [] if not nodes else [RootPeer(nodes[0].public_key, tuple(nodes[0].runner.transport.local_endpoints()))]
+                roots = []
+                if nodes:
+                    roots = [RootPeer(nodes[0].public_key, tuple(nodes[0].runner.transport.local_endpoints()))]
                 nodes.append(Node(key, transport, user_agent=f"peernet-py demo/{index}", root_peers=roots, chain=chain))
             print(f"{count} nodes on loopback, data in {base}; node 0 is the root peer")
             for index, node in enumerate(nodes):

@@ -125,8 +125,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--alpha", type=int, default=ALPHA)
     parser.add_argument("--fill", type=int, default=None, help="peers contacted per full bucket (default k)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--plot", metavar="PNG", help="write a hops histogram, or with --churn-sweep success against churn")
-    parser.add_argument("--churn-sweep", type=_fractions, metavar="LIST", help="one run per churn level, e.g. 0,0.1,0.2,0.3")
+    parser.add_argument(
+        "--plot", metavar="PNG", help="write a hops histogram, or with --churn-sweep success against churn"
+    )
+    parser.add_argument(
+        "--churn-sweep", type=_fractions, metavar="LIST", help="one run per churn level, e.g. 0,0.1,0.2,0.3"
+    )
     args = parser.parse_args(argv)
     try:
         configs = [

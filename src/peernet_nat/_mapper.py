@@ -271,13 +271,12 @@ class PortMapper:
         else:
             kind = MappingEventKind.REMAPPED if remap else MappingEventKind.RENEWED
         self._emit(MappingEvent(kind, lease.request, mapping))
-        if mapping.external_ip is not None and not is_public_address(mapping.external_ip):
-            if not self.double_nat:
-                self.double_nat = True
-                self._emit(
-                    MappingEvent(MappingEventKind.DOUBLE_NAT, lease.request, mapping,
-                                 f"external address {mapping.external_ip} is not public")
-                )
+        if mapping.external_ip is not None and not is_public_address(mapping.external_ip) and not self.double_nat:
+            self.double_nat = True
+            self._emit(
+                MappingEvent(MappingEventKind.DOUBLE_NAT, lease.request, mapping,
+                             f"external address {mapping.external_ip} is not public")
+            )
 
     async def _map_resolving_conflicts(
         self, client: MappingClient, request: MappingRequest, previous: PortMapping | None

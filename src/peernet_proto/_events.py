@@ -87,4 +87,6 @@ class MessageReceived:
     local: Endpoint
 
 
-EngineEvent = AddressObserved | PeerConnected | PeerRemoved | ResponseReceived | PongReceived | RequestTimedOut | MessageReceived
+EngineEvent = (
+    AddressObserved | PeerConnected | PeerRemoved | ResponseReceived | PongReceived | RequestTimedOut | MessageReceived
+)

@@ -95,7 +95,9 @@ responses = st.builds(
 )
 
 transfers = st.one_of(
-    st.builds(Transfer, st.just(0), keys32, u8, u64, u64, st.builds(uuid.UUID, bytes=st.binary(min_size=16, max_size=16))),
+    st.builds(
+        Transfer, st.just(0), keys32, u8, u64, u64, st.builds(uuid.UUID, bytes=st.binary(min_size=16, max_size=16))
+    ),
     st.builds(Transfer, st.just(2), keys32, u8, data=st.binary(max_size=300)),
     st.builds(Transfer, st.sampled_from([1, 3, 7, 255]), keys32, u8),
 )
