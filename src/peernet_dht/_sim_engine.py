@@ -328,7 +328,9 @@ class EngineSimulator:
         announcement = Announcement(features=engine.features, user_agent=USER_AGENT)
         for index in sorted(targets):
             other = self.nodes[index]
-            engine.request(other.public_key, announcement, now, endpoints=[other.endpoint], tag=FILL, timeout=FILL_TIMEOUT)
+            engine.request(
+                other.public_key, announcement, now, endpoints=[other.endpoint], tag=FILL, timeout=FILL_TIMEOUT
+            )
 
     async def _check_fill(self, now: float) -> None:
         """A fill round is over: retry the handshakes that got no answer, or move on."""

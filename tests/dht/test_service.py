@@ -259,7 +259,8 @@ def test_publish_accepts_only_the_publishers_own_files() -> None:
     publisher, victim = PrivateKey.generate(), PrivateKey.generate()
     own = entries_for_file(own_file(publisher, 1, "Sunset Beach.jpg"))
     forged = entries_for_file(own_file(victim, 2, "Sunset Forged.jpg"))
-    answer = service.extension(publisher.public_key, SEARCH, search_item(SearchPayload(PayloadKind.PUBLISH, tuple(own + forged))), 0.0)
+    publish = search_item(SearchPayload(PayloadKind.PUBLISH, tuple(own + forged)))
+    answer = service.extension(publisher.public_key, SEARCH, publish, 0.0)
     assert answer_payload(dict(answer)) == SearchPayload(PayloadKind.STORED, stored=len(own))
     assert len(service.keywords) == len(own)
     assert service.counters["foreign_entries_refused"] == len(forged)
@@ -275,7 +276,8 @@ def test_query_answers_are_bounded_by_the_request_the_service_and_the_payload() 
         publisher = PrivateKey.generate()
         entries = [KeywordEntry(sunset, bytes([n, f]) * 8, publisher.public_key.to_bytes(), bytes(32), 1, "é" * 127)
                    for f in range(5)]
-        service.extension(publisher.public_key, SEARCH, search_item(SearchPayload(PayloadKind.PUBLISH, tuple(entries))), 0.0)
+        publish = search_item(SearchPayload(PayloadKind.PUBLISH, tuple(entries)))
+        service.extension(publisher.public_key, SEARCH, publish, 0.0)
     asker = PrivateKey.generate().public_key
 
     def ask(keywords: tuple[bytes, ...], limit: int) -> SearchPayload:

@@ -77,7 +77,9 @@ async def test_search_route_of_the_api(autojump_clock):
     assert status.startswith("400")
     status, _ = await _respond(request, "wrong", {}, {"/search": search})
     assert status.startswith("403")
-    status, body = await _respond(b"GET /status?x=1 HTTP/1.0\r\nx-api-key: k\r\n\r\n", "k", {"/status": lambda: {"ok": 1}}, {})
+    status, body = await _respond(
+        b"GET /status?x=1 HTTP/1.0\r\nx-api-key: k\r\n\r\n", "k", {"/status": lambda: {"ok": 1}}, {}
+    )
     assert json.loads(body) == {"ok": 1}
 
 
