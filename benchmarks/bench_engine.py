@@ -32,7 +32,6 @@ from peernet_proto import (
     Announcement,
     EngineConfig,
     EngineLimits,
-    MemoryNetwork,
     Packet,
     PeerEngine,
     PongReceived,
@@ -42,6 +41,7 @@ from peernet_proto import (
     decode_packet,
     encode_packet,
 )
+from peernet_proto.testing import MemoryNetwork
 
 
 async def ping_pong(seconds: float) -> float:

@@ -2,7 +2,7 @@
 
 Every node is a :class:`peernet_proto.PeerEngine` (real packets: encryption, signatures, the
 reference's message codecs) with a :class:`RoutingTable` as its peer directory, on its own host
-of a :class:`peernet_proto.MemoryNetwork`; lookups run through :class:`LookupDriver`. Everything
+of a :class:`peernet_proto.testing.MemoryNetwork`; lookups run through :class:`LookupDriver`. Everything
 runs in one ``trio.run`` under :class:`trio.testing.MockClock`, so time is simulated and the
 run is reproducible: the same seed gives the same outcome.
 
@@ -53,8 +53,6 @@ from peernet_proto import (
     Datagram,
     EngineConfig,
     EngineEvent,
-    MemoryHost,
-    MemoryNetwork,
     PeerConnected,
     PeerEngine,
     PeerRemoved,
@@ -64,6 +62,7 @@ from peernet_proto import (
     RequestTimedOut,
     ResponseReceived,
 )
+from peernet_proto.testing import MemoryHost, MemoryNetwork
 
 from ._network import LookupDone, LookupDriver, Remote
 from ._routing import RoutingTable

@@ -11,7 +11,7 @@ matplotlib, which is optional).
 Two models (``--model``):
 
 * ``engine`` (default): every node is a real ``PeerEngine`` with a ``RoutingTable`` on its own
-  host of peernet_proto's ``MemoryNetwork``; tables are filled by real handshakes, lookups run
+  host of peernet_proto.testing's ``MemoryNetwork``; tables are filled by real handshakes, lookups run
   through ``LookupDriver``; every packet is encrypted, signed and decoded. See
   :mod:`peernet_dht._sim_engine`. 0.3 to 0.4 ms of CPU per packet, nearly all of them filling
   the tables (two per pair of peers): 500 nodes take ~30 s, 10 000 nodes ~24 min and 3.4 GiB

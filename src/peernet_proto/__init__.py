@@ -67,7 +67,6 @@ from ._extensions import (
 from ._interfaces import InterfaceAddress, list_interface_addresses
 from ._keys import PrivateKey, PublicKey, hash_data, recover_compact
 from ._lite import LitePacket, decode_lite_packet, encode_lite_packet
-from ._memory import MemoryHost, MemoryNat, MemoryNetwork, MemoryNetworkStatistics, NatKind
 from ._messages import Message, UnknownCommandError, decode_message, encode_message
 from ._packet import Packet, decode_packet, encode_packet, garbage_length_bound
 from ._response import EmbeddedFile, Hash2Peer, PeerRecord, Response
@@ -155,14 +154,9 @@ __all__ = [
     "LitePacket",
     "LocalDiscovery",
     "LocalProtocolError",
-    "MemoryHost",
-    "MemoryNat",
-    "MemoryNetwork",
-    "MemoryNetworkStatistics",
     "Message",
     "MessageReceived",
     "MessageTooLargeError",
-    "NatKind",
     "Outgoing",
     "Packet",
     "PeerConnected",

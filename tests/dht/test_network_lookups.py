@@ -6,7 +6,7 @@ import random
 
 from peernet_dht import LookupDriver, LookupStatus, Remote
 from peernet_proto import PeerEngine, hash_data
-from tests.proto.engine_helpers import Switch
+from peernet_proto.testing import Switch
 
 
 def network(count: int, seed: int = 7) -> tuple[Switch, list[PeerEngine]]:

@@ -42,7 +42,7 @@ from peernet_proto import (
     encode_extensions,
     hash_data,
 )
-from tests.proto.engine_helpers import Switch
+from peernet_proto.testing import Switch
 
 SEARCH = Feature.KEYWORD_SEARCH | Feature.EXTENSIONS
 

@@ -15,15 +15,8 @@ import trio
 import trio.testing
 from punch_agent import Events, make_engine, punch_trial
 
-from peernet_proto import (
-    EngineRunner,
-    MemoryNetwork,
-    NatKind,
-    PeerEngine,
-    PrivateKey,
-    ResponseReceived,
-    RootPeer,
-)
+from peernet_proto import EngineRunner, PeerEngine, PrivateKey, ResponseReceived, RootPeer
+from peernet_proto.testing import MemoryNetwork, NatKind
 
 RELAY = ("11.0.0.10", 7000)
 

@@ -28,7 +28,6 @@ from peernet_proto import (
     EngineConfig,
     EngineRunner,
     Feature,
-    MemoryNetwork,
     MessageReceived,
     PeerEngine,
     PeerRecord,
@@ -38,6 +37,7 @@ from peernet_proto import (
     needs_traverse,
     record_endpoints,
 )
+from peernet_proto.testing import MemoryNetwork
 
 LAN = ("192.168.1.10", 4000)
 NAT_IP = "11.0.0.1"

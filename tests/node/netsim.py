@@ -7,7 +7,8 @@ import random
 import trio
 
 from peernet import Node
-from peernet_proto import MemoryNetwork, PrivateKey, RootPeer
+from peernet_proto import PrivateKey, RootPeer
+from peernet_proto.testing import MemoryNetwork
 
 
 def ideal_bucket_sizes(node_id: bytes, others: list[bytes], k: int = 20) -> dict[int, int]:

@@ -16,7 +16,8 @@ import trio
 from peernet._api import _respond, search_route
 from peernet.cli import main
 from peernet_dht import VALUE_SIZE_MAX, StoreFullError
-from peernet_proto import MemoryNetwork, hash_data
+from peernet_proto import hash_data
+from peernet_proto.testing import MemoryNetwork
 from tests.node.test_network_search import start_mixed_network
 
 

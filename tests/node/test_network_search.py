@@ -15,7 +15,8 @@ import trio
 
 from peernet import Node
 from peernet_dht import IndexedFile, SearchResult
-from peernet_proto import EngineConfig, EngineRunner, MemoryNetwork, PrivateKey, RootPeer, hash_data
+from peernet_proto import EngineConfig, EngineRunner, PrivateKey, RootPeer, hash_data
+from peernet_proto.testing import MemoryNetwork
 from tests.dht.test_service import GoStyleEngine, Recorder
 
 COUNT = 100

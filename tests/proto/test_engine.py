@@ -22,7 +22,7 @@ from peernet_proto import (
     decode_packet,
     encode_packet,
 )
-from tests.proto.engine_helpers import Switch
+from peernet_proto.testing import Switch
 
 A, B, C = ("127.0.0.1", 1001), ("127.0.0.1", 1002), ("127.0.0.1", 1003)
 

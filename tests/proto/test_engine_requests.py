@@ -24,7 +24,7 @@ from peernet_proto import (
     hash_data,
     needs_traverse,
 )
-from tests.proto.engine_helpers import Switch
+from peernet_proto.testing import Switch
 
 # Public-looking addresses: records of local addresses are not shared with remote requesters.
 A, B, R, C = ("11.0.0.1", 4001), ("11.0.0.2", 4002), ("11.0.0.10", 4010), ("11.0.0.3", 4003)
