@@ -9,10 +9,8 @@ from hypothesis import strategies as st
 
 from peernet_proto import (
     Announcement,
-    BlockRange,
     Chat,
     EmbeddedFile,
-    GetBlock,
     Hash2Peer,
     InfoStoreFile,
     LocalDiscovery,
@@ -24,6 +22,7 @@ from peernet_proto import (
     Transfer,
     Traverse,
 )
+from peernet_proto.wire import BlockRange, GetBlock
 
 # A fixed pool of keys: generating keys per example would dominate the run time.
 KEYS = [PrivateKey((i + 1).to_bytes(32, "big")) for i in range(8)]

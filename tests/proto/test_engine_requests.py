@@ -19,12 +19,12 @@ from peernet_proto import (
     Traverse,
     decode_extensions,
     encode_extensions,
-    encode_observed_address,
     encode_packet,
     hash_data,
     needs_traverse,
 )
 from peernet_proto.testing import Switch
+from peernet_proto.wire import encode_observed_address
 
 # Public-looking addresses: records of local addresses are not shared with remote requesters.
 A, B, R, C = ("11.0.0.1", 4001), ("11.0.0.2", 4002), ("11.0.0.10", 4010), ("11.0.0.3", 4003)

@@ -8,14 +8,9 @@ import pytest
 
 from peernet_proto import (
     Announcement,
-    BlockAvailability,
-    BlockRange,
-    BlockTransferHeader,
     DecodeError,
     EmbeddedFile,
     EncodeError,
-    FileTransferHeader,
-    GetBlock,
     Hash2Peer,
     InfoStoreFile,
     MessageTooLargeError,
@@ -26,6 +21,7 @@ from peernet_proto import (
     encode_message,
     hash_data,
 )
+from peernet_proto.wire import BlockAvailability, BlockRange, BlockTransferHeader, FileTransferHeader, GetBlock
 from tests.proto import golden
 from tests.vectors.loader import counter_stream, load, seed_of
 
