@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 
 import trio
 
-from peernet_proto._udp import UdpTransport
+from peernet_proto import UdpTransport
 from peernet_proto.testing import MemoryNetwork
 
 WINDOW = 128

@@ -16,7 +16,7 @@ from ._errors import (
 )
 from ._fetch import BlockRange, BlockSource, FetchResult, fetch_chain
 from ._merkle import MINIMUM_FRAGMENT_SIZE, MerkleBuilder, MerkleTree, fragment_size, verify_fragment
-from ._packing import TARGET_BLOCK_SIZE, pack_files, pack_profile, refactor
+from ._packing import TARGET_BLOCK_SIZE, group_files, pack_files, pack_profile, refactor
 from ._records import (
     FileRecord,
     FileTag,
@@ -24,6 +24,7 @@ from ._records import (
     Record,
     RecordType,
     TagType,
+    check_file_records,
     decode_file_records,
     decode_profile_fields,
     encode_file_records,
@@ -69,6 +70,7 @@ __all__ = [
     "WarehouseError",
     "WarehouseFileNotFoundError",
     "block_hash",
+    "check_file_records",
     "decode_block",
     "decode_file_records",
     "decode_profile_fields",
@@ -76,6 +78,7 @@ __all__ = [
     "encode_file_records",
     "fetch_chain",
     "fragment_size",
+    "group_files",
     "pack_files",
     "pack_profile",
     "plan_refresh",

@@ -48,6 +48,7 @@ from ._events import (
     ResponseReceived,
 )
 from ._extensions import ExtensionType, decode_extensions, encode_extensions
+from ._interfaces import InterfaceAddress, list_interface_addresses
 from ._keys import PrivateKey, PublicKey, hash_data, recover_compact
 from ._messages import Message, UnknownCommandError, decode_message, encode_message
 from ._packet import Packet, decode_packet, encode_packet
@@ -81,6 +82,7 @@ __all__ = [
     "Feature",
     "Hash2Peer",
     "InfoStoreFile",
+    "InterfaceAddress",
     "InvalidFieldError",
     "InvalidKeyError",
     "ListenAddress",
@@ -123,6 +125,7 @@ __all__ = [
     "encode_message",
     "encode_packet",
     "hash_data",
+    "list_interface_addresses",
     "machine_listen_addresses",
     "needs_traverse",
     "record_endpoints",

@@ -18,7 +18,7 @@ from peernet.cli import main
 from peernet_dht import VALUE_SIZE_MAX, StoreFullError
 from peernet_proto import hash_data
 from peernet_proto.testing import MemoryNetwork
-from tests.node.test_network_search import start_mixed_network
+from tests.node.netsim import start_mixed_network
 
 
 async def test_store_find_value_and_find_peer_with_go_peers_and_loss(autojump_clock):

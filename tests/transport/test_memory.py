@@ -6,7 +6,7 @@ import pytest
 import trio
 import trio.testing
 
-from peernet_proto._transport import Datagram, DatagramTransport, Endpoint
+from peernet_proto import Datagram, DatagramTransport, Endpoint
 from peernet_proto.testing import MemoryHost, MemoryNat, MemoryNetwork, NatKind
 
 
