@@ -14,7 +14,7 @@ from ._errors import (
     WarehouseError,
     WarehouseFileNotFoundError,
 )
-from ._fetch import BlockRange, BlockSource, FetchResult, fetch_chain
+from ._fetch import BlockSource, FetchRange, FetchResult, fetch_chain
 from ._merkle import MINIMUM_FRAGMENT_SIZE, MerkleBuilder, MerkleTree, fragment_size, verify_fragment
 from ._packing import TARGET_BLOCK_SIZE, group_files, pack_files, pack_profile, refactor
 from ._records import (
@@ -42,7 +42,6 @@ __all__ = [
     "Block",
     "BlockDecodeError",
     "BlockNotFoundError",
-    "BlockRange",
     "BlockSignatureError",
     "BlockSource",
     "CacheLimits",
@@ -53,6 +52,7 @@ __all__ = [
     "ChainValidationError",
     "ChainValidator",
     "FetchError",
+    "FetchRange",
     "FetchResult",
     "FileRecord",
     "FileTag",

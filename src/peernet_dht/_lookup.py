@@ -25,7 +25,7 @@ from typing import Final, Generic
 
 import attrs
 
-from peernet_proto import hash_data
+from peernet_proto import hash_data, sort_by_distance
 
 from ._contact import C
 from ._distance import ID_SIZE, check_id
@@ -143,7 +143,7 @@ class Lookup(Generic[C]):
         candidate.state = _State.ANSWERED
         valid = [c for c in contacts if len(c.node_id) == ID_SIZE]
         # The reply's order means nothing (Go sorts by raw ID): keep the nearest few.
-        valid.sort(key=lambda c: int.from_bytes(c.node_id, "big") ^ self._key_int)
+        valid = sort_by_distance(valid, self.key)
         for contact in valid[: self.max_per_response]:
             fresh = self._consider(contact, hop=candidate.hop + 1)
             if self.stop_at_target and contact.node_id == self.key:

@@ -36,7 +36,7 @@ from typing import Final
 
 import attrs
 
-from peernet_proto import EncodeError, TruncatedError
+from peernet_proto import EncodeError, Feature, TruncatedError
 
 from ._errors import SearchPayloadError
 from ._index import FILE_ID_SIZE, OWNER_SIZE, IndexedFile
@@ -58,7 +58,7 @@ __all__ = [
     "query_keywords",
 ]
 
-FEATURE_KEYWORD_SEARCH: Final = 1 << 3
+FEATURE_KEYWORD_SEARCH: Final = Feature.KEYWORD_SEARCH  # bit 3, defined once in peernet_proto
 MAGIC: Final = b"PNS"
 VERSION: Final = 1
 MAX_ITEMS: Final = 128

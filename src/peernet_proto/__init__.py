@@ -11,6 +11,7 @@ tests and simulations in :mod:`peernet_proto.testing`.
 
 from ._announcement import Announcement, InfoStoreFile, LocalDiscovery
 from ._constants import DEFAULT_PORT, Command, Feature
+from ._distance import sort_by_distance
 from ._engine import (
     AdmissionPolicy,
     BlockList,
@@ -130,4 +131,5 @@ __all__ = [
     "needs_traverse",
     "record_endpoints",
     "recover_compact",
+    "sort_by_distance",
 ]

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import attrs
 
-from peernet_proto import Announcement, EngineConfig, Feature, MessageReceived, PeerEngine, PrivateKey
+from peernet_proto import (
+    Announcement,
+    EngineConfig,
+    Feature,
+    MessageReceived,
+    PeerEngine,
+    PrivateKey,
+    sort_by_distance,
+)
 
 __all__ = ["GoLikeDirectory", "GoStyleEngine", "Recorder"]
 
@@ -17,9 +25,8 @@ class GoLikeDirectory:
         self.engine = engine
 
     def closest(self, key, count, exclude):  # type: ignore[no-untyped-def]
-        target = int.from_bytes(key, "big")
         keys = [info.public_key for info in self.engine.peers() if info.public_key != exclude]
-        near = sorted(keys, key=lambda p: int.from_bytes(p.node_id, "big") ^ target)[: count * 3]
+        near = sort_by_distance(keys, key)[: count * 3]
         return sorted(near, key=lambda p: p.node_id)
 
 
