@@ -21,6 +21,7 @@ from ._records import (
 
 __all__ = ["TARGET_BLOCK_SIZE", "group_files", "pack", "pack_files", "pack_profile", "refactor"]
 
+#: Bytes of records :func:`pack_files` and :func:`pack_profile` put into one block, about.
 TARGET_BLOCK_SIZE = 4096
 _Item = TypeVar("_Item")
 

@@ -3,6 +3,8 @@
 Sans-IO throughout: every object takes values and ``now`` and returns what to send; the trio
 driver lives in the engine. Imports no Peernet layer but :mod:`peernet_proto`.
 
+``DhtResult`` is the result of any :class:`DhtService` operation (a union of the ``...Result`` classes).
+
 Limits of :class:`DhtService` on what one peer's request may cost: ``INFO_STORE_PER_REQUEST`` (INFO_STORE
 entries taken from one request) and ``QUERY_KEYWORDS_SERVED`` (keyword hashes of one QUERY that are answered).
 """

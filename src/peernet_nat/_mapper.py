@@ -44,6 +44,7 @@ MAX_RETRY_DELAY = 60.0
 
 
 class MappingClient(Protocol):
+    """A client of one port mapping protocol (UPnP, NAT-PMP or PCP) as :class:`PortMapper` drives it."""
     method: MappingMethod
 
     def take_restart(self) -> bool: ...
@@ -69,6 +70,7 @@ class MappingRequest:
 
 
 class MappingEventKind(enum.Enum):
+    """What happened to a port mapping."""
     MAPPED = "mapped"
     RENEWED = "renewed"
     REMAPPED = "remapped"  # the gateway lost our mapping (restart) and we made it again
@@ -79,6 +81,7 @@ class MappingEventKind(enum.Enum):
 
 @attrs.frozen
 class MappingEvent:
+    """A change of a port mapping requested from the gateway; ``detail`` explains failures."""
     kind: MappingEventKind
     request: MappingRequest
     mapping: PortMapping | None = None
