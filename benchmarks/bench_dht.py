@@ -65,7 +65,9 @@ def packet_costs() -> tuple[float, float]:
     key = bytes(range(32))
     (ask,) = Announcement(features=3, find_peer=[key]).encode()
     records = [
-        PeerRecord(PrivateKey.generate().public_key, ipv4=f"11.0.0.{i + 1}", ipv4_port=112, ipv4_port_internal=112, features=3)
+        PeerRecord(
+            PrivateKey.generate().public_key, ipv4=f"11.0.0.{i + 1}", ipv4_port=112, ipv4_port_internal=112, features=3
+        )
         for i in range(5)
     ]
     (answer,) = Response(features=3, hash2peers=[Hash2Peer(key, closest=records)]).encode()
@@ -137,7 +139,11 @@ def main() -> int:
              "fill handshake / lookup exchange: encode + decode only"),
             ("setup wall seconds (build + fill)", summary["setup_seconds"],
              f"codec floor {fill_packets * fill_cost:.1f} s"),
-            ("lookup wall seconds", summary["lookup_wall_seconds"], f"codec floor {lookup_packets * lookup_cost:.1f} s"),
+            (
+                "lookup wall seconds",
+                summary["lookup_wall_seconds"],
+                f"codec floor {lookup_packets * lookup_cost:.1f} s",
+            ),
             ("total wall seconds", summary["wall_seconds"], f"codec floor {floor:.1f} s"),
             ("total CPU seconds", summary["cpu_seconds"],
              f"codec floor {floor:.1f} s: overhead x{summary['cpu_seconds'] / max(floor, 1e-9):.2f}"),

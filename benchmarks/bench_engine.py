@@ -32,7 +32,6 @@ from peernet_proto import (
     Announcement,
     EngineConfig,
     EngineLimits,
-    MemoryNetwork,
     Packet,
     PeerEngine,
     PongReceived,
@@ -42,6 +41,7 @@ from peernet_proto import (
     decode_packet,
     encode_packet,
 )
+from peernet_proto.testing import MemoryNetwork
 
 
 async def ping_pong(seconds: float) -> float:
@@ -94,7 +94,8 @@ def memory_per_peer(count: int) -> float:
     me = PrivateKey.generate()
     (payload,) = Announcement(user_agent="bench/1.0", find_self=False).encode()
     datagrams = [encode_packet(Packet(0, 0, i, payload), sender=k, receiver=me.public_key) for i, k in enumerate(keys)]
-    engine = PeerEngine(me, EngineConfig(local_discovery=False, limits=EngineLimits(max_peers=count + 1)), rng=random.Random(0))
+    config = EngineConfig(local_discovery=False, limits=EngineLimits(max_peers=count + 1))
+    engine = PeerEngine(me, config, rng=random.Random(0))
     engine.set_local_endpoints([("127.0.0.1", 112)], 0.0)
     tracemalloc.start()
     before = tracemalloc.take_snapshot()
@@ -130,7 +131,9 @@ async def bootstrap(count: int) -> Bootstrap:
     async with trio.open_nursery() as nursery:
         for index in range(count):
             host = network.add_host([f"10.{index // 250}.{index % 250}.1"], ports=[112])
-            roots = [] if not nodes else [RootPeer(nodes[0].public_key, tuple(nodes[0].runner.transport.local_endpoints()))]
+            roots = []
+            if nodes:
+                roots = [RootPeer(nodes[0].public_key, tuple(nodes[0].runner.transport.local_endpoints()))]
             node = Node(PrivateKey.generate(), host, root_peers=roots, rng=random.Random(index), refresh_interval=60.0)
             nodes.append(node)
             await nursery.start(node.run)

@@ -83,7 +83,9 @@ def bench_punch(trials: int) -> None:
 def matrix_cell(session: PunchLab, trials: int) -> dict[str, tuple[int, int]]:
     """All three methods at once, each with its own targets and initiator ports."""
     starting = {
-        method: session.start_targets(trials, 8000 + 100 * index, *(["--map", "--wait-mapped"] if method == "mapped" else []))
+        method: session.start_targets(
+            trials, 8000 + 100 * index, *(["--map", "--wait-mapped"] if method == "mapped" else [])
+        )
         for index, method in enumerate(PUNCH_METHODS)
     }
     targets = {method: session.targets_ready(process) for method, process in starting.items()}
@@ -101,14 +103,19 @@ def matrix_cell(session: PunchLab, trials: int) -> dict[str, tuple[int, int]]:
 
 
 def bench_matrix(trials: int) -> None:
-    print(f"\nsuccess matrix: initiator on a1 behind r1, target on b1 behind r2, relay public ({trials} trials per cell)")
+    print(
+        f"\nsuccess matrix: initiator on a1 behind r1, target on b1 behind r2, relay public ({trials} trials per cell)"
+    )
     print(f"{'r1 / r2 NAT':<24}" + "".join(f"{method:>9}" for method in PUNCH_METHODS))
     started = time.monotonic()
     for nat1, nat2 in itertools.product(NAT_TYPES, NAT_TYPES):
         with NatLab(nat1=nat1, nat2=nat2, upnp=True) as lab:
             cell = matrix_cell(PunchLab(lab), trials)
         print(f"{nat1 + ' / ' + nat2:<24}" + "".join(f"{f'{ok}/{n}':>9}" for ok, n in cell.values()), flush=True)
-    print(f"({time.monotonic() - started:.0f} s; NAT types as in tests/nat/lab.py: cone = Linux masquerade, port-restricted)")
+    print(
+        f"({time.monotonic() - started:.0f} s; NAT types as in tests/nat/lab.py: "
+        "cone = Linux masquerade, port-restricted)"
+    )
 
 
 def main() -> int:

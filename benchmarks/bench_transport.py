@@ -17,8 +17,8 @@ from collections.abc import Awaitable, Callable
 
 import trio
 
-from peernet_proto._memory import MemoryNetwork
-from peernet_proto._udp import UdpTransport
+from peernet_proto import UdpTransport
+from peernet_proto.testing import MemoryNetwork
 
 WINDOW = 128
 SIZES = (100, 1200)

@@ -54,22 +54,22 @@ def main() -> None:
         signed = raw[:-65]
         nonce8 = raw[:4] * 2
 
-        def bare_encode() -> None:
+        def bare_encode(nonce8: bytes = nonce8, plain: bytes = plain, raw: bytes = raw) -> None:
             body = Salsa20.new(key=key, nonce=nonce8).encrypt(plain)
             digest = blake3.blake3(raw[:4] + body).digest()
             signature = raw_sender.sign_recoverable(digest, hasher=None)
             Salsa20.new(key=key, nonce=nonce8).encrypt(signature)
 
-        def bare_decode() -> None:
+        def bare_decode(nonce8: bytes = nonce8, raw: bytes = raw, signed: bytes = signed) -> None:
             signature = Salsa20.new(key=key, nonce=nonce8).encrypt(raw[-65:])
             digest = blake3.blake3(signed).digest()
             rsv = signature[1:] + bytes(((signature[0] - 27) & 3,))
             coincurve.PublicKey.from_signature_and_message(rsv, digest, hasher=None).format()
             Salsa20.new(key=key, nonce=nonce8).encrypt(raw[4:-65])
 
-        ours_encode = rate(lambda: encode_packet(packet, sender=sender, receiver=receiver))
+        ours_encode = rate(lambda packet=packet: encode_packet(packet, sender=sender, receiver=receiver))
         base_encode = rate(bare_encode)
-        ours_decode = rate(lambda: decode_packet(raw, receiver=receiver))
+        ours_decode = rate(lambda raw=raw: decode_packet(raw, receiver=receiver))
         base_decode = rate(bare_decode)
         print(
             f"{size:>8} {ours_encode:>10.0f} {base_encode:>10.0f} {base_encode / ours_encode:>6.2f}   "

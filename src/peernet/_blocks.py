@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 
-from peernet_chain import BlockRange
-from peernet_proto import BlockRange as WireBlockRange
+from peernet_chain import FetchRange as BlockRange
 from peernet_proto import PublicKey
 from peernet_proto.transfer import TransferClient
+from peernet_proto.wire import BlockRange as WireBlockRange
 
 __all__ = ["TransferBlockSource"]
 

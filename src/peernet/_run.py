@@ -15,7 +15,8 @@ from typing import Any
 import trio
 
 from peernet_chain import ChainCorruptError, LocalChain
-from peernet_proto import LOCAL_DISCOVERY_PORT, PrivateKey, UdpTransport
+from peernet_proto import PrivateKey, UdpTransport
+from peernet_proto.wire import LOCAL_DISCOVERY_PORT
 
 from ._config import NodeConfig, format_endpoint
 from ._errors import NodeError

@@ -16,7 +16,8 @@ from typing import Protocol
 
 import peernet_chain
 from peernet_chain import BlockNotFoundError, LocalChain, MerkleTree, Warehouse
-from peernet_proto import BlockRange, PublicKey
+from peernet_proto import PublicKey
+from peernet_proto.wire import BlockRange
 
 from .downloads import SourceUnavailableError
 
@@ -87,7 +88,7 @@ class PeerBlockSource:
     def fetch_blocks(
         self,
         owner: PublicKey,
-        ranges: Sequence[peernet_chain.BlockRange],
+        ranges: Sequence[peernet_chain.FetchRange],
         max_block_size: int,
         limit_count: int,
     ) -> AsyncIterator[tuple[int, bytes | None]]:

@@ -15,7 +15,7 @@ from ._errors import (
     WarehouseError,
     WarehouseFileNotFoundError,
 )
-from ._fetch import BlockRange, BlockSource, FetchResult, fetch_chain
+from ._fetch import BlockSource, FetchRange, FetchResult, fetch_chain
 from ._integrity import check_lmdb_file
 from ._merkle import MINIMUM_FRAGMENT_SIZE, MerkleBuilder, MerkleTree, fragment_size, verify_fragment
 from ._merkle_wire import (
@@ -32,7 +32,7 @@ from ._merkle_wire import (
     encode_merkle_message,
     tree_page,
 )
-from ._packing import TARGET_BLOCK_SIZE, pack_files, pack_profile, refactor
+from ._packing import TARGET_BLOCK_SIZE, group_files, pack_files, pack_profile, refactor
 from ._records import (
     FileRecord,
     FileTag,
@@ -40,6 +40,7 @@ from ._records import (
     Record,
     RecordType,
     TagType,
+    check_file_records,
     decode_file_records,
     decode_profile_fields,
     encode_file_records,
@@ -62,7 +63,6 @@ __all__ = [
     "Block",
     "BlockDecodeError",
     "BlockNotFoundError",
-    "BlockRange",
     "BlockSignatureError",
     "BlockSource",
     "CacheLimits",
@@ -73,6 +73,7 @@ __all__ = [
     "ChainValidationError",
     "ChainValidator",
     "FetchError",
+    "FetchRange",
     "FetchResult",
     "FileFormat",
     "FileRecord",
@@ -100,6 +101,7 @@ __all__ = [
     "__version__",
     "answer_merkle_request",
     "block_hash",
+    "check_file_records",
     "check_lmdb_file",
     "decode_block",
     "decode_file_records",
@@ -110,6 +112,7 @@ __all__ = [
     "encode_merkle_message",
     "fetch_chain",
     "fragment_size",
+    "group_files",
     "pack_files",
     "pack_profile",
     "plan_refresh",

@@ -45,8 +45,10 @@ __all__ = [
     "encoded_block_size",
 ]
 
+#: Bytes before a block's first record: signature, previous-block hash, version, number, size and record count.
 BLOCK_HEADER_SIZE: Final = 119
 SIGNATURE_SIZE: Final = 65
+#: The previous-block hash of block 0 (32 zero bytes).
 ZERO_HASH: Final = bytes(32)
 _HEADER_AFTER_SIGNATURE: Final = struct.Struct("<32sQQIH")
 _RECORD_HEADER: Final = struct.Struct("<BqI")

@@ -20,14 +20,16 @@ from ._cache_policy import CachedChain
 from ._errors import FetchError
 from ._validate import ChainValidator
 
-__all__ = ["BlockRange", "BlockSource", "FetchResult", "fetch_chain"]
+__all__ = ["BlockSource", "FetchRange", "FetchResult", "fetch_chain"]
 
 log = logging.getLogger(__name__)
 
 
 @attrs.frozen
-class BlockRange:
-    """Blocks ``first .. first + count - 1``."""
+class FetchRange:
+    """The blocks ``first .. first + count - 1`` of a remote chain to download (block numbers are 0-based).
+
+    Not to be confused with :class:`peernet_proto.wire.BlockRange`, the wire field of a GetBlock request."""
 
     first: int
     count: int
@@ -37,7 +39,7 @@ class BlockSource(Protocol):
     """The part of the transfer layer that downloads blocks of a remote chain."""
 
     def fetch_blocks(
-        self, owner: PublicKey, ranges: Sequence[BlockRange], max_block_size: int, limit_count: int
+        self, owner: PublicKey, ranges: Sequence[FetchRange], max_block_size: int, limit_count: int
     ) -> AsyncIterator[tuple[int, bytes | None]]:
         """Yield (block number, raw block or None when the peer does not have it / it is too big)."""
         ...
@@ -80,7 +82,7 @@ async def fetch_chain(
     complete = True
     if plan.count:
         stream = source.fetch_blocks(
-            owner, [BlockRange(plan.first, plan.count)], cache.limits.max_block_size, plan.count
+            owner, [FetchRange(plan.first, plan.count)], cache.limits.max_block_size, plan.count
         )
         try:
             complete = await _receive(stream, validator, raws, budget, plan.first, end)

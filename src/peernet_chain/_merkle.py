@@ -28,6 +28,7 @@ _MIB: Final = 1024 * _KIB
 _GIB: Final = 1024 * _MIB
 _TIB: Final = 1024 * _GIB
 _PIB: Final = 1024 * _TIB
+#: The smallest merkle fragment (bytes): files up to 256 MiB use it (see :func:`fragment_size`).
 MINIMUM_FRAGMENT_SIZE: Final = 256 * _KIB
 PROOF_ENTRY_SIZE: Final = 33
 _EXPORT_HEADER: Final = struct.Struct("<QQ32s")

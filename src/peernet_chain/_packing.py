@@ -19,8 +19,9 @@ from ._records import (
     profile_size_in_block,
 )
 
-__all__ = ["TARGET_BLOCK_SIZE", "pack", "pack_files", "pack_profile", "refactor"]
+__all__ = ["TARGET_BLOCK_SIZE", "group_files", "pack", "pack_files", "pack_profile", "refactor"]
 
+#: Bytes of records :func:`pack_files` and :func:`pack_profile` put into one block, about.
 TARGET_BLOCK_SIZE = 4096
 _Item = TypeVar("_Item")
 
@@ -42,13 +43,20 @@ def pack(items: Sequence[_Item], size_of: Callable[[_Item], int], target: int) -
     return groups
 
 
+def group_files(files: Sequence[FileRecord], target: int = TARGET_BLOCK_SIZE) -> list[list[FileRecord]]:
+    """The files of each block, in order, as :func:`pack_files` splits them (``target``: bytes of records per block)."""
+    return pack(files, file_size_in_block, target)
+
+
 def pack_files(files: Sequence[FileRecord], date: int, target: int = TARGET_BLOCK_SIZE) -> list[list[Record]]:
-    return [encode_file_records(group, date) for group in pack(files, file_size_in_block, target)]
+    """File records grouped into blocks of about ``target`` bytes, each record dated ``date`` (Unix seconds)."""
+    return [encode_file_records(group, date) for group in group_files(files, target)]
 
 
 def pack_profile(
     fields: Sequence[ProfileField], date: int, target: int = TARGET_BLOCK_SIZE
 ) -> list[list[Record]]:
+    """Profile records grouped into blocks of about ``target`` bytes, each dated ``date`` (Unix seconds)."""
     return [
         [Record(RecordType.PROFILE, date, f.type.to_bytes(2, "little") + f.data) for f in group]
         for group in pack(fields, profile_size_in_block, target)

@@ -38,6 +38,7 @@ _DEFAULT_MAP_SIZE: Final = 1 << 30
 
 @attrs.frozen
 class ChainState:
+    """A chain's height (number of blocks) and version (changes when blocks are removed or rewritten)."""
     height: int
     version: int
 

@@ -51,6 +51,10 @@ def _fsync_directory(path: Path) -> None:
 
 
 class Warehouse:
+    """Files stored by their blake3 hash under ``root``, written atomically.
+
+    ``chunk_size`` is the size of each read and write, in bytes.
+    """
     def __init__(self, root: str | os.PathLike[str], *, chunk_size: int = _CHUNK) -> None:
         self.root = Path(root)
         self.chunk_size = chunk_size

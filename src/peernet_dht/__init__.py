@@ -2,6 +2,11 @@
 
 Sans-IO throughout: every object takes values and ``now`` and returns what to send; the trio
 driver lives in the engine. Imports no Peernet layer but :mod:`peernet_proto`.
+
+``DhtResult`` is the result of any :class:`DhtService` operation (a union of the ``...Result`` classes).
+
+Limits of :class:`DhtService` on what one peer's request may cost: ``INFO_STORE_PER_REQUEST`` (INFO_STORE
+entries taken from one request) and ``QUERY_KEYWORDS_SERVED`` (keyword hashes of one QUERY that are answered).
 """
 
 from ._contact import Contact, HasNodeId
@@ -35,6 +40,8 @@ from ._search import (
     query_keywords,
 )
 from ._service import (
+    INFO_STORE_PER_REQUEST,
+    QUERY_KEYWORDS_SERVED,
     SEARCH_FEATURES,
     DhtEngine,
     DhtResult,
@@ -67,7 +74,9 @@ __all__ = [
     "EMBEDDED_VALUE_MAX",
     "FEATURE_KEYWORD_SEARCH",
     "ID_SIZE",
+    "INFO_STORE_PER_REQUEST",
     "MIN_WORD_BYTES",
+    "QUERY_KEYWORDS_SERVED",
     "SEARCH_FEATURES",
     "VALUE_SIZE_MAX",
     "AddOutcome",

@@ -9,7 +9,9 @@ from ._errors import KeySizeError
 
 __all__ = ["BITS", "ID_SIZE", "bucket_index", "check_id", "distance", "id_to_int", "random_id_in_bucket"]
 
+#: Bytes in a node ID or DHT key (a blake3 hash).
 ID_SIZE: Final = 32
+#: Bits in a node ID: the number of k-buckets.
 BITS: Final = ID_SIZE * 8
 
 

@@ -23,6 +23,7 @@ OWNER_SIZE = 33
 
 @attrs.frozen
 class IndexedFile:
+    """A file of a blockchain (ours or one downloaded) as the keyword index knows it."""
     file_id: bytes
     owner: bytes  # compressed public key of the chain's owner
     name: str | bytes = ""
@@ -47,12 +48,16 @@ class IndexedFile:
 
 @attrs.frozen
 class SearchHit:
+    """A file the local index matched for a query, with the query keywords that matched."""
     file: IndexedFile
     keywords: frozenset[str]  # the query keywords that matched
     exact: bool  # the whole term matched a whole name / word
 
 
 class LocalIndex:
+    """The keyword index of files known locally, bounded to ``max_files`` files (own files are never evicted)
+    and ``max_keywords_per_file`` keywords per file.
+    """
     def __init__(self, *, max_files: int = 200_000, max_keywords_per_file: int = 128) -> None:
         if max_files < 1 or max_keywords_per_file < 1:
             raise ValueError("index bounds must be positive")

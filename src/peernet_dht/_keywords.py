@@ -25,6 +25,7 @@ __all__ = [
     "word_hash",
 ]
 
+#: Shorter words (UTF-8 bytes) are not keywords.
 MIN_WORD_BYTES: Final = 3
 
 # Go unicode.IsSpace. Python's str.isspace() also accepts U+001C..U+001F, Go does not.

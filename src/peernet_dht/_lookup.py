@@ -25,17 +25,19 @@ from typing import Final, Generic
 
 import attrs
 
-from peernet_proto import hash_data
+from peernet_proto import hash_data, sort_by_distance
 
 from ._contact import C
 from ._distance import ID_SIZE, check_id
 
 __all__ = ["ALPHA", "Lookup", "LookupResult", "LookupStatus", "LookupStep", "Request"]
 
+#: Requests a lookup keeps in flight at once (Kademlia's α).
 ALPHA: Final = 5
 
 
 class LookupStatus(enum.Enum):
+    """Where a lookup stands; every status but RUNNING is final."""
     RUNNING = "running"
     CONVERGED = "converged"  # the k closest live candidates answered
     FOUND_NODE = "found-node"  # a peer reported the target node itself (stop_at_target)
@@ -46,12 +48,14 @@ class LookupStatus(enum.Enum):
 
 @attrs.frozen(slots=True)
 class Request(Generic[C]):
+    """Ask ``peer`` about ``key`` (FIND_NODE or FIND_VALUE, as the lookup was created)."""
     peer: C
     key: bytes
 
 
 @attrs.frozen(slots=True)
 class LookupStep(Generic[C]):
+    """What a lookup wants done now: requests to send, peers that timed out, and when to call it again."""
     requests: tuple[Request[C], ...] = ()
     timed_out: tuple[C, ...] = ()  # peers that just missed a request timeout (for the routing table)
     deadline: float | None = None  # call handle_timer at this time; None once the lookup is done
@@ -59,6 +63,7 @@ class LookupStep(Generic[C]):
 
 @attrs.frozen(slots=True)
 class LookupResult(Generic[C]):
+    """The end of a lookup: its status, the closest peers that answered, and the value if one was found."""
     status: LookupStatus
     closest: tuple[C, ...]  # up to k peers that answered, nearest first
     value: bytes | None = None
@@ -143,7 +148,7 @@ class Lookup(Generic[C]):
         candidate.state = _State.ANSWERED
         valid = [c for c in contacts if len(c.node_id) == ID_SIZE]
         # The reply's order means nothing (Go sorts by raw ID): keep the nearest few.
-        valid.sort(key=lambda c: int.from_bytes(c.node_id, "big") ^ self._key_int)
+        valid = sort_by_distance(valid, self.key)
         for contact in valid[: self.max_per_response]:
             fresh = self._consider(contact, hop=candidate.hop + 1)
             if self.stop_at_target and contact.node_id == self.key:

@@ -41,6 +41,7 @@ K: Final = 20
 
 
 class AddOutcome(enum.Enum):
+    """What :meth:`RoutingTable.add` did with a contact."""
     ADDED = "added"  # appended to a bucket with room
     UPDATED = "updated"  # already present: moved to the tail (most recently seen)
     REPLACED = "replaced"  # took the place of an evicted entry (see AddResult.evicted)
@@ -50,6 +51,7 @@ class AddOutcome(enum.Enum):
 
 @attrs.frozen(slots=True)
 class AddResult(Generic[C]):
+    """The outcome of :meth:`RoutingTable.add`, and the contact evicted for it (REPLACED only)."""
     outcome: AddOutcome
     evicted: C | None = None
 

@@ -36,7 +36,7 @@ from typing import Final
 
 import attrs
 
-from peernet_proto import EncodeError, TruncatedError
+from peernet_proto import EncodeError, Feature, TruncatedError
 
 from ._errors import SearchPayloadError
 from ._index import FILE_ID_SIZE, OWNER_SIZE, IndexedFile
@@ -58,7 +58,7 @@ __all__ = [
     "query_keywords",
 ]
 
-FEATURE_KEYWORD_SEARCH: Final = 1 << 3
+FEATURE_KEYWORD_SEARCH: Final = Feature.KEYWORD_SEARCH  # bit 3, defined once in peernet_proto
 MAGIC: Final = b"PNS"
 VERSION: Final = 1
 MAX_ITEMS: Final = 128
@@ -73,6 +73,7 @@ class SearchPayloadTruncatedError(TruncatedError, SearchPayloadError):
 
 
 class PayloadKind(enum.IntEnum):
+    """What a search payload carries: PUBLISH entries, a QUERY, its RESULTS, or how many entries were STORED."""
     PUBLISH = 1
     QUERY = 2
     RESULTS = 3
@@ -81,6 +82,7 @@ class PayloadKind(enum.IntEnum):
 
 @attrs.frozen
 class KeywordEntry:
+    """One keyword hash pointing at one file: what is published and returned by network search."""
     keyword: bytes  # keyword hash (32)
     file_id: bytes  # 16
     owner: bytes  # compressed public key (33)
@@ -102,6 +104,10 @@ class KeywordEntry:
 
 @attrs.frozen
 class SearchPayload:
+    """A network search payload (extension item ``ExtensionType.KEYWORD_SEARCH``).
+
+    Which fields count depends on ``kind``.
+    """
     kind: PayloadKind
     entries: tuple[KeywordEntry, ...] = ()
     keywords: tuple[bytes, ...] = ()  # QUERY only
@@ -110,6 +116,7 @@ class SearchPayload:
 
 
 def encode_search_payload(payload: SearchPayload) -> bytes:
+    """The bytes of ``payload``: at most ``MAX_ITEMS`` items and ``MAX_PAYLOAD`` bytes, else :class:`EncodeError`."""
     if payload.kind is PayloadKind.STORED:
         if not 0 <= payload.stored <= MAX_ITEMS:
             raise EncodeError(f"a STORED count is at most {MAX_ITEMS}")

@@ -2,7 +2,7 @@
 
 Every node is a :class:`peernet_proto.PeerEngine` (real packets: encryption, signatures, the
 reference's message codecs) with a :class:`RoutingTable` as its peer directory, on its own host
-of a :class:`peernet_proto.MemoryNetwork`; lookups run through :class:`LookupDriver`. Everything
+of a :class:`peernet_proto.testing.MemoryNetwork`; lookups run through :class:`LookupDriver`. Everything
 runs in one ``trio.run`` under :class:`trio.testing.MockClock`, so time is simulated and the
 run is reproducible: the same seed gives the same outcome.
 
@@ -53,8 +53,6 @@ from peernet_proto import (
     Datagram,
     EngineConfig,
     EngineEvent,
-    MemoryHost,
-    MemoryNetwork,
     PeerConnected,
     PeerEngine,
     PeerRemoved,
@@ -64,6 +62,7 @@ from peernet_proto import (
     RequestTimedOut,
     ResponseReceived,
 )
+from peernet_proto.testing import MemoryHost, MemoryNetwork
 
 from ._network import LookupDone, LookupDriver, Remote
 from ._routing import RoutingTable
@@ -328,7 +327,9 @@ class EngineSimulator:
         announcement = Announcement(features=engine.features, user_agent=USER_AGENT)
         for index in sorted(targets):
             other = self.nodes[index]
-            engine.request(other.public_key, announcement, now, endpoints=[other.endpoint], tag=FILL, timeout=FILL_TIMEOUT)
+            engine.request(
+                other.public_key, announcement, now, endpoints=[other.endpoint], tag=FILL, timeout=FILL_TIMEOUT
+            )
 
     async def _check_fill(self, now: float) -> None:
         """A fill round is over: retry the handshakes that got no answer, or move on."""

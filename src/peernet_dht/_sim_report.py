@@ -21,7 +21,7 @@ class SimConfig:
     """One simulation run.
 
     ``model``: ``"engine"`` runs every node as a real :class:`peernet_proto.PeerEngine` on
-    :class:`peernet_proto.MemoryNetwork` (real packets, codecs and crypto, simulated time);
+    :class:`peernet_proto.testing.MemoryNetwork` (real packets, codecs and crypto, simulated time);
     ``"abstract"`` exchanges Python values on an idealised network (fast, no wire format).
 
     ``latency`` is the one-way delay range in seconds: per message in the abstract model, per

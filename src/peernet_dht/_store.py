@@ -67,17 +67,20 @@ class StoreFullError(LocalProtocolError):
 
 @attrs.frozen
 class Embedded:
+    """A FIND_VALUE hit: the value's bytes themselves."""
     data: bytes
 
 
 @attrs.frozen
 class Providers(Generic[C]):
+    """A FIND_VALUE hit by reference: peers that store the value, and whether we do."""
     peers: tuple[C, ...]  # other peers that announced the value (INFO_STORE)
     self_is_provider: bool = False
 
 
 @attrs.frozen
 class Miss:
+    """A FIND_VALUE miss: neither the value nor a provider is known."""
     pass
 
 
@@ -89,6 +92,12 @@ class _Value:
 
 
 class ValueStore(Generic[C]):
+    """The bounded store of DHT values and of provider announcements (INFO_STORE), with expiry.
+
+    Bounds: ``max_values`` values of at most ``max_value_size`` bytes, ``max_bytes`` in total,
+    ``max_providers`` provider entries; values expire after ``ttl`` seconds and are republished
+    every ``republish_interval`` seconds.
+    """
     def __init__(
         self,
         *,

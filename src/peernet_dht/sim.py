@@ -11,7 +11,7 @@ matplotlib, which is optional).
 Two models (``--model``):
 
 * ``engine`` (default): every node is a real ``PeerEngine`` with a ``RoutingTable`` on its own
-  host of peernet_proto's ``MemoryNetwork``; tables are filled by real handshakes, lookups run
+  host of peernet_proto.testing's ``MemoryNetwork``; tables are filled by real handshakes, lookups run
   through ``LookupDriver``; every packet is encrypted, signed and decoded. See
   :mod:`peernet_dht._sim_engine`. 0.3 to 0.4 ms of CPU per packet, nearly all of them filling
   the tables (two per pair of peers): 500 nodes take ~30 s, 10 000 nodes ~24 min and 3.4 GiB
@@ -125,8 +125,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--alpha", type=int, default=ALPHA)
     parser.add_argument("--fill", type=int, default=None, help="peers contacted per full bucket (default k)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--plot", metavar="PNG", help="write a hops histogram, or with --churn-sweep success against churn")
-    parser.add_argument("--churn-sweep", type=_fractions, metavar="LIST", help="one run per churn level, e.g. 0,0.1,0.2,0.3")
+    parser.add_argument(
+        "--plot", metavar="PNG", help="write a hops histogram, or with --churn-sweep success against churn"
+    )
+    parser.add_argument(
+        "--churn-sweep", type=_fractions, metavar="LIST", help="one run per churn level, e.g. 0,0.1,0.2,0.3"
+    )
     args = parser.parse_args(argv)
     try:
         configs = [

@@ -29,6 +29,7 @@ def parse_proc_net_route(text: str) -> ipaddress.IPv4Address | None:
 
 
 def default_gateway(route_file: Path = Path("/proc/net/route")) -> ipaddress.IPv4Address | None:
+    """The IPv4 default gateway from the kernel routing table; None when there is none or it cannot be read."""
     try:
         with route_file.open() as stream:
             return parse_proc_net_route(stream.read(_MAX_ROUTE_TABLE))

@@ -27,6 +27,7 @@ MAX_HEADERS = 64
 
 @attrs.frozen
 class HttpResponse:
+    """A parsed HTTP/1.1 response from a gateway; header names are lower-case."""
     status: int
     reason: str
     headers: dict[str, str]  # lower-case names
@@ -54,6 +55,10 @@ def split_http_url(url: str) -> tuple[str, int, str]:
 def encode_http_request(
     method: str, url: str, headers: dict[str, str] | None = None, body: bytes = b""
 ) -> bytes:
+    """An HTTP/1.1 request for ``url`` (http only) with ``Connection: close``.
+
+    Header names and values must not contain CR or LF.
+    """
     host, port, path = split_http_url(url)
     host_header = f"[{host}]" if ":" in host else host
     lines = [f"{method} {path} HTTP/1.1", f"Host: {host_header}:{port}", "Connection: close"]

@@ -24,6 +24,7 @@ FIREWALL6_SERVICE = "urn:schemas-upnp-org:service:WANIPv6FirewallControl:1"
 
 @attrs.frozen
 class UpnpService:
+    """A UPnP service of a gateway: its type URN and its control URL."""
     service_type: str
     control_url: str
 
@@ -35,6 +36,7 @@ class UpnpService:
 
 @attrs.frozen
 class IgdDescription:
+    """The services of an Internet Gateway Device this library uses: a WAN connection and the IPv6 firewall control."""
     connection: UpnpService | None
     firewall6: UpnpService | None
 

@@ -44,6 +44,7 @@ MAX_RETRY_DELAY = 60.0
 
 
 class MappingClient(Protocol):
+    """A client of one port mapping protocol (UPnP, NAT-PMP or PCP) as :class:`PortMapper` drives it."""
     method: MappingMethod
 
     def take_restart(self) -> bool: ...
@@ -69,6 +70,7 @@ class MappingRequest:
 
 
 class MappingEventKind(enum.Enum):
+    """What happened to a port mapping."""
     MAPPED = "mapped"
     RENEWED = "renewed"
     REMAPPED = "remapped"  # the gateway lost our mapping (restart) and we made it again
@@ -79,6 +81,7 @@ class MappingEventKind(enum.Enum):
 
 @attrs.frozen
 class MappingEvent:
+    """A change of a port mapping requested from the gateway; ``detail`` explains failures."""
     kind: MappingEventKind
     request: MappingRequest
     mapping: PortMapping | None = None
@@ -271,13 +274,12 @@ class PortMapper:
         else:
             kind = MappingEventKind.REMAPPED if remap else MappingEventKind.RENEWED
         self._emit(MappingEvent(kind, lease.request, mapping))
-        if mapping.external_ip is not None and not is_public_address(mapping.external_ip):
-            if not self.double_nat:
-                self.double_nat = True
-                self._emit(
-                    MappingEvent(MappingEventKind.DOUBLE_NAT, lease.request, mapping,
-                                 f"external address {mapping.external_ip} is not public")
-                )
+        if mapping.external_ip is not None and not is_public_address(mapping.external_ip) and not self.double_nat:
+            self.double_nat = True
+            self._emit(
+                MappingEvent(MappingEventKind.DOUBLE_NAT, lease.request, mapping,
+                             f"external address {mapping.external_ip} is not public")
+            )
 
     async def _map_resolving_conflicts(
         self, client: MappingClient, request: MappingRequest, previous: PortMapping | None

@@ -24,6 +24,7 @@ __all__ = [
     "encode_natpmp_map_request",
 ]
 
+#: The UDP port of a NAT-PMP gateway (RFC 6886).
 NATPMP_PORT = 5351
 NATPMP_CLIENT_PORT = 5350  # gateways announce address changes to 224.0.0.1 on this port
 _VERSION = 0
@@ -35,6 +36,7 @@ _MAX_LIFETIME = 0xFFFFFFFF
 
 
 class NatPmpResult(enum.IntEnum):
+    """NAT-PMP result codes (RFC 6886 §3.5)."""
     SUCCESS = 0
     UNSUPPORTED_VERSION = 1
     NOT_AUTHORIZED = 2
@@ -45,12 +47,14 @@ class NatPmpResult(enum.IntEnum):
 
 @attrs.frozen
 class NatPmpExternalAddress:
+    """A NAT-PMP external address response: the gateway's epoch (seconds since its start) and external IPv4."""
     epoch: int
     external_ip: ipaddress.IPv4Address
 
 
 @attrs.frozen
 class NatPmpMapResponse:
+    """A NAT-PMP mapping response; ``lifetime`` in seconds, 0 when the mapping was deleted."""
     protocol: TransportProtocol
     epoch: int
     internal_port: int
@@ -78,6 +82,7 @@ NatPmpResponse = NatPmpExternalAddress | NatPmpMapResponse | NatPmpFailure
 
 
 def encode_natpmp_external_address_request() -> bytes:
+    """The 2-byte NAT-PMP request for the gateway's external address."""
     return bytes((_VERSION, _OP_EXTERNAL_ADDRESS))
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "encode_pcp_map_request",
 ]
 
+#: The UDP port of a PCP server (RFC 6887).
 PCP_PORT = 5351
 PCP_VERSION = 2
 MAX_PCP_MESSAGE = 1100
@@ -41,12 +42,14 @@ _ANY_V6 = ipaddress.IPv6Address("::")
 
 
 class PcpOpcode(enum.IntEnum):
+    """PCP opcodes (RFC 6887 §19.2)."""
     ANNOUNCE = 0
     MAP = 1
     PEER = 2
 
 
 class PcpResult(enum.IntEnum):
+    """PCP result codes (RFC 6887 §7.4)."""
     SUCCESS = 0
     UNSUPP_VERSION = 1
     NOT_AUTHORIZED = 2
@@ -65,6 +68,7 @@ class PcpResult(enum.IntEnum):
 
 @attrs.frozen
 class PcpMapResult:
+    """The MAP opcode data of a PCP response: the request's nonce and the mapping the server made."""
     nonce: bytes
     protocol: int
     internal_port: int
@@ -74,6 +78,7 @@ class PcpMapResult:
 
 @attrs.frozen
 class PcpResponse:
+    """A parsed PCP response; ``lifetime`` and ``epoch`` in seconds, ``options`` as (code, data) pairs."""
     opcode: int
     result: int
     lifetime: int
@@ -102,6 +107,7 @@ def _unmap(packed: bytes) -> IPAddress:
 
 
 def encode_pcp_announce_request(client_ip: IPAddress) -> bytes:
+    """A PCP ANNOUNCE request from ``client_ip`` (asks the server for its epoch)."""
     return _REQUEST_HEADER.pack(PCP_VERSION, PcpOpcode.ANNOUNCE, 0, 0, pcp_address(client_ip))
 
 

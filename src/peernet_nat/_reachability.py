@@ -27,10 +27,12 @@ __all__ = [
 ]
 
 FEATURE_FIREWALL_BIT = 2  # Announcement feature bit: "behind a firewall, not reachable directly"
+#: An IP address and a port.
 Endpoint = tuple[IPAddress, int]
 
 
 class ReachabilityClass(enum.Enum):
+    """How others can reach us, as judged from the addresses peers observe."""
     UNKNOWN = "unknown"
     PUBLIC = "public"
     NAT_CONSISTENT = "nat-consistent"  # cone: every peer sees the same external endpoint
@@ -40,6 +42,7 @@ class ReachabilityClass(enum.Enum):
 
 @attrs.frozen
 class Reachability:
+    """Our reachability class and, when peers agree on it, our external endpoint."""
     classification: ReachabilityClass
     external_endpoint: Endpoint | None = None
 
@@ -58,6 +61,7 @@ class Reachability:
 
 @attrs.frozen
 class ReachabilityChanged:
+    """The reachability changed from ``old`` to ``new`` at time ``at`` (seconds, the tracker's clock)."""
     old: Reachability
     new: Reachability
     at: float

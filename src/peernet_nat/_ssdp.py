@@ -30,6 +30,7 @@ IGD_SEARCH_TARGETS = (
 
 @attrs.frozen
 class SsdpResponse:
+    """An SSDP search answer: where the device description is, and what was found."""
     location: str
     search_target: str
     usn: str
@@ -37,6 +38,10 @@ class SsdpResponse:
 
 
 def encode_msearch(search_target: str, *, ipv6: bool = False, mx: int = 1) -> bytes:
+    """An SSDP M-SEARCH datagram for ``search_target`` to the IPv4 or IPv6 group.
+
+    ``mx`` is the longest delay, in seconds, before devices answer (UPnP allows 1..5).
+    """
     host = f"[{SSDP_GROUP_V6.upper()}]" if ipv6 else SSDP_GROUP_V4
     return (
         "M-SEARCH * HTTP/1.1\r\n"

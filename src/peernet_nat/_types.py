@@ -9,6 +9,7 @@ import attrs
 
 __all__ = ["IPAddress", "MappingMethod", "PortMapping", "TransportProtocol", "is_public_address"]
 
+#: An IPv4 or IPv6 address.
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
@@ -20,6 +21,7 @@ class TransportProtocol(enum.IntEnum):
 
 
 class MappingMethod(enum.Enum):
+    """The protocol a port mapping was made with."""
     UPNP = "upnp"
     NATPMP = "natpmp"
     PCP = "pcp"

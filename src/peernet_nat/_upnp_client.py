@@ -40,6 +40,7 @@ DESCRIPTION = "peernet"
 
 @attrs.frozen
 class UpnpMappingEntry:
+    """One port mapping as a UPnP gateway lists it; ``lease_duration`` in seconds, 0 for a permanent mapping."""
     protocol: str
     external_port: int
     internal_client: str

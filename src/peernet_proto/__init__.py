@@ -2,25 +2,16 @@
 
 No other Peernet layer is imported from here. The codecs are sans-IO: they take and return bytes,
 and on invalid input raise only :class:`DecodeError` subclasses.
+
+This namespace holds what a client needs: keys, packets and messages with their codecs, errors, the
+engine and its runner, transports and events. Lower-level wire pieces (lite packets, transfer
+sub-frames, UDT frames, size constants) are in :mod:`peernet_proto.wire`; in-memory networks for
+tests and simulations in :mod:`peernet_proto.testing`.
 """
 
 from ._announcement import Announcement, InfoStoreFile, LocalDiscovery
-from ._constants import (
-    DEFAULT_PORT,
-    EMBEDDED_FILE_SIZE_MAX,
-    INTERNET_SAFE_MTU,
-    IPV4_BROADCAST_PRIVATE_KEY,
-    IPV6_MULTICAST_GROUP,
-    IPV6_MULTICAST_PRIVATE_KEY,
-    LOCAL_DISCOVERY_PORT,
-    MAX_PAYLOAD_SIZE,
-    PACKET_LENGTH_MIN,
-    TRANSFER_MAX_EMBED_SIZE_LITE,
-    Action,
-    Command,
-    Feature,
-    ResponseAction,
-)
+from ._constants import DEFAULT_PORT, Command, Feature
+from ._distance import sort_by_distance
 from ._engine import (
     AdmissionPolicy,
     BlockList,
@@ -57,80 +48,27 @@ from ._events import (
     RequestTimedOut,
     ResponseReceived,
 )
-from ._extensions import (
-    ExtensionType,
-    decode_extensions,
-    decode_observed_address,
-    encode_extensions,
-    encode_observed_address,
-)
+from ._extensions import ExtensionType, decode_extensions, encode_extensions
 from ._interfaces import InterfaceAddress, list_interface_addresses
 from ._keys import PrivateKey, PublicKey, hash_data, recover_compact
-from ._lite import LitePacket, decode_lite_packet, encode_lite_packet
-from ._memory import MemoryHost, MemoryNat, MemoryNetwork, MemoryNetworkStatistics, NatKind
 from ._messages import Message, UnknownCommandError, decode_message, encode_message
-from ._packet import Packet, decode_packet, encode_packet, garbage_length_bound
+from ._packet import Packet, decode_packet, encode_packet
 from ._response import EmbeddedFile, Hash2Peer, PeerRecord, Response
 from ._runner import EngineRunner
 from ._simple import Chat, Ping, Pong
-from ._transfer import (
-    BlockAvailability,
-    BlockRange,
-    BlockTransferHeader,
-    FileTransferHeader,
-    GetBlock,
-    GetBlockControl,
-    Transfer,
-    TransferControl,
-)
+from ._transfer import Transfer
 from ._transport import Datagram, DatagramTransport, Endpoint, format_endpoint
 from ._traverse import Traverse
 from ._udp import ListenAddress, UdpStatistics, UdpTransport, machine_listen_addresses
-from ._udt import (
-    UdtAck,
-    UdtAck2,
-    UdtCongestionWarning,
-    UdtControlType,
-    UdtData,
-    UdtError,
-    UdtFrame,
-    UdtHandshake,
-    UdtKeepAlive,
-    UdtMessageDropRequest,
-    UdtNak,
-    UdtShutdown,
-    UdtUserDefined,
-    decode_udt_frame,
-    encode_udt_frame,
-)
-
-#: The well-known identities that local discovery packets are encrypted to (spec wire.md §10.3).
-IPV4_BROADCAST_PUBLIC_KEY = PrivateKey(IPV4_BROADCAST_PRIVATE_KEY).public_key
-IPV6_MULTICAST_PUBLIC_KEY = PrivateKey(IPV6_MULTICAST_PRIVATE_KEY).public_key
 
 __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_PORT",
-    "EMBEDDED_FILE_SIZE_MAX",
-    "INTERNET_SAFE_MTU",
-    "IPV4_BROADCAST_PRIVATE_KEY",
-    "IPV4_BROADCAST_PUBLIC_KEY",
-    "IPV6_MULTICAST_GROUP",
-    "IPV6_MULTICAST_PRIVATE_KEY",
-    "IPV6_MULTICAST_PUBLIC_KEY",
-    "LOCAL_DISCOVERY_PORT",
-    "MAX_PAYLOAD_SIZE",
-    "PACKET_LENGTH_MIN",
-    "TRANSFER_MAX_EMBED_SIZE_LITE",
-    "Action",
     "AddressObserved",
     "AdmissionPolicy",
     "Announcement",
-    "BlockAvailability",
     "BlockList",
-    "BlockRange",
-    "BlockTransferHeader",
     "Chat",
     "Command",
     "Datagram",
@@ -145,26 +83,17 @@ __all__ = [
     "EngineRunner",
     "ExtensionType",
     "Feature",
-    "FileTransferHeader",
-    "GetBlock",
-    "GetBlockControl",
     "Hash2Peer",
     "InfoStoreFile",
     "InterfaceAddress",
     "InvalidFieldError",
     "InvalidKeyError",
     "ListenAddress",
-    "LitePacket",
     "LocalDiscovery",
     "LocalProtocolError",
-    "MemoryHost",
-    "MemoryNat",
-    "MemoryNetwork",
-    "MemoryNetworkStatistics",
     "Message",
     "MessageReceived",
     "MessageTooLargeError",
-    "NatKind",
     "Outgoing",
     "Packet",
     "PeerConnected",
@@ -183,49 +112,28 @@ __all__ = [
     "RequestHandler",
     "RequestTimedOut",
     "Response",
-    "ResponseAction",
     "ResponseReceived",
     "RootPeer",
     "SignatureError",
     "Transfer",
-    "TransferControl",
     "Traverse",
     "TruncatedError",
     "UdpStatistics",
     "UdpTransport",
-    "UdtAck",
-    "UdtAck2",
-    "UdtCongestionWarning",
-    "UdtControlType",
-    "UdtData",
-    "UdtError",
-    "UdtFrame",
-    "UdtHandshake",
-    "UdtKeepAlive",
-    "UdtMessageDropRequest",
-    "UdtNak",
-    "UdtShutdown",
-    "UdtUserDefined",
     "UnknownCommandError",
     "__version__",
     "decode_extensions",
-    "decode_lite_packet",
     "decode_message",
-    "decode_observed_address",
     "decode_packet",
-    "decode_udt_frame",
     "encode_extensions",
-    "encode_lite_packet",
     "encode_message",
-    "encode_observed_address",
     "encode_packet",
-    "encode_udt_frame",
     "format_endpoint",
-    "garbage_length_bound",
     "hash_data",
     "list_interface_addresses",
     "machine_listen_addresses",
     "needs_traverse",
     "record_endpoints",
     "recover_compact",
+    "sort_by_distance",
 ]

@@ -62,12 +62,17 @@ class AddressObserved:
 
 @attrs.frozen
 class PongReceived:
+    """A Pong answered our Ping from ``peer``; ``rtt`` is the round trip in seconds."""
     peer: PublicKey
     rtt: float
 
 
 @attrs.frozen
 class RequestTimedOut:
+    """A request to ``peer`` got no (or no final) Response in time.
+
+    ``tag`` is the caller's, ``command`` the request's command byte.
+    """
     peer: PublicKey
     sequence: int
     command: int
@@ -87,4 +92,7 @@ class MessageReceived:
     local: Endpoint
 
 
-EngineEvent = AddressObserved | PeerConnected | PeerRemoved | ResponseReceived | PongReceived | RequestTimedOut | MessageReceived
+#: Anything :meth:`PeerEngine.events` yields.
+EngineEvent = (
+    AddressObserved | PeerConnected | PeerRemoved | ResponseReceived | PongReceived | RequestTimedOut | MessageReceived
+)

@@ -35,11 +35,17 @@ _ITEM = struct.Struct("<BH")
 
 
 class ExtensionType(enum.IntEnum):
+    """The item types of the extension container (spec wire.md §16): one byte each."""
     KEYWORD_SEARCH = 1
     OBSERVED_ADDRESS = 2
 
 
 def encode_extensions(items: Mapping[int, bytes]) -> bytes:
+    """The extension container for ``items``: type byte -> value of at most 65 535 bytes.
+
+    At most ``MAX_ITEMS`` items; empty bytes for no items. Raises :class:`EncodeError` when a type,
+    a value or the count is out of bounds.
+    """
     if not items:
         return b""
     if len(items) > MAX_ITEMS:

@@ -14,6 +14,7 @@ from ._traverse import Traverse
 
 __all__ = ["Message", "UnknownCommandError", "decode_message", "encode_message"]
 
+#: Any decoded message: what :func:`decode_message` returns and :func:`encode_message` takes.
 Message = Announcement | LocalDiscovery | Response | Ping | Pong | Traverse | GetBlock | Transfer | Chat
 
 

@@ -279,8 +279,8 @@ class _ResponseEncoder:
 
     def run(self) -> list[bytes]:
         response = self._response
-        # Each pending entry: (key, encoded records, index of the next record, is_last flag).
-        entries = [
+        # Each pending entry: (key, encoded records, is_last flag); the indexes say where the next payload starts.
+        self._entries = [
             (
                 entry.key,
                 [r.encode(True) for r in entry.storing] + [r.encode(False) for r in entry.closest],
@@ -288,85 +288,97 @@ class _ResponseEncoder:
             )
             for entry in response.hash2peers
         ]
-        entry_index = 0
-        record_index = 0
-        files = response.embedded_files
-        file_index = 0
-        not_found = response.hashes_not_found
-        not_found_index = 0
+        self._entry_index = self._record_index = self._file_index = self._not_found_index = 0
         payloads: list[bytes] = []
-        header_size = len(self._header)
-
         while True:
-            payload = bytearray(self._header)
-            payload += bytes(6)
-            count_hash2peer = count_files = count_not_found = 0
-            full = False
-
-            while entry_index < len(entries):
-                key, records, entry_is_last = entries[entry_index]
-                if len(payload) + HASH2PEER_HEADER_SIZE + PEER_RECORD_SIZE > MAX_PAYLOAD_SIZE:
-                    full = True
-                    break
-                count_offset = len(payload) + KEY_SIZE
-                payload += key
-                payload += bytes(2)
-                written = 0
-                while record_index + written < len(records):
-                    if len(payload) + PEER_RECORD_SIZE > MAX_PAYLOAD_SIZE:
-                        break
-                    payload += records[record_index + written]
-                    written += 1
-                    _U16.pack_into(payload, count_offset, written)
-                if record_index + written < len(records):
-                    full = True
-                    if count_hash2peer == 0:
-                        # The entry alone does not fit into a packet: close this chunk without the
-                        # last-record bit and continue the list in the next packet.
-                        count_hash2peer += 1
-                        record_index += written
-                    # Otherwise the reference leaves the partial entry uncounted in this packet and
-                    # repeats it whole in the next one.
-                    break
-                _U16.pack_into(payload, count_offset, written | (_IS_LAST if entry_is_last else 0))
-                count_hash2peer += 1
-                entry_index += 1
-                record_index = 0
-
-            if not full and file_index < len(files):
-                while file_index < len(files):
-                    data = files[file_index].data
-                    if len(payload) + EMBEDDED_FILE_HEADER_SIZE + len(data) > MAX_PAYLOAD_SIZE:
-                        full = True
-                        break
-                    payload += files[file_index].key
-                    payload += _U16.pack(len(data))
-                    payload += data
-                    count_files += 1
-                    file_index += 1
-
-            if not full:
-                while not_found_index < len(not_found):
-                    if len(payload) + KEY_SIZE > MAX_PAYLOAD_SIZE:
-                        full = True
-                        break
-                    payload += not_found[not_found_index]
-                    count_not_found += 1
-                    not_found_index += 1
-
-            _COUNTS.pack_into(payload, header_size, count_hash2peer, count_files, count_not_found)
-            done = not full
-            if done and response.extension:
-                if len(payload) + len(response.extension) <= MAX_PAYLOAD_SIZE:
-                    payload += response.extension
-                else:
-                    done = False  # one more payload carries only the extension
-            actions = response.reserved_actions & 0xFE
-            if done and response.sequence_last:
-                actions |= ResponseAction.SEQUENCE_LAST
-            payload[2] = actions
-            payloads.append(bytes(payload))
+            payload, done = self._next_payload()
+            payloads.append(payload)
             if done:
                 return payloads
+
+    def _next_payload(self) -> tuple[bytes, bool]:
+        """The next payload, and whether it is the last one."""
+        response = self._response
+        payload = bytearray(self._header)
+        payload += bytes(6)
+        count_hash2peer, full = self._add_hash2peers(payload)
+        count_files = count_not_found = 0
+        if not full:
+            count_files, full = self._add_files(payload)
+        if not full:
+            count_not_found, full = self._add_not_found(payload)
+        _COUNTS.pack_into(payload, len(self._header), count_hash2peer, count_files, count_not_found)
+        done = not full
+        if done and response.extension:
+            if len(payload) + len(response.extension) <= MAX_PAYLOAD_SIZE:
+                payload += response.extension
+            else:
+                done = False  # one more payload carries only the extension
+        actions = response.reserved_actions & 0xFE
+        if done and response.sequence_last:
+            actions |= ResponseAction.SEQUENCE_LAST
+        payload[2] = actions
+        return bytes(payload), done
+
+    def _add_hash2peers(self, payload: bytearray) -> tuple[int, bool]:
+        """Appends the hash2peer entries that fit; returns how many are counted and whether the payload is full."""
+        entries = self._entries
+        count_hash2peer = 0
+        while self._entry_index < len(entries):
+            key, records, entry_is_last = entries[self._entry_index]
+            if len(payload) + HASH2PEER_HEADER_SIZE + PEER_RECORD_SIZE > MAX_PAYLOAD_SIZE:
+                return count_hash2peer, True
+            count_offset = len(payload) + KEY_SIZE
+            payload += key
+            payload += bytes(2)
+            record_index = self._record_index
+            written = 0
+            while record_index + written < len(records):
+                if len(payload) + PEER_RECORD_SIZE > MAX_PAYLOAD_SIZE:
+                    break
+                payload += records[record_index + written]
+                written += 1
+                _U16.pack_into(payload, count_offset, written)
+            if record_index + written < len(records):
+                if count_hash2peer == 0:
+                    # The entry alone does not fit into a packet: close this chunk without the
+                    # last-record bit and continue the list in the next packet.
+                    count_hash2peer += 1
+                    self._record_index += written
+                # Otherwise the reference leaves the partial entry uncounted in this packet and
+                # repeats it whole in the next one.
+                return count_hash2peer, True
+            _U16.pack_into(payload, count_offset, written | (_IS_LAST if entry_is_last else 0))
+            count_hash2peer += 1
+            self._entry_index += 1
+            self._record_index = 0
+        return count_hash2peer, False
+
+    def _add_files(self, payload: bytearray) -> tuple[int, bool]:
+        """Appends the embedded files that fit; returns how many and whether the payload is full."""
+        files = self._response.embedded_files
+        count_files = 0
+        while self._file_index < len(files):
+            data = files[self._file_index].data
+            if len(payload) + EMBEDDED_FILE_HEADER_SIZE + len(data) > MAX_PAYLOAD_SIZE:
+                return count_files, True
+            payload += files[self._file_index].key
+            payload += _U16.pack(len(data))
+            payload += data
+            count_files += 1
+            self._file_index += 1
+        return count_files, False
+
+    def _add_not_found(self, payload: bytearray) -> tuple[int, bool]:
+        """Appends the not-found keys that fit; returns how many and whether the payload is full."""
+        not_found = self._response.hashes_not_found
+        count_not_found = 0
+        while self._not_found_index < len(not_found):
+            if len(payload) + KEY_SIZE > MAX_PAYLOAD_SIZE:
+                return count_not_found, True
+            payload += not_found[self._not_found_index]
+            count_not_found += 1
+            self._not_found_index += 1
+        return count_not_found, False
 
 

@@ -3,7 +3,7 @@
 A transport owns one or more datagram sockets ("local endpoints"). The engine never touches sockets:
 a driver reads datagrams from a transport, feeds them to the engine, and sends what the engine
 returns. Implementations: :class:`peernet_proto.UdpTransport` (trio UDP) and
-:class:`peernet_proto.MemoryNetwork` (in-memory, for tests and simulations).
+:class:`peernet_proto.testing.MemoryNetwork` (in-memory, for tests and simulations).
 """
 
 from __future__ import annotations

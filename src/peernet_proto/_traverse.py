@@ -55,7 +55,9 @@ class Traverse:
         embedded_packet: bytes,
     ) -> Traverse:
         signed = _signed_part(target, relay, expires, embedded_packet)
-        return cls(target, relay, expires, bytes(embedded_packet), sender.sign_compact(hash_data(signed)), sender.public_key)
+        return cls(
+            target, relay, expires, bytes(embedded_packet), sender.sign_compact(hash_data(signed)), sender.public_key
+        )
 
     def with_addresses(
         self,

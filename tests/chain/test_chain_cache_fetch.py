@@ -9,11 +9,11 @@ import pytest
 from test_chain_validation import build_chain
 
 from peernet_chain import (
-    BlockRange,
     CacheLimits,
     ChainCache,
     ChainValidationError,
     FetchError,
+    FetchRange,
     RefreshPlan,
     fetch_chain,
 )
@@ -32,11 +32,11 @@ class FakePeer:
     def __init__(self, chains: dict[PublicKey, list[bytes]], tamper: Tamper | None = None) -> None:
         self.chains = chains
         self.tamper = tamper
-        self.requests: list[tuple[list[BlockRange], int, int]] = []
+        self.requests: list[tuple[list[FetchRange], int, int]] = []
         self.closed = 0
 
     async def fetch_blocks(
-        self, owner: PublicKey, ranges: Sequence[BlockRange], max_block_size: int, limit_count: int
+        self, owner: PublicKey, ranges: Sequence[FetchRange], max_block_size: int, limit_count: int
     ) -> AsyncIterator[tuple[int, bytes | None]]:
         self.requests.append((list(ranges), max_block_size, limit_count))
         chain = self.chains.get(owner, [])
@@ -68,7 +68,7 @@ async def test_fetch_validates_and_caches_then_extends(cache: ChainCache) -> Non
     peer.chains[ALICE.public_key] = chain
     result = await fetch_chain(peer, cache, ALICE.public_key, 2, 6)
     assert result.fetched == 2 and cache.blocks(ALICE.public_key) == chain
-    assert peer.requests[-1][0] == [BlockRange(4, 2)]
+    assert peer.requests[-1][0] == [FetchRange(4, 2)]
     # nothing new announced: nothing requested
     assert (await fetch_chain(peer, cache, ALICE.public_key, 2, 6)).fetched == 0
     assert len(peer.requests) == 2
@@ -125,7 +125,7 @@ class Misbehaving:
         self.answers = answers
 
     async def fetch_blocks(
-        self, owner: PublicKey, ranges: Sequence[BlockRange], max_block_size: int, limit_count: int
+        self, owner: PublicKey, ranges: Sequence[FetchRange], max_block_size: int, limit_count: int
     ) -> AsyncIterator[tuple[int, bytes | None]]:
         for answer in self.answers:
             yield answer
@@ -162,7 +162,7 @@ async def test_request_limits(tmp_path: Path) -> None:
     with ChainCache(tmp_path / "c", limits, map_size=1 << 26) as cache:
         peer = FakePeer({ALICE.public_key: build_chain(ALICE, 0, 10)})
         result = await fetch_chain(peer, cache, ALICE.public_key, 0, 10)
-        assert peer.requests == [([BlockRange(0, 3)], 50_096, 3)]
+        assert peer.requests == [([FetchRange(0, 3)], 50_096, 3)]
         assert result.fetched == 3 and result.chain is not None and result.chain.height == 10
 
 

@@ -17,12 +17,12 @@ from peernet_chain import (
     FileTag,
     Record,
     TagType,
+    check_file_records,
     decode_block,
     decode_file_records,
     encode_block,
     encode_file_records,
 )
-from peernet_chain._records import check_file_records
 from peernet_proto import DecodeError, PrivateKey
 
 KEY = PrivateKey.from_bytes(bytes(31) + b"\x07")

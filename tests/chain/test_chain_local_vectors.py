@@ -22,10 +22,9 @@ from peernet_chain import (
     Record,
     decode_block,
     encode_file_records,
+    group_files,
     validate_chain,
 )
-from peernet_chain._packing import pack
-from peernet_chain._records import file_size_in_block
 from peernet_proto import PrivateKey
 
 VECTORS = load_vectors("blocks.json")
@@ -61,7 +60,7 @@ def _apply(chain: LocalChain, step: dict[str, Any]) -> None:
     if action == "AddFiles":
         files = [file_from_vector(f) for f in inputs["files"]]
         dates = inputs["record_dates_unix"]
-        groups = pack(files, file_size_in_block, inputs.get("target_block_size", 4096))
+        groups = group_files(files, inputs.get("target_block_size", 4096))
         assert len(groups) == len(dates)
         if len(groups) == 1:
             chain.add_files(files, dates[0])

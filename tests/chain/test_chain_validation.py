@@ -14,9 +14,9 @@ from peernet_chain import (
     block_hash,
     decode_block,
     encode_block,
+    pack_files,
     validate_chain,
 )
-from peernet_chain._packing import pack_files
 from peernet_proto import PrivateKey
 
 OWNER = PrivateKey.from_bytes(bytes(31) + b"\x21")

@@ -58,7 +58,14 @@ def test_bounded_and_own_files_are_kept() -> None:
     assert sum(len(many.search(w)) for w in ("alpha", "beta", "gamma", "delta", "epsilon", "x.txt")) == 3
 
 
-@given(st.lists(st.tuples(st.integers(0, 5), st.sampled_from([ALICE, BOB]), st.sampled_from(["red car", "blue car", "red bike"])), max_size=30))
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 5), st.sampled_from([ALICE, BOB]), st.sampled_from(["red car", "blue car", "red bike"])
+        ),
+        max_size=30,
+    )
+)
 def test_index_matches_a_brute_force_scan(ops: list[tuple[int, bytes, str]]) -> None:
     index, model = LocalIndex(), {}
     for n, owner, name in ops:

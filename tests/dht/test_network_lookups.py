@@ -6,7 +6,7 @@ import random
 
 from peernet_dht import LookupDriver, LookupStatus, Remote
 from peernet_proto import PeerEngine, hash_data
-from tests.proto.engine_helpers import Switch
+from peernet_proto.testing import Switch
 
 
 def network(count: int, seed: int = 7) -> tuple[Switch, list[PeerEngine]]:
@@ -82,7 +82,9 @@ def test_find_value_over_engines_returns_the_value_held_by_a_distant_peer():
     asker = engines[5]
     key = int.from_bytes(hash_data(value), "big")
     # Values live with the peers closest to their key: that is where the walk ends.
-    holder = min((e for e in engines if e is not asker), key=lambda e: int.from_bytes(e.public_key.node_id, "big") ^ key)
+    holder = min(
+        (e for e in engines if e is not asker), key=lambda e: int.from_bytes(e.public_key.node_id, "big") ^ key
+    )
     holder.handler = ValueHandler(value)
     driver = LookupDriver(asker, self_id=asker.public_key.node_id)
     done = run_lookup(switch, asker, driver, hash_data(value), find_value=True)

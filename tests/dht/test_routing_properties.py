@@ -122,7 +122,13 @@ operation = st.one_of(
     count=st.integers(0, 30),
 )
 def test_table_matches_brute_force_model(
-    own: int, k: int, max_failures: int, replacements: int, ops: list[tuple[str, int, float | None]], target: int, count: int
+    own: int,
+    k: int,
+    max_failures: int,
+    replacements: int,
+    ops: list[tuple[str, int, float | None]],
+    target: int,
+    count: int,
 ) -> None:
     table: RoutingTable[IdNode] = RoutingTable(
         own.to_bytes(32, "big"), k=k, max_failures=max_failures, replacements=replacements

@@ -37,7 +37,11 @@ entries = st.builds(
     name=st.text(max_size=40),
 )
 payloads = st.one_of(
-    st.builds(SearchPayload, st.sampled_from([PayloadKind.PUBLISH, PayloadKind.RESULTS]), st.lists(entries, max_size=8).map(tuple)),
+    st.builds(
+        SearchPayload,
+        st.sampled_from([PayloadKind.PUBLISH, PayloadKind.RESULTS]),
+        st.lists(entries, max_size=8).map(tuple),
+    ),
     st.builds(
         lambda keywords, limit: SearchPayload(PayloadKind.QUERY, keywords=tuple(keywords), max_results=limit),
         st.lists(st.binary(min_size=32, max_size=32), max_size=20),
@@ -108,7 +112,8 @@ def test_keyword_store_bounds_and_expiry() -> None:
 
 
 def test_query_keywords_match_the_local_index_rules() -> None:
-    assert set(query_keywords("HolidayPictures")) == {word_hash(w)[0] for w in ("holidaypictures", "holiday", "pictures")}  # type: ignore[index]
+    expected = {word_hash(w)[0] for w in ("holidaypictures", "holiday", "pictures")}  # type: ignore[index]
+    assert set(query_keywords("HolidayPictures")) == expected
 
 
 def test_stored_acknowledgement_is_a_bare_header() -> None:

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import random
 
-import attrs
 import pytest
 
 from peernet_dht import (
     FEATURE_KEYWORD_SEARCH,
+    INFO_STORE_PER_REQUEST,
+    QUERY_KEYWORDS_SERVED,
     VALUE_SIZE_MAX,
     DhtService,
     IndexedFile,
@@ -27,77 +28,22 @@ from peernet_dht import (
     entries_for_file,
     word_hash,
 )
-from peernet_dht._service import INFO_STORE_PER_REQUEST, QUERY_KEYWORDS_SERVED
 from peernet_proto import (
-    Announcement,
     EmbeddedFile,
     EngineConfig,
     ExtensionType,
     Feature,
     InfoStoreFile,
-    MessageReceived,
     PeerEngine,
     PrivateKey,
     Response,
     encode_extensions,
     hash_data,
 )
-from tests.proto.engine_helpers import Switch
+from peernet_proto.testing import Switch
+from tests.dht.go_style import GoStyleEngine, Recorder
 
 SEARCH = Feature.KEYWORD_SEARCH | Feature.EXTENSIONS
-
-
-class GoLikeDirectory:
-    """The reference's GetClosestContacts, roughly: contacts near the key, returned sorted by raw
-    node ID instead of distance, so the first five are not the five closest (spec dht.md §3.3)."""
-
-    def __init__(self, engine: PeerEngine) -> None:
-        self.engine = engine
-
-    def closest(self, key, count, exclude):  # type: ignore[no-untyped-def]
-        target = int.from_bytes(key, "big")
-        keys = [info.public_key for info in self.engine.peers() if info.public_key != exclude]
-        near = sorted(keys, key=lambda p: int.from_bytes(p.node_id, "big") ^ target)[: count * 3]
-        return sorted(near, key=lambda p: p.node_id)
-
-
-class GoStyleEngine(PeerEngine):
-    """An engine that behaves like the reference towards the DHT: it announces neither the
-    EXTENSIONS nor the KEYWORD_SEARCH bit, never writes extension items, has no handler, answers
-    a FIND_VALUE it cannot serve with "not found" only (spec dht.md §5) and returns closest
-    contacts in raw-ID order."""
-
-    def __init__(self, key: PrivateKey, config: EngineConfig, **options: object) -> None:
-        super().__init__(key, config, directory=GoLikeDirectory(self), **options)  # type: ignore[arg-type]
-
-    @property
-    def features(self) -> int:
-        return super().features & ~(Feature.EXTENSIONS | Feature.KEYWORD_SEARCH)
-
-    def _extension_answer(self, requester, request, remote, now):  # type: ignore[no-untyped-def]
-        return b""
-
-    def _response_to(self, requester, request, remote, now):  # type: ignore[no-untyped-def]
-        response = super()._response_to(requester, request, remote, now)
-        misses = {key for key in request.find_value} - {key for key in request.find_peer}
-        kept = tuple(e for e in response.hash2peers if e.key not in misses or e.storing)
-        dropped = tuple(e.key for e in response.hash2peers if e not in kept)
-        return attrs.evolve(response, hash2peers=kept, hashes_not_found=response.hashes_not_found + dropped)
-
-
-class Recorder:
-    """Everything a Go-style engine was asked (from its MessageReceived events)."""
-
-    def __init__(self) -> None:
-        self.announcements: list[Announcement] = []
-
-    def note(self, event: object) -> None:
-        if isinstance(event, MessageReceived) and isinstance(event.message, Announcement):
-            self.announcements.append(event.message)
-
-    @property
-    def with_extension(self) -> int:
-        return sum(1 for a in self.announcements if a.extension)
 
 
 def own_file(key: PrivateKey, n: int, name: str, **fields: object) -> IndexedFile:
@@ -259,7 +205,8 @@ def test_publish_accepts_only_the_publishers_own_files() -> None:
     publisher, victim = PrivateKey.generate(), PrivateKey.generate()
     own = entries_for_file(own_file(publisher, 1, "Sunset Beach.jpg"))
     forged = entries_for_file(own_file(victim, 2, "Sunset Forged.jpg"))
-    answer = service.extension(publisher.public_key, SEARCH, search_item(SearchPayload(PayloadKind.PUBLISH, tuple(own + forged))), 0.0)
+    publish = search_item(SearchPayload(PayloadKind.PUBLISH, tuple(own + forged)))
+    answer = service.extension(publisher.public_key, SEARCH, publish, 0.0)
     assert answer_payload(dict(answer)) == SearchPayload(PayloadKind.STORED, stored=len(own))
     assert len(service.keywords) == len(own)
     assert service.counters["foreign_entries_refused"] == len(forged)
@@ -275,7 +222,8 @@ def test_query_answers_are_bounded_by_the_request_the_service_and_the_payload() 
         publisher = PrivateKey.generate()
         entries = [KeywordEntry(sunset, bytes([n, f]) * 8, publisher.public_key.to_bytes(), bytes(32), 1, "é" * 127)
                    for f in range(5)]
-        service.extension(publisher.public_key, SEARCH, search_item(SearchPayload(PayloadKind.PUBLISH, tuple(entries))), 0.0)
+        publish = search_item(SearchPayload(PayloadKind.PUBLISH, tuple(entries)))
+        service.extension(publisher.public_key, SEARCH, publish, 0.0)
     asker = PrivateKey.generate().public_key
 
     def ask(keywords: tuple[bytes, ...], limit: int) -> SearchPayload:

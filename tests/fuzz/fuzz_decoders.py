@@ -11,14 +11,8 @@ import sys
 import atheris
 
 with atheris.instrument_imports():
-    from peernet_proto import (
-        DecodeError,
-        PrivateKey,
-        decode_lite_packet,
-        decode_message,
-        decode_packet,
-        decode_udt_frame,
-    )
+    from peernet_proto import DecodeError, PrivateKey, decode_message, decode_packet
+    from peernet_proto.wire import decode_lite_packet, decode_udt_frame
 
 RECEIVER = PrivateKey(bytes([2]) * 32).public_key
 

@@ -295,13 +295,12 @@ class NatLab:
             f"allow 1024-65535 192.168.{net}.0/24 1024-65535\n"
             "deny 0-65535 0.0.0.0/0 0-65535\n"
         )
-        log = open(self.state / f"{router}-miniupnpd.log", "a")
-        process = subprocess.Popen(
-            ["ip", "netns", "exec", self.ns(router), "miniupnpd", "-d", "-f", str(config),
-             "-P", str(self.state / f"{router}-miniupnpd.pid")],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
-        )
-        log.close()
+        with open(self.state / f"{router}-miniupnpd.log", "a") as log:
+            process = subprocess.Popen(
+                ["ip", "netns", "exec", self.ns(router), "miniupnpd", "-d", "-f", str(config),
+                 "-P", str(self.state / f"{router}-miniupnpd.pid")],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
+            )
         self._miniupnpd[router] = process
         self._started[router] = time.monotonic()
         deadline = time.monotonic() + 5
@@ -414,7 +413,8 @@ table ip lab_cone {{
     chain remember {{
         # after masquerade (srcnat): the source port seen here is the external one
         type filter hook postrouting priority srcnat + 10; policy accept;
-        oifname "wan" meta l4proto udp ct direction original update @mapped {{ udp sport : ct original ip saddr . ct original proto-src }}
+        oifname "wan" meta l4proto udp ct direction original \
+            update @mapped {{ udp sport : ct original ip saddr . ct original proto-src }}
         oifname "wan" meta l4proto udp ct direction original update @sent_to {{ udp sport . ip daddr }}
     }}
     chain admit {{

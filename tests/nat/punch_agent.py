@@ -303,7 +303,9 @@ async def one_node(
             monitor = None
             if args.monitor or args.map:
                 monitor = ReachabilityMonitor(engine, on_change=on_change)
-                await nursery.start(lambda task_status: monitor.run(runner, map_ports=args.map, task_status=task_status))
+                await nursery.start(
+                    lambda task_status: monitor.run(runner, map_ports=args.map, task_status=task_status)
+                )
             task_status.started()
             first_root = roots[0].public_key
             await events.wait_for(lambda e: isinstance(e, ResponseReceived) and e.peer == first_root, args.lifetime)
@@ -335,7 +337,9 @@ async def node_role(args: argparse.Namespace) -> None:
         for index, key in enumerate(keys):
             await nursery.start(one_node, index, key, (host, port + index), args, ready)
         await all_ready.wait()
-        emit("ready", keys=[key.public_key.hex() for key in keys], endpoints=[[host, port + i] for i in range(len(keys))])
+        emit(
+            "ready", keys=[key.public_key.hex() for key in keys], endpoints=[[host, port + i] for i in range(len(keys))]
+        )
 
 
 async def initiator_role(args: argparse.Namespace) -> None:
@@ -369,7 +373,8 @@ async def lookup_role(args: argparse.Namespace) -> None:
         runner = EngineRunner(engine, transport, events)
         async with trio.open_nursery() as nursery:
             await nursery.start(runner.run)
-            record = await lookup(engine, runner, events, relay, target) if await join(engine, runner, events, relay) else None
+            joined = await join(engine, runner, events, relay)
+            record = await lookup(engine, runner, events, relay, target) if joined else None
             emit("record", found=record is not None, **(record_fields(record) if record else {}))
             nursery.cancel_scope.cancel()
 
@@ -382,7 +387,9 @@ async def stop_on_signal(scope: trio.CancelScope) -> None:
             return
 
 
-ROLES = {"relay": relay_role, "node": node_role, "target": node_role, "initiator": initiator_role, "lookup": lookup_role}
+ROLES = {
+    "relay": relay_role, "node": node_role, "target": node_role, "initiator": initiator_role, "lookup": lookup_role
+}
 
 
 def main(argv: Sequence[str]) -> int:

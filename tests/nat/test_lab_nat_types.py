@@ -47,7 +47,9 @@ def test_mapping_and_filtering(lab: NatLab, router: str) -> None:
     local_port = 5100
     seen = set()
     for destination, port in ((10, 3478), (10, 3479), (11, 3478)):
-        reply = lab.run(host, sys.executable, str(AGENT), "whoami", str(local_port), f"{lab.public}.{destination}", str(port)).stdout
+        reply = lab.run(
+            host, sys.executable, str(AGENT), "whoami", str(local_port), f"{lab.public}.{destination}", str(port)
+        ).stdout
         _, ip, external = reply.split()
         assert ip == lab.wan_ip(router)
         seen.add(int(external))

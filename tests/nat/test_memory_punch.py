@@ -15,20 +15,15 @@ import trio
 import trio.testing
 from punch_agent import Events, make_engine, punch_trial
 
-from peernet_proto import (
-    EngineRunner,
-    MemoryNetwork,
-    NatKind,
-    PeerEngine,
-    PrivateKey,
-    ResponseReceived,
-    RootPeer,
-)
+from peernet_proto import EngineRunner, PeerEngine, PrivateKey, ResponseReceived, RootPeer
+from peernet_proto.testing import MemoryNetwork, NatKind
 
 RELAY = ("11.0.0.10", 7000)
 
 
-async def start_target(nursery: trio.Nursery, network: MemoryNetwork, nat: Any, port: int, relay: RootPeer) -> PeerEngine:
+async def start_target(
+    nursery: trio.Nursery, network: MemoryNetwork, nat: Any, port: int, relay: RootPeer
+) -> PeerEngine:
     host = network.add_host([f"192.168.2.{port - 7990}"], ports=(port,), nat=nat)
     engine = make_engine(PrivateKey.generate(), root_peers=[relay])
     events = Events()

@@ -18,7 +18,9 @@ LAN_IP = ipaddress.ip_address("192.168.1.10")
 LOCAL = (LAN_IP, 4000)
 
 
-def feed(tracker: ReachabilityTracker, reports: list[tuple[str, tuple[object, int]]], local: object, start: float = 0.0) -> list[object]:
+def feed(
+    tracker: ReachabilityTracker, reports: list[tuple[str, tuple[object, int]]], local: object, start: float = 0.0
+) -> list[object]:
     events = []
     for i, (reporter, observed) in enumerate(reports):
         events += tracker.observe(reporter, observed, local, now=start + i)  # type: ignore[arg-type]

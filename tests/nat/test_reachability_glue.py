@@ -28,7 +28,6 @@ from peernet_proto import (
     EngineConfig,
     EngineRunner,
     Feature,
-    MemoryNetwork,
     MessageReceived,
     PeerEngine,
     PeerRecord,
@@ -38,6 +37,7 @@ from peernet_proto import (
     needs_traverse,
     record_endpoints,
 )
+from peernet_proto.testing import MemoryNetwork
 
 LAN = ("192.168.1.10", 4000)
 NAT_IP = "11.0.0.1"
@@ -56,7 +56,9 @@ class NatSwitch:
         self._outbound: dict[tuple[Endpoint, Endpoint | None], Endpoint] = {}
         self._next_port = 30000
 
-    def add(self, local: Endpoint, *, behind: str | None = None, kind: str = "cone", firewall: bool = False) -> PeerEngine:
+    def add(
+        self, local: Endpoint, *, behind: str | None = None, kind: str = "cone", firewall: bool = False
+    ) -> PeerEngine:
         config = EngineConfig(local_discovery=False, firewall=firewall)
         engine = PeerEngine(PrivateKey.generate(), config, rng=random.Random(len(self.engines)))
         engine.set_local_endpoints([local], 0.0)
@@ -104,7 +106,9 @@ def network(*, kind: str = "cone", firewall: bool = False, public: bool = False)
     return switch, node, peers, monitor
 
 
-def meet(switch: NatSwitch, node: PeerEngine, peers: list[PeerEngine], monitor: ReachabilityMonitor, now: float = 1.0) -> None:
+def meet(
+    switch: NatSwitch, node: PeerEngine, peers: list[PeerEngine], monitor: ReachabilityMonitor, now: float = 1.0
+) -> None:
     """The node introduces itself to every peer; their Responses tell it where they see it."""
     for peer, endpoint in zip(peers, PEERS, strict=False):
         node.contact(peer.public_key, [endpoint], now)
@@ -122,7 +126,9 @@ def mapped(kind: MappingEventKind, value: PortMapping) -> MappingEvent:
     return MappingEvent(kind, MappingRequest(TransportProtocol.UDP, LAN[1]), value)
 
 
-def record_from(asker: PeerEngine, relay: PeerEngine, relay_endpoint: Endpoint, target: PeerEngine, switch: NatSwitch, now: float) -> PeerRecord:
+def record_from(
+    asker: PeerEngine, relay: PeerEngine, relay_endpoint: Endpoint, target: PeerEngine, switch: NatSwitch, now: float
+) -> PeerRecord:
     """What ``relay`` tells ``asker`` about ``target`` (FIND_PEER)."""
     asker.request(relay.public_key, Announcement(features=asker.features, find_peer=[target.public_key.node_id]),
                   now, endpoints=[relay_endpoint], tag="lookup")
@@ -188,7 +194,9 @@ def test_a_mapping_reports_its_external_port_and_clears_the_firewall_bit() -> No
     # §9.5: they add a Traverse to their direct request, which alone would do)
     assert needs_traverse(record)
     # the record's address works without hole punching
-    asker.request(node.public_key, Announcement(features=asker.features), 3.0, endpoints=record_endpoints(record), tag="direct")
+    asker.request(
+        node.public_key, Announcement(features=asker.features), 3.0, endpoints=record_endpoints(record), tag="direct"
+    )
     switch.pump(3.0)
     assert [e for e in asker.events() if isinstance(e, ResponseReceived) and e.tag == "direct"]
 
@@ -289,7 +297,9 @@ async def test_run_on_the_memory_network(autojump_clock: trio.testing.MockClock)
         node = PeerEngine(PrivateKey.generate(), EngineConfig(local_discovery=False, root_peers=tuple(roots)))
         runner = EngineRunner(node, memory.add_host([LAN[0]], ports=(LAN[1],), nat=nat))
         changes = []
-        monitor = ReachabilityMonitor(node, on_change=lambda local, change: changes.append((local, change.new.classification)))
+        monitor = ReachabilityMonitor(
+            node, on_change=lambda local, change: changes.append((local, change.new.classification))
+        )
         await nursery.start(runner.run)
         await nursery.start(lambda task_status: monitor.run(runner, map_ports=False, task_status=task_status))
         await trio.sleep(2.0)

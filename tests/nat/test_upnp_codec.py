@@ -38,7 +38,10 @@ def description(services: str, url_base: str = "") -> bytes:
 
 
 def service(kind: str, url: str) -> str:
-    return f"<service><serviceType>urn:schemas-upnp-org:service:{kind}</serviceType><controlURL>{url}</controlURL></service>"
+    return (
+        f"<service><serviceType>urn:schemas-upnp-org:service:{kind}</serviceType>"
+        f"<controlURL>{url}</controlURL></service>"
+    )
 
 
 def soap_body(inner: str) -> bytes:

@@ -7,7 +7,9 @@ import random
 import trio
 
 from peernet import Node
-from peernet_proto import MemoryNetwork, PrivateKey, RootPeer
+from peernet_proto import EngineConfig, EngineRunner, PrivateKey, RootPeer
+from peernet_proto.testing import MemoryNetwork
+from tests.dht.go_style import GoStyleEngine, Recorder
 
 
 def ideal_bucket_sizes(node_id: bytes, others: list[bytes], k: int = 20) -> dict[int, int]:
@@ -45,3 +47,40 @@ async def start_network(
         nodes.append(node)
         await nursery.start(node.run)
     return nodes
+
+
+class GoStylePeer:
+    def __init__(self, key: PrivateKey, host: object, roots: list[RootPeer], seed: int) -> None:
+        config = EngineConfig(user_agent="go-style/0.1", root_peers=tuple(roots), local_discovery=False)
+        self.engine = GoStyleEngine(key, config, rng=random.Random(seed))
+        self.recorder = Recorder()
+        self.runner = EngineRunner(self.engine, host, self.recorder.note)  # type: ignore[arg-type]
+
+    @property
+    def public_key(self):  # type: ignore[no-untyped-def]
+        return self.engine.public_key
+
+
+async def start_mixed_network(
+    nursery: trio.Nursery, network: MemoryNetwork, count: int, go_every: int, seed: int
+) -> tuple[list[Node], list[GoStylePeer]]:
+    """``count`` hosts bootstrapping from the first (a Python node); every ``go_every``-th is Go-style."""
+    rng = random.Random(seed)
+    nodes: list[Node] = []
+    go: list[GoStylePeer] = []
+    root: list[RootPeer] = []
+    for index in range(count):
+        host = network.add_host([f"10.{index // 250}.{index % 250}.1"], ports=[112])
+        key = PrivateKey(rng.getrandbits(255).to_bytes(32, "big"))
+        if go_every and index % go_every == go_every - 1:
+            peer = GoStylePeer(key, host, root, seed * 1000 + index)
+            go.append(peer)
+            await nursery.start(peer.runner.run)
+        else:
+            node = Node(key, host, user_agent=f"py/{index}", root_peers=root, rng=random.Random(seed * 1000 + index),
+                        refresh_interval=60.0)
+            nodes.append(node)
+            await nursery.start(node.run)
+        if not root:
+            root = [RootPeer(key.public_key, tuple(host.local_endpoints()))]
+    return nodes, go

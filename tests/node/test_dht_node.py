@@ -16,8 +16,9 @@ import trio
 from peernet._api import _respond, search_route
 from peernet.cli import main
 from peernet_dht import VALUE_SIZE_MAX, StoreFullError
-from peernet_proto import MemoryNetwork, hash_data
-from tests.node.test_network_search import start_mixed_network
+from peernet_proto import hash_data
+from peernet_proto.testing import MemoryNetwork
+from tests.node.netsim import start_mixed_network
 
 
 async def test_store_find_value_and_find_peer_with_go_peers_and_loss(autojump_clock):
@@ -77,7 +78,9 @@ async def test_search_route_of_the_api(autojump_clock):
     assert status.startswith("400")
     status, _ = await _respond(request, "wrong", {}, {"/search": search})
     assert status.startswith("403")
-    status, body = await _respond(b"GET /status?x=1 HTTP/1.0\r\nx-api-key: k\r\n\r\n", "k", {"/status": lambda: {"ok": 1}}, {})
+    status, body = await _respond(
+        b"GET /status?x=1 HTTP/1.0\r\nx-api-key: k\r\n\r\n", "k", {"/status": lambda: {"ok": 1}}, {}
+    )
     assert json.loads(body) == {"ok": 1}
 
 

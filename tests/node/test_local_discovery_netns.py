@@ -15,7 +15,7 @@ from pathlib import Path
 import attrs
 import pytest
 
-from tests.transport.test_discovery_netns import ip, netns_unavailable_reason, wait_until_up
+from tests.transport.netns import ip, netns_unavailable_reason, wait_until_up
 
 PORT = 5112
 DEADLINE = 30.0  # seconds for both nodes to list each other

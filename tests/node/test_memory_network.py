@@ -19,7 +19,7 @@ import pytest
 import trio
 from trio.testing import MockClock
 
-from peernet_proto import MemoryNetwork
+from peernet_proto.testing import MemoryNetwork
 from tests.node.netsim import missing_contacts, start_network
 
 COUNT = 200

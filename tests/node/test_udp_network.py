@@ -41,7 +41,9 @@ async def test_twenty_nodes_on_loopback_form_a_network_and_drop_a_dead_one():
     async with trio.open_nursery() as nursery:
         nodes, scopes = [], []
         for index in range(COUNT):
-            roots = [] if not nodes else [RootPeer(nodes[0].public_key, tuple(nodes[0].runner.transport.local_endpoints()))]
+            roots = []
+            if nodes:
+                roots = [RootPeer(nodes[0].public_key, tuple(nodes[0].runner.transport.local_endpoints()))]
             scopes.append(trio.CancelScope())
             nodes.append(await nursery.start(run_node, index, roots, scopes[-1]))
 

@@ -7,7 +7,6 @@ from typing import Any
 from peernet_proto import (
     Announcement,
     EmbeddedFile,
-    GetBlock,
     Hash2Peer,
     InfoStoreFile,
     PeerRecord,
@@ -16,6 +15,7 @@ from peernet_proto import (
     Transfer,
     Traverse,
 )
+from peernet_proto.wire import GetBlock
 
 
 def announcement(a: Announcement) -> dict[str, Any]:

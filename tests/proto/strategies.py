@@ -9,10 +9,8 @@ from hypothesis import strategies as st
 
 from peernet_proto import (
     Announcement,
-    BlockRange,
     Chat,
     EmbeddedFile,
-    GetBlock,
     Hash2Peer,
     InfoStoreFile,
     LocalDiscovery,
@@ -24,6 +22,7 @@ from peernet_proto import (
     Transfer,
     Traverse,
 )
+from peernet_proto.wire import BlockRange, GetBlock
 
 # A fixed pool of keys: generating keys per example would dominate the run time.
 KEYS = [PrivateKey((i + 1).to_bytes(32, "big")) for i in range(8)]
@@ -95,7 +94,9 @@ responses = st.builds(
 )
 
 transfers = st.one_of(
-    st.builds(Transfer, st.just(0), keys32, u8, u64, u64, st.builds(uuid.UUID, bytes=st.binary(min_size=16, max_size=16))),
+    st.builds(
+        Transfer, st.just(0), keys32, u8, u64, u64, st.builds(uuid.UUID, bytes=st.binary(min_size=16, max_size=16))
+    ),
     st.builds(Transfer, st.just(2), keys32, u8, data=st.binary(max_size=300)),
     st.builds(Transfer, st.sampled_from([1, 3, 7, 255]), keys32, u8),
 )

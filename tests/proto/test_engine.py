@@ -22,7 +22,7 @@ from peernet_proto import (
     decode_packet,
     encode_packet,
 )
-from tests.proto.engine_helpers import Switch
+from peernet_proto.testing import Switch
 
 A, B, C = ("127.0.0.1", 1001), ("127.0.0.1", 1002), ("127.0.0.1", 1003)
 
@@ -195,7 +195,8 @@ def test_closest_peers_are_answered_from_connectable_peers():
     (entry,) = answer.response.hash2peers
     assert len(entry.closest) == 5
     assert asker.public_key not in {r.public_key for r in entry.closest}
-    distances = [int.from_bytes(r.node_id, "big") ^ int.from_bytes(asker.public_key.node_id, "big") for r in entry.closest]
+    own = int.from_bytes(asker.public_key.node_id, "big")
+    distances = [int.from_bytes(r.node_id, "big") ^ own for r in entry.closest]
     assert distances == sorted(distances)
 
 

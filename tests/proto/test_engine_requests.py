@@ -19,12 +19,12 @@ from peernet_proto import (
     Traverse,
     decode_extensions,
     encode_extensions,
-    encode_observed_address,
     encode_packet,
     hash_data,
     needs_traverse,
 )
-from tests.proto.engine_helpers import Switch
+from peernet_proto.testing import Switch
+from peernet_proto.wire import encode_observed_address
 
 # Public-looking addresses: records of local addresses are not shared with remote requesters.
 A, B, R, C = ("11.0.0.1", 4001), ("11.0.0.2", 4002), ("11.0.0.10", 4010), ("11.0.0.3", 4003)
@@ -175,7 +175,9 @@ def test_needs_traverse_follows_firewall_bit_and_port_mismatch():
     key = PrivateKey.generate().public_key
     assert not needs_traverse(PeerRecord(key, ipv4="11.0.0.1", ipv4_port=112, ipv4_port_internal=112))
     assert needs_traverse(PeerRecord(key, ipv4="11.0.0.1", ipv4_port=40000, ipv4_port_internal=112))
-    assert not needs_traverse(PeerRecord(key, ipv4="11.0.0.1", ipv4_port=40000, ipv4_port_internal=112, ipv4_port_external=112))
+    assert not needs_traverse(
+        PeerRecord(key, ipv4="11.0.0.1", ipv4_port=40000, ipv4_port_internal=112, ipv4_port_external=112)
+    )
     assert needs_traverse(PeerRecord(key, ipv4="11.0.0.1", ipv4_port=112, ipv4_port_internal=112, features=4))
     assert not needs_traverse(PeerRecord(key, ipv4="11.0.0.1", ipv4_port=112))  # internal port unknown
 
@@ -275,7 +277,9 @@ def test_a_value_too_large_to_embed_is_answered_as_a_miss():
     switch, a, b, r = three_with_relay(nat=())
     value = bytes(65_349)
     r.handler = Handler({hash_data(value): value})
-    a.request(r.public_key, Announcement(features=1, find_value=[hash_data(value)], user_agent="x" * 200), 1.0, tag="big")
+    a.request(
+        r.public_key, Announcement(features=1, find_value=[hash_data(value)], user_agent="x" * 200), 1.0, tag="big"
+    )
     switch.pump(1.0)
     (event,) = responses(a, "big")
     assert not event.response.embedded_files and r.counters["value_too_large"] == 1

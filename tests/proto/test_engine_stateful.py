@@ -44,7 +44,8 @@ class EngineMachine(RuleBasedStateMachine):
     @rule(sender=st.sampled_from(KEYS), message=messages, sequence=st.integers(0, 2**32 - 1), source=SOURCES)
     def valid_message(self, sender, message, sequence, source):
         payload = message.encode()[0]
-        self._deliver(encode_packet(Packet(0, message.COMMAND, sequence, payload), sender=sender, receiver=self.key.public_key), source)
+        packet = Packet(0, message.COMMAND, sequence, payload)
+        self._deliver(encode_packet(packet, sender=sender, receiver=self.key.public_key), source)
 
     @rule(source=SOURCES, data=st.binary(max_size=400))
     def garbage(self, source, data):
@@ -54,7 +55,9 @@ class EngineMachine(RuleBasedStateMachine):
     def forged_identities(self, source, count):
         (payload,) = Announcement(find_self=True).encode()
         for _ in range(count):
-            self._deliver(encode_packet(Packet(0, 0, 1, payload), sender=PrivateKey(os.urandom(31) + b"\x01"), receiver=self.key.public_key), source)
+            stranger = PrivateKey(os.urandom(31) + b"\x01")
+            packet = encode_packet(Packet(0, 0, 1, payload), sender=stranger, receiver=self.key.public_key)
+            self._deliver(packet, source)
 
     @precondition(lambda self: self.sent)
     @rule(index=st.integers(0, 10**6), source=SOURCES)
@@ -70,11 +73,14 @@ class EngineMachine(RuleBasedStateMachine):
     @rule(sender=st.sampled_from(KEYS), sequence=st.integers(0, 2**32 - 1), last=st.booleans(), source=SOURCES)
     def response(self, sender, sequence, last, source):
         payload = Response(sequence_last=last).encode()[0]
-        self._deliver(encode_packet(Packet(0, Command.RESPONSE, sequence, payload), sender=sender, receiver=self.key.public_key), source)
+        packet = Packet(0, Command.RESPONSE, sequence, payload)
+        self._deliver(encode_packet(packet, sender=sender, receiver=self.key.public_key), source)
 
     @rule(sender=st.sampled_from(KEYS), relay=st.sampled_from(KEYS), source=SOURCES)
     def punch(self, sender, relay, source):
-        self.engine.request(sender.public_key, Announcement(features=1), self.now, endpoints=[source], relay=relay.public_key)
+        self.engine.request(
+            sender.public_key, Announcement(features=1), self.now, endpoints=[source], relay=relay.public_key
+        )
 
     @rule(signer=st.sampled_from(KEYS), other=st.sampled_from(KEYS), us_as=st.sampled_from(["relay", "target"]),
           expires=st.sampled_from([0, 10**10]), source=SOURCES)
@@ -86,7 +92,8 @@ class EngineMachine(RuleBasedStateMachine):
         inner = encode_packet(Packet(0, 0, 5, Announcement(features=1).encode()[0]), sender=signer, receiver=target)
         traverse = Traverse.create(signer, target, relay, expires, inner).with_addresses(ipv4_port=7)
         sender = signer if us_as == "relay" else other
-        self._deliver(encode_packet(Packet(0, Command.TRAVERSE, 0, traverse.encode()[0]), sender=sender, receiver=me), source)
+        packet = Packet(0, Command.TRAVERSE, 0, traverse.encode()[0])
+        self._deliver(encode_packet(packet, sender=sender, receiver=me), source)
 
     @rule(step=st.sampled_from([0.05, 0.5, 1.0, 9.0, 11.0, 23.0, 60.0, 130.0]))
     def advance(self, step):

@@ -9,20 +9,14 @@ import os
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from peernet_proto import (
-    DecodeError,
-    Packet,
-    PrivateKey,
+from peernet_proto import DecodeError, Packet, PrivateKey, decode_message, decode_packet, encode_message, encode_packet
+from peernet_proto.wire import (
     UdtAck,
     UdtData,
     UdtHandshake,
     UdtNak,
     decode_lite_packet,
-    decode_message,
-    decode_packet,
     decode_udt_frame,
-    encode_message,
-    encode_packet,
     encode_udt_frame,
 )
 from tests.proto.strategies import messages
@@ -136,7 +130,8 @@ def test_udt_frames_round_trip_examples():
 @SOME
 @given(st.binary(max_size=600))
 def test_arbitrary_extension_areas(data):
-    from peernet_proto import decode_extensions, decode_observed_address
+    from peernet_proto import decode_extensions
+    from peernet_proto.wire import decode_observed_address
 
     for candidate in (data, b"PNX\x01" + data):
         try:

@@ -6,17 +6,8 @@ import uuid
 from hypothesis import given
 from hypothesis import strategies as st
 
-from peernet_proto import (
-    Announcement,
-    Packet,
-    Response,
-    decode_lite_packet,
-    decode_message,
-    decode_packet,
-    encode_lite_packet,
-    encode_message,
-    encode_packet,
-)
+from peernet_proto import Announcement, Packet, Response, decode_message, decode_packet, encode_message, encode_packet
+from peernet_proto.wire import decode_lite_packet, encode_lite_packet
 from tests.proto.strategies import messages, private_keys, public_keys
 
 
@@ -104,7 +95,8 @@ def test_extension_items_round_trip(items):
 
 @given(st.binary(max_size=400))
 def test_extension_decoder_raises_only_decode_errors(data):
-    from peernet_proto import DecodeError, decode_extensions, decode_observed_address
+    from peernet_proto import DecodeError, decode_extensions
+    from peernet_proto.wire import decode_observed_address
 
     for candidate in (data, b"PNX\x01" + data):
         try:

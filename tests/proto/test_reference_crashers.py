@@ -13,9 +13,9 @@ from peernet_proto import (
     TruncatedError,
     decode_message,
     decode_packet,
-    decode_udt_frame,
     hash_data,
 )
+from peernet_proto.wire import decode_udt_frame
 
 KEY = PrivateKey(bytes([3]) * 32)
 

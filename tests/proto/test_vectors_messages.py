@@ -8,14 +8,9 @@ import pytest
 
 from peernet_proto import (
     Announcement,
-    BlockAvailability,
-    BlockRange,
-    BlockTransferHeader,
     DecodeError,
     EmbeddedFile,
     EncodeError,
-    FileTransferHeader,
-    GetBlock,
     Hash2Peer,
     InfoStoreFile,
     MessageTooLargeError,
@@ -26,6 +21,7 @@ from peernet_proto import (
     encode_message,
     hash_data,
 )
+from peernet_proto.wire import BlockAvailability, BlockRange, BlockTransferHeader, FileTransferHeader, GetBlock
 from tests.proto import golden
 from tests.vectors.loader import counter_stream, load, seed_of
 
@@ -158,7 +154,8 @@ def test_split_vectors(vector):
         decoded = [Response.decode(p) for p in payloads]
         assert len(payloads) > 1
         assert [d.sequence_last for d in decoded] == [False] * (len(payloads) - 1) + [True]
-        assert functools.reduce(operator.iadd, (list(d.hashes_not_found) for d in decoded), []) == list(message.hashes_not_found)
+        not_found = functools.reduce(operator.iadd, (list(d.hashes_not_found) for d in decoded), [])
+        assert not_found == list(message.hashes_not_found)
         records = [r for d in decoded for h in d.hash2peers for r in h.closest]
         assert records == [r for h in message.hash2peers for r in h.closest]
         chunks = [h.is_last for d in decoded for h in d.hash2peers]
@@ -266,7 +263,10 @@ def test_stream_headers(vector):
         assert FileTransferHeader.decode(raw) == header
     else:
         header = BlockTransferHeader(
-            BlockAvailability(vector["availability"]), vector["block_offset"], vector["block_limit"], vector["block_size"]
+            BlockAvailability(vector["availability"]),
+            vector["block_offset"],
+            vector["block_limit"],
+            vector["block_size"],
         )
         assert header.encode() == raw
         assert BlockTransferHeader.decode(raw) == header

@@ -5,19 +5,21 @@ import uuid
 import pytest
 
 from peernet_proto import (
-    IPV4_BROADCAST_PUBLIC_KEY,
-    IPV6_MULTICAST_PUBLIC_KEY,
     Command,
     DecodeError,
     Packet,
     PrivateKey,
     PublicKey,
-    decode_lite_packet,
     decode_message,
     decode_packet,
-    encode_lite_packet,
     encode_message,
     encode_packet,
+)
+from peernet_proto.wire import (
+    IPV4_BROADCAST_PUBLIC_KEY,
+    IPV6_MULTICAST_PUBLIC_KEY,
+    decode_lite_packet,
+    encode_lite_packet,
     garbage_length_bound,
 )
 from tests.proto import golden

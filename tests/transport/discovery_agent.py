@@ -12,7 +12,7 @@ import sys
 
 import trio
 
-from peernet_proto._udp import UdpTransport
+from peernet_proto import UdpTransport
 
 
 def emit(value: object) -> None:

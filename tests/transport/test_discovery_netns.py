@@ -8,50 +8,18 @@ from __future__ import annotations
 import json
 import os
 import select
-import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.transport.netns import ip, netns_unavailable_reason, wait_until_up
+
 AGENT = Path(__file__).resolve().parent / "discovery_agent.py"
 SENDER = ("10.213.0.1", "fd13::1")
 RECEIVER = ("10.213.0.2", "fd13::2")
-
-
-def netns_unavailable_reason() -> str | None:
-    if sys.platform != "linux":
-        return "needs Linux network namespaces"
-    if os.geteuid() != 0:
-        return "needs root to create network namespaces"
-    if shutil.which("ip") is None:
-        return "needs the ip tool (iproute2)"
-    probe = f"pntprobe{os.getpid()}"
-    made = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True)
-    if made.returncode != 0:
-        return f"cannot create network namespaces: {made.stderr.strip()}"
-    subprocess.run(["ip", "netns", "del", probe], capture_output=True)
-    return None
-
-
-def ip(*arguments: str) -> None:
-    subprocess.run(["ip", *arguments], check=True, capture_output=True, text=True)
-
-
-def wait_until_up(namespace: str, device: str, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        shown = subprocess.run(
-            ["ip", "-n", namespace, "-o", "link", "show", "dev", device], capture_output=True, text=True
-        ).stdout
-        if "state UP" in shown:
-            return
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{device} in {namespace} is not up: {shown}")
-        time.sleep(0.02)
 
 
 @pytest.fixture

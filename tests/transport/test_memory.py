@@ -6,8 +6,8 @@ import pytest
 import trio
 import trio.testing
 
-from peernet_proto._memory import MemoryHost, MemoryNat, MemoryNetwork, NatKind
-from peernet_proto._transport import Datagram, DatagramTransport, Endpoint
+from peernet_proto import Datagram, DatagramTransport, Endpoint
+from peernet_proto.testing import MemoryHost, MemoryNat, MemoryNetwork, NatKind
 
 
 async def receive_within(host: MemoryHost, seconds: float) -> Datagram | None:

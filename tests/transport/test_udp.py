@@ -10,10 +10,14 @@ from collections.abc import Iterator
 import pytest
 import trio
 
-from peernet_proto._constants import DEFAULT_PORT
-from peernet_proto._interfaces import InterfaceAddress, list_interface_addresses
-from peernet_proto._transport import Datagram, DatagramTransport
-from peernet_proto._udp import UdpTransport
+from peernet_proto import (
+    DEFAULT_PORT,
+    Datagram,
+    DatagramTransport,
+    InterfaceAddress,
+    UdpTransport,
+    list_interface_addresses,
+)
 
 
 def can_bind(address: str) -> bool:

@@ -9,8 +9,8 @@ import uuid
 
 import trio
 
-from peernet_proto import decode_lite_packet, encode_lite_packet
 from peernet_proto.udt import UdtConfig, UdtConnection, UdtStream
+from peernet_proto.wire import decode_lite_packet, encode_lite_packet
 
 
 async def _pump(sock: socket.socket, stream: UdtStream, session: uuid.UUID) -> None:

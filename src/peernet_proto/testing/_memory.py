@@ -26,7 +26,7 @@ from typing import Literal, get_args
 import attrs
 import trio
 
-from ._transport import Datagram, Endpoint
+from .._transport import Datagram, Endpoint
 
 __all__ = [
     "MemoryHost",
@@ -175,15 +175,9 @@ class MemoryNat:
 _Realm = MemoryNat | None  # None: the public address space
 
 
-@attrs.frozen(order=True)
-class _InFlight:
-    arrival: float
-    order: int
-    data: bytes = attrs.field(order=False)
-    source: Endpoint = attrs.field(order=False)
-    destination: Endpoint = attrs.field(order=False)
-    realm: _Realm = attrs.field(order=False)
-    lan: str | None = attrs.field(order=False)
+# A datagram on its way: (arrival, order, data, source, destination, realm, lan). A plain tuple, so the heap
+# compares it in C; ``order`` is unique, so the comparison never reaches the data.
+_InFlight = tuple[float, int, bytes, Endpoint, Endpoint, _Realm, str | None]
 
 
 def _is_broadcast(ip: str) -> bool:
@@ -458,7 +452,7 @@ class MemoryNetwork:
             return
         if self.jitter > 0.0:
             latency += host.random.uniform(0.0, self.jitter)
-        item = _InFlight(
+        item: _InFlight = (
             now + latency,
             next(self._order),
             data,
@@ -470,8 +464,8 @@ class MemoryNetwork:
         self._schedule(item)
 
     def _schedule(self, item: _InFlight) -> None:
-        if item.arrival <= trio.current_time() and not self._heap:
-            self._arrive(item, item.arrival)  # nothing can come before it: deliver now
+        if item[0] <= trio.current_time() and not self._heap:
+            self._arrive(item, item[0])  # nothing can come before it: deliver now
             return
         self._ensure_scheduler()
         heapq.heappush(self._heap, item)
@@ -490,24 +484,23 @@ class MemoryNetwork:
     async def _run_scheduler(self) -> None:
         while True:
             now = trio.current_time()
-            while self._heap and self._heap[0].arrival <= now:
+            while self._heap and self._heap[0][0] <= now:
                 self._arrive(heapq.heappop(self._heap), now)
             self._wakeup = trio.Event()
-            deadline = self._heap[0].arrival if self._heap else math.inf
+            deadline = self._heap[0][0] if self._heap else math.inf
             with trio.move_on_at(deadline):
                 await self._wakeup.wait()
 
     # ---- arriving ---------------------------------------------------------------------------
 
     def _arrive(self, item: _InFlight, now: float) -> None:
-        if item.lan is not None:
-            self._arrive_broadcast(item)
+        _, _, data, source, destination, realm, lan = item
+        if lan is not None:
+            self._arrive_broadcast(data, source, destination, lan)
             return
-        realm = item.realm
-        destination = item.destination
         if realm is None and destination[0] in self._nats:
             nat = self._nats[destination[0]]
-            private = nat.inbound(item.source, destination[1], now)
+            private = nat.inbound(source, destination[1], now)
             if private is None:
                 self._filtered += 1
                 return
@@ -516,16 +509,15 @@ class MemoryNetwork:
         if host is None:
             self._unroutable += 1
             return
-        self._hand_over(host, Datagram(item.data, item.source, destination))
+        self._hand_over(host, Datagram(data, source, destination))
 
-    def _arrive_broadcast(self, item: _InFlight) -> None:
-        assert item.lan is not None
-        family_v6 = _is_ipv6(item.destination[0])
-        port = item.destination[1]
-        for host in self._lans.get(item.lan, ()):
+    def _arrive_broadcast(self, data: bytes, source: Endpoint, destination: Endpoint, lan: str) -> None:
+        family_v6 = _is_ipv6(destination[0])
+        port = destination[1]
+        for host in self._lans.get(lan, ()):
             for local in host._endpoints:
                 if local[1] == port and _is_ipv6(local[0]) == family_v6:
-                    self._hand_over(host, Datagram(item.data, item.source, local))
+                    self._hand_over(host, Datagram(data, source, local))
                     break
 
     def _hand_over(self, host: MemoryHost, datagram: Datagram) -> None:
