@@ -24,7 +24,7 @@ from collections.abc import Callable
 import trio
 from Crypto.Cipher import Salsa20
 
-from peernet_proto import decode_lite_packet, encode_lite_packet
+from peernet_proto.wire import decode_lite_packet, encode_lite_packet
 from peernet_proto.udt import (
     UdtConfig,
     UdtConnection,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
-from peernet_chain import BlockRange, LocalChain
+from peernet_chain import FetchRange as BlockRange
+from peernet_chain import LocalChain
 from peernet_proto import PrivateKey, PublicKey
 
 

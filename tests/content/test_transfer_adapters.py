@@ -14,7 +14,8 @@ from peernet._library import ContentLibrary
 from peernet._transfer_adapters import ChainBlockProvider, PeerBlockSource, TransferRangeSource, WarehouseFileSource
 from peernet.downloads import DownloadManager, DownloadStatus, SourceUnavailableError
 from peernet_chain import MINIMUM_FRAGMENT_SIZE, MerkleTree
-from peernet_proto import BlockRange, PublicKey
+from peernet_proto import PublicKey
+from peernet_proto.wire import BlockRange
 
 from ._helpers import key
 

@@ -9,18 +9,11 @@ import random
 import uuid
 from collections.abc import Callable
 
-from peernet_proto import (
-    PeerRemoved,
-    PrivateKey,
-    PublicKey,
-    decode_lite_packet,
-    decode_message,
-    encode_lite_packet,
-    encode_message,
-)
+from peernet_proto import PeerRemoved, PrivateKey, PublicKey, decode_message, encode_message
 from peernet_proto._engine import PeerInfo
 from peernet_proto._messages import Message
 from peernet_proto.transfer import BehaviourLike, TransferBehaviour
+from peernet_proto.wire import decode_lite_packet, encode_lite_packet
 
 __all__ = ["MemoryHost", "Network"]
 

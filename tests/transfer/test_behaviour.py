@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from peernet_proto import BlockRange, GetBlock, GetBlockControl, PrivateKey, Transfer, TransferControl, hash_data
+from peernet_proto import PrivateKey, Transfer, hash_data
 from peernet_proto.transfer import (
     BlockDownload,
     FileDownload,
@@ -17,6 +17,7 @@ from peernet_proto.transfer import (
     TransferError,
     TransferLimits,
 )
+from peernet_proto.wire import BlockRange, GetBlock, GetBlockControl, TransferControl
 
 from .host import MemoryHost, Network
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from peernet_proto import BlockRange
 from peernet_proto.transfer import SessionState, TransferError
+from peernet_proto.wire import BlockRange
 
 from .test_behaviour import FILE, FILE_HASH, _read_blocks, _read_file, _setup
 
