@@ -1,0 +1,80 @@
+"""Serving the local API with hypercorn's trio worker inside the node's nursery, and ``api.json``
+(host, port, key; mode 0600, written atomically) so that local tools can find it."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Final
+
+import trio
+from hypercorn.config import Config
+from hypercorn.trio import serve
+from starlette.types import ASGIApp
+
+__all__ = ["API_FILE", "hypercorn_config", "serve_app", "write_api_file"]
+
+API_FILE: Final = "api.json"
+log = logging.getLogger(__name__)
+
+
+def hypercorn_config(binds: Sequence[str]) -> Config:
+    """Bounded: 16 KiB of headers, idle and read timeouts, no access log (query strings hold keys)."""
+    config = Config()
+    config.bind = list(binds)
+    config.h11_max_incomplete_size = 16 * 1024
+    config.h2_max_inbound_frame_size = 16 * 1024
+    config.keep_alive_timeout = 30
+    config.read_timeout = 60
+    config.graceful_timeout = 1
+    config.backlog = 1024
+    config.accesslog = None
+    config.errorlog = logging.getLogger("peernet.webapi.http")
+    config.include_server_header = False
+    return config
+
+
+def write_api_file(data_dir: Path, host: str, port: int, key: uuid.UUID) -> Path:
+    """Write ``api.json`` through a temporary file (created 0600) and a rename."""
+    path = Path(data_dir) / API_FILE
+    fd, temp = tempfile.mkstemp(dir=data_dir, prefix=".api-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as out:
+            json.dump({"host": host, "port": port, "key": str(key)}, out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _host_port(bind: str) -> tuple[str, int]:
+    address = bind.split("://", 1)[-1]
+    host, _, port = address.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+async def serve_app(
+    app: ASGIApp,
+    binds: Sequence[str],
+    *,
+    task_status: trio.TaskStatus[list[tuple[str, int]]] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve ``app`` on ``binds`` (``HOST:PORT``, port 0 picks one) until cancelled; reports the bound addresses."""
+    config = hypercorn_config(binds)
+
+    async def started(nursery_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> None:
+        await serve(app, config, task_status=nursery_status)  # type: ignore[arg-type]
+
+    async with trio.open_nursery() as nursery:
+        bound: list[str] = await nursery.start(started)
+        addresses = [_host_port(bind) for bind in bound]
+        log.info("local API on %s", ", ".join(f"{h}:{p}" for h, p in addresses))
+        task_status.started(addresses)
