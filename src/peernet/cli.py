@@ -3,55 +3,48 @@
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
+import json
 import logging
+import os
 import sys
-from collections.abc import Mapping
+import uuid
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import trio
 
-from ._config import default_data_dir, load_config, parse_endpoint, parse_root
+from ._config import default_data_dir, format_endpoint, load_config, parse_endpoint, parse_root
 
 __all__ = ["main"]
 
 log = logging.getLogger("peernet")
 
-
-def _peer_json(info: Any) -> dict[str, Any]:
-    return {
-        "public_key": info.public_key.hex(),
-        "node_id": info.node_id.hex(),
-        "user_agent": info.user_agent,
-        "blockchain_height": info.blockchain_height,
-        "blockchain_version": info.blockchain_version,
-        "connections": [
-            {"remote": f"{r[0]}:{r[1]}", "local": f"{l[0]}:{l[1]}", "status": s, "rtt_ms": None if t is None else round(t * 1000, 2)}
-            for r, l, s, t in info.connections
-        ],
-    }
+EXIT_STOPPED = 9  # stopped through the API or because the watched process ended (as the Go launcher)
+EXIT_BAD_API_KEY = 10
 
 
-def _hit_json(hit: Any) -> dict[str, Any]:
-    return {
-        "name": hit.name,
-        "size": hit.size,
-        "file_hash": hit.file_hash.hex(),
-        "file_id": hit.file_id.hex(),
-        "owner": hit.owner.hex(),
-        "keywords": sorted(hit.keywords),
-        "exact": hit.exact,
-        "sources": hit.sources,
-    }
+async def _watch_pid(pid: int, stop: trio.CancelScope) -> None:
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            log.info("process %d ended: stopping", pid)
+            stop.cancel()
+            return
+        except PermissionError:
+            pass  # it exists, owned by someone else
+        await trio.sleep(1.0)
 
 
-async def _run_node(args: argparse.Namespace) -> None:
+async def _run_node(args: argparse.Namespace, api_key: uuid.UUID | None) -> int:
     from peernet_proto import UdpTransport
 
-    from ._api import serve_api
+    from ._content import NodeContent
     from ._node import Node
+    from .webapi import serve_node_api
 
     overrides = {
         "listen": args.listen,
@@ -61,35 +54,31 @@ async def _run_node(args: argparse.Namespace) -> None:
         "map_ports": True if args.map_ports else None,
     }
     config, key = load_config(Path(args.data_dir), overrides)
-    async with UdpTransport.open(list(config.listen), discovery=config.local_discovery) as transport:
-        node = Node(key, transport, user_agent=config.user_agent, root_peers=config.root_peers,
-                    local_discovery=config.local_discovery, map_ports=config.map_ports)
-        service = node.dht.service
-        routes = {
-            "/peers": lambda: [_peer_json(p) for p in node.engine.peers()],
-            "/status": lambda: {"public_key": key.public_key.hex(), "node_id": key.public_key.node_id.hex(),
-                                "listen": [f"{h}:{p}" for h, p in transport.local_endpoints()],
-                                "peers": len(node.engine),
-                                "dht": {"values": len(service.values), "providers": service.values.provider_count,
-                                        "keyword_entries": len(service.keywords), "own_entries": service.own_entries}},
-        }
-
-        async def search(params: Mapping[str, str]) -> Any:
-            text = params.get("q", "")
-            if not text:
-                raise ValueError("missing q")
-            return [_hit_json(hit) for hit in await node.search(text)]
-
-        async with trio.open_nursery() as nursery:
-            await nursery.start(node.run)
-            await nursery.start(partial(serve_api, config.data_dir, routes, async_routes={"/search": search}))
-            endpoints = ", ".join(f"{h}:{p}" for h, p in transport.local_endpoints())
-            log.info("node %s listening on %s (data in %s)", key.public_key.hex(), endpoints, config.data_dir)
+    shutdown = trio.CancelScope()
+    with NodeContent(config.data_dir, key) as content, shutdown:
+        async with UdpTransport.open(list(config.listen), discovery=config.local_discovery) as transport:
+            node = Node(key, transport, user_agent=config.user_agent, root_peers=config.root_peers,
+                        local_discovery=config.local_discovery, map_ports=config.map_ports, chain=content.chain)
+            async with trio.open_nursery() as nursery:
+                await nursery.start(node.run)
+                await nursery.start(partial(serve_node_api, key, node.engine, content, binds=args.webapi or
+                                            ["127.0.0.1:0"], api_key=api_key, shutdown=shutdown.cancel,
+                                            search=node.search))
+                if args.watchpid:
+                    nursery.start_soon(_watch_pid, args.watchpid, shutdown)
+                endpoints = ", ".join(f"{h}:{p}" for h, p in transport.local_endpoints())
+                log.info("node %s listening on %s (data in %s)", key.public_key.hex(), endpoints, config.data_dir)
+    return EXIT_STOPPED if shutdown.cancel_called else 0
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    try:
+        api_key = uuid.UUID(args.apikey) if args.apikey else None
+    except ValueError:
+        print("invalid -apikey: expected a UUID", file=sys.stderr)
+        return EXIT_BAD_API_KEY
     with contextlib.suppress(KeyboardInterrupt):
-        trio.run(_run_node, args)
+        return trio.run(_run_node, args, api_key)
     return 0
 
 
@@ -99,27 +88,40 @@ def _cmd_id(args: argparse.Namespace) -> int:
     return 0
 
 
+def _api_get(data_dir: str, route: str, params: dict[str, str] | None = None) -> Any:
+    import httpx
+
+    from .webapi import API_FILE
+
+    info = json.loads((Path(data_dir) / API_FILE).read_text())
+    with httpx.Client(base_url=f"http://{format_endpoint((info['host'], info['port']))}",
+                      headers={"x-api-key": info["key"]}, timeout=60) as client:
+        response = client.get(route, params=params)
+        response.raise_for_status()
+        return response.json()
+
+
 def _cmd_peers(args: argparse.Namespace) -> int:
-    from ._api import query
+    import httpx
 
     try:
-        peers = trio.run(query, Path(args.data_dir), "/peers")
-    except (OSError, RuntimeError) as error:
+        peers = _api_get(args.data_dir, "/status/peers")
+    except (OSError, ValueError, httpx.HTTPError) as error:
         print(f"no running node found in {args.data_dir}: {error}", file=sys.stderr)
         return 1
     for peer in peers:
-        where = ", ".join(f"{c['remote']} ({c['status']}, rtt {c['rtt_ms']} ms)" for c in peer["connections"])
-        print(f"{peer['public_key']}  {peer['user_agent'] or '-':<24} {where}")
+        print(f"{base64.b64decode(peer['peerid']).hex()}  {peer['useragent'] or '-':<24} "
+              f"height {peer['blockchainheight']}{'  root' if peer['isroot'] else ''}")
     print(f"{len(peers)} peers")
     return 0
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
-    from ._api import query, search_route
+    import httpx
 
     try:
-        hits = trio.run(query, Path(args.data_dir), search_route(" ".join(args.text)))
-    except (OSError, RuntimeError) as error:
+        hits = _api_get(args.data_dir, "/search/network", {"term": " ".join(args.text)})
+    except (OSError, ValueError, httpx.HTTPError) as error:
         print(f"no running node found in {args.data_dir}: {error}", file=sys.stderr)
         return 1
     for hit in hits:
@@ -170,6 +172,10 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--user-agent", metavar="TEXT")
     run.add_argument("--local-discovery", action="store_true", help="IPv4 broadcast / IPv6 multicast discovery")
     run.add_argument("--map-ports", action="store_true", help="map the listening ports with UPnP / NAT-PMP / PCP")
+    run.add_argument("--webapi", "-webapi", type=lambda text: text.split(","), metavar="HOST:PORT[,HOST:PORT]",
+                     help="local API listen addresses (default 127.0.0.1 on a free port)")
+    run.add_argument("--apikey", "-apikey", metavar="UUID", help="local API key (default: a random one)")
+    run.add_argument("--watchpid", "-watchpid", type=int, metavar="PID", help="stop when this process ends")
     run.set_defaults(run=_cmd_run)
 
     ident = commands.add_parser("id", help="show the node's public key and node ID")

@@ -17,6 +17,7 @@ from ._encoding import BadRequestError, BodyTooLargeError
 from ._files import files_router
 from ._guard import ApiGuard
 from ._profile import profile_router
+from ._search import search_router
 from ._status import status_router
 from ._warehouse import warehouse_router
 
@@ -49,7 +50,8 @@ def create_app(backend: ApiBackend, hosts: tuple[str, ...] = ()) -> ASGIApp:
     """The local API for ``backend``, behind the key and Host checks (``hosts``: extra allowed Host names)."""
     app = FastAPI(title="Peernet local API", version="1", docs_url=None, redoc_url=None, responses=_COMMON)
     for router in (status_router(backend), chain_router(backend), profile_router(backend),
-                   warehouse_router(backend), files_router(backend), console_router(backend)):
+                   warehouse_router(backend), files_router(backend), console_router(backend),
+                   search_router(backend)):
         app.include_router(router)
     app.add_exception_handler(BadRequestError, _bad_request)
     app.add_exception_handler(RequestValidationError, _bad_request)

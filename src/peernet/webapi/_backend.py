@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import attrs
 
@@ -57,4 +57,4 @@ class ApiBackend:
     api_key: uuid.UUID
     allowed_roots: tuple[Path, ...] = attrs.field(factory=lambda: (Path.home(),))
     limits: ApiLimits = attrs.field(factory=ApiLimits)
-    console: Callable[[str], str] | None = None  # command line -> output text
+    search: Callable[[str], Awaitable[Sequence[Any]]] | None = None  # network keyword search
