@@ -77,16 +77,18 @@ def files_router(backend: ApiBackend) -> APIRouter:
             return Response(status_code=status, headers=headers)
         return StreamingResponse(file_chunks(path, window), status_code=status, headers=headers)
 
-    @router.api_route("/file/read", methods=["GET", "HEAD"], responses=_BYTES, openapi_extra=params(*_READ_PARAMS))
     async def file_read(request: Request) -> Response:
         """A file's bytes (whole, a window by offset/limit, or one HTTP range)."""
         return await serve(request, view=False)
 
-    @router.api_route("/file/view", methods=["GET", "HEAD"], responses=_BYTES, openapi_extra=params(
-        *_READ_PARAMS, ("format", "integer", False), ("nocache", "string", False)))
     async def file_view(request: Request) -> Response:
         """As ``/file/read``, with ``Accept-Ranges`` and ``format=14`` for video players."""
         return await serve(request, view=True)
+
+    view_params = params(*_READ_PARAMS, ("format", "integer", False), ("nocache", "string", False))
+    for path, handler, doc in (("/file/read", file_read, params(*_READ_PARAMS)), ("/file/view", file_view, view_params)):
+        router.add_api_route(path, handler, methods=["GET"], responses=_BYTES, openapi_extra=doc)
+        router.add_api_route(path, handler, methods=["HEAD"], include_in_schema=False)
 
     @router.get("/file/format", responses=ok(FileFormat), openapi_extra=params(("path", "string", True)))
     async def file_format(request: Request) -> GoJSONResponse:

@@ -69,8 +69,6 @@ def profile_router(backend: ApiBackend) -> APIRouter:
             return GoJSONResponse({"fields": [], "status": CORRUPT_RECORD})
         return GoJSONResponse({"fields": fields, "status": BLOCK_STATUS_OK})
 
-    @router.api_route("/profile/read", methods=["GET", "POST"], responses=ok(ProfileData),
-                      openapi_extra=params(("field", "integer", True), ("node", "string", False)))
     async def profile_read(request: Request) -> GoJSONResponse:
         """One field of the own profile; status 4 when it is not set."""
         kind = query_int(request, "field")
@@ -78,6 +76,11 @@ def profile_router(backend: ApiBackend) -> APIRouter:
             raise BadRequestError
         fields = [] if is_other(request) else [f for f in own_fields() or [] if f["type"] == kind]
         return GoJSONResponse({"fields": fields or None, "status": BLOCK_STATUS_OK if fields else _DATA_NOT_FOUND})
+
+    read_doc = params(("field", "integer", True), ("node", "string", False))
+    for method in ("GET", "POST"):  # the SDK sends POST
+        router.add_api_route("/profile/read", profile_read, methods=[method], responses=ok(ProfileData),
+                             openapi_extra=read_doc, operation_id=f"profile_read_{method.lower()}")
 
     @router.post("/profile/write", responses=ok(BlockStatus), openapi_extra=json_body(_FIELDS_SCHEMA))
     async def profile_write(request: Request) -> GoJSONResponse:

@@ -9,6 +9,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Final
 
@@ -70,11 +71,8 @@ async def serve_app(
     """Serve ``app`` on ``binds`` (``HOST:PORT``, port 0 picks one) until cancelled; reports the bound addresses."""
     config = hypercorn_config(binds)
 
-    async def started(nursery_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> None:
-        await serve(app, config, task_status=nursery_status)  # type: ignore[arg-type]
-
     async with trio.open_nursery() as nursery:
-        bound: list[str] = await nursery.start(started)
+        bound: list[str] = await nursery.start(partial(serve, app, config))  # type: ignore[arg-type]
         addresses = [_host_port(bind) for bind in bound]
         log.info("local API on %s", ", ".join(f"{h}:{p}" for h, p in addresses))
         task_status.started(addresses)
