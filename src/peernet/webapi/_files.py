@@ -86,7 +86,8 @@ def files_router(backend: ApiBackend) -> APIRouter:
         return await serve(request, view=True)
 
     view_params = params(*_READ_PARAMS, ("format", "integer", False), ("nocache", "string", False))
-    for path, handler, doc in (("/file/read", file_read, params(*_READ_PARAMS)), ("/file/view", file_view, view_params)):
+    routes = (("/file/read", file_read, params(*_READ_PARAMS)), ("/file/view", file_view, view_params))
+    for path, handler, doc in routes:
         router.add_api_route(path, handler, methods=["GET"], responses=_BYTES, openapi_extra=doc)
         router.add_api_route(path, handler, methods=["HEAD"], include_in_schema=False)
 
