@@ -40,7 +40,7 @@ async def running_api(
     root: Path, *, limits: ApiLimits | None = None, peers: Sequence[PeerSummary] = (), search=None  # type: ignore[no-untyped-def]
 ) -> AsyncIterator[Api]:
     key = PrivateKey.generate()
-    content = NodeContent(root / "data", key)
+    content = NodeContent(root / f"data-{key.public_key.hex()[:12]}", key)
     stopped = trio.Event()
     backend = ApiBackend(key, content, lambda: list(peers), stopped.set, uuid.uuid4(), (root,),
                          limits or ApiLimits(), search)

@@ -48,7 +48,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 def create_app(backend: ApiBackend, hosts: tuple[str, ...] = ()) -> ASGIApp:
     """The local API for ``backend``, behind the key and Host checks (``hosts``: extra allowed Host names)."""
-    app = FastAPI(title="Peernet local API", version="1", docs_url=None, redoc_url=None, responses=_COMMON)
+    app = FastAPI(title="Peernet local API", version="1", docs_url=None, redoc_url=None, responses=_COMMON,
+                  redirect_slashes=False)
     for router in (status_router(backend), chain_router(backend), profile_router(backend),
                    warehouse_router(backend), files_router(backend), console_router(backend),
                    search_router(backend)):

@@ -11,7 +11,6 @@ from starlette.responses import PlainTextResponse, Response
 
 from peernet_chain import DEFAULT_MAX_BLOCK_SIZE
 
-from .._config import KEY_FILE
 from ._backend import ApiBackend
 from ._docs import ok, params
 from ._encoding import BadRequestError, GoJSONResponse, b64, query_bool, query_int
@@ -66,10 +65,7 @@ def status_router(backend: ApiBackend) -> APIRouter:
             return Response(status_code=204)
         content = backend.content
         async with content.lock:
-            content.chain.delete_chain()
-            for file_hash in list(content.warehouse):
-                content.warehouse.delete(file_hash)
-            (content.data_dir / KEY_FILE).unlink(missing_ok=True)
+            content.delete_account()
         log.warning("account deleted: chain emptied, warehouse cleared, key removed for the next start")
         return Response(status_code=200)
 
@@ -79,6 +75,10 @@ def status_router(backend: ApiBackend) -> APIRouter:
         if query_int(request, "action") != 0:
             raise BadRequestError
 
-        return GoJSONResponse({"status": 0}, background=BackgroundTask(backend.shutdown))
+
+        async def stop() -> None:  # after the answer is sent; in the event loop, not a worker thread
+            backend.shutdown()
+
+        return GoJSONResponse({"status": 0}, background=BackgroundTask(stop))
 
     return router
