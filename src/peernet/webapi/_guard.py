@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import hmac
 import uuid
-from collections.abc import Collection
-from typing import Final
+from collections.abc import Collection, MutableMapping
+from functools import partial
+from typing import Any, Final
 from urllib.parse import parse_qs
 
+import trio
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["KEY_IN_QUERY_PATHS", "ApiGuard"]
@@ -52,13 +54,41 @@ class ApiGuard:
             return
         headers = {name.lower(): value for name, value in scope.get("headers", [])}
         host = headers.get(b"host", b"").decode("latin-1").lower()
+        app = self.app
         if host and _host_name(host) not in self._hosts:
-            await self._refuse(scope, receive, send, 403)
+            app = partial(self._refuse, 403)
+        elif not self._authorised(scope, headers):
+            app = partial(self._refuse, 401)
+        if scope["type"] == "websocket":
+            await app(scope, receive, send)
             return
-        if not self._authorised(scope, headers):
-            await self._refuse(scope, receive, send, 401)
-            return
-        await self.app(scope, receive, send)
+        await self._release_unread_body(app, scope, receive, send)
+
+    @staticmethod
+    async def _release_unread_body(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+        """Refusals (4xx/5xx) often leave a request body unread. The server then queues its chunks
+        for the app, and its "disconnect" message waits behind them while the app sends the final
+        part of the answer: the connection would stay open, the client stuck writing. A drain
+        task takes those messages (discarding them) while the answer goes out; the connection is
+        then closed."""
+        status = 0
+
+        async def drain() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+
+        async with trio.open_nursery() as nursery:
+
+            async def tracked_send(message: MutableMapping[str, Any]) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = int(message["status"])
+                elif message["type"] == "http.response.body" and not message.get("more_body") and status >= 400:
+                    nursery.start_soon(drain)
+                await send(message)
+
+            await app(scope, receive, tracked_send)
+            nursery.cancel_scope.cancel()
 
     def _authorised(self, scope: Scope, headers: dict[bytes, bytes]) -> bool:
         raw = headers.get(b"x-api-key")
@@ -69,11 +99,12 @@ class ApiGuard:
         return given is not None and hmac.compare_digest(given.bytes, self._key)
 
     @staticmethod
-    async def _refuse(scope: Scope, receive: Receive, send: Send, status: int) -> None:
+    async def _refuse(status: int, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
             message = await receive()
             if message["type"] == "websocket.connect":
                 await send({"type": "websocket.close", "code": 1008})
             return
-        await send({"type": "http.response.start", "status": status, "headers": [(b"content-length", b"0")]})
+        headers = [(b"content-length", b"0"), (b"connection", b"close")]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": b""})

@@ -54,11 +54,12 @@ def parse_range(header: str, size: int) -> ByteWindow:
         start = max(0, size - suffix)
         return ByteWindow(start, size - start, size)
     start = int(match[1])
-    end = int(match[2]) if match[2] else size - 1
-    if end < start:
+    end = int(match[2]) if match[2] else None
+    if end is not None and end < start:
         raise BadRequestError("invalid range")
     if start >= size:
         raise RangeNotSatisfiableError
+    end = size - 1 if end is None else end
     return ByteWindow(start, min(end, size - 1) - start + 1, size)
 
 

@@ -246,6 +246,22 @@ async def receive_upload(
     if size_hint > limit:
         raise BodyTooLargeError
     sink = _Sink(warehouse, limit, reserve, size_hint, on_progress)
+    try:
+        found = await _store(sink, stream, boundary, on_id)
+    except BaseExceptionGroup as group:  # the nursery wraps the one error the request side raised
+        errors = group.exceptions
+        if len(errors) == 1 and isinstance(errors[0], BadRequestError | BodyTooLargeError | UploadError):
+            raise errors[0] from None
+        raise
+    if not found:
+        raise BadRequestError("no File part")
+    if sink.error is not None or sink.result is None:
+        raise UploadError(2, str(sink.error))
+    return sink.result
+
+
+async def _store(sink: _Sink, stream: AsyncIterator[bytes], boundary: bytes | None,
+                 on_id: Callable[[bytes], None]) -> bool:
     async with trio.open_nursery() as nursery:
         try:
             if boundary is None:
@@ -263,11 +279,7 @@ async def receive_upload(
             raise
         finally:
             await sink.send.aclose()
-    if not found:
-        raise BadRequestError("no File part")
-    if sink.error is not None or sink.result is None:
-        raise UploadError(2, str(sink.error))
-    return sink.result
+    return found
 
 
 async def _abort(sink: _Sink) -> None:

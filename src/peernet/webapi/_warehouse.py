@@ -186,6 +186,8 @@ def warehouse_router(backend: ApiBackend) -> APIRouter:
         """Delete stored data; refused (status 10) while an own file references it, unless ``force=1``."""
         file_hash = query_hash(request, "hash")
         async with content.lock:
+            if warehouse.size(file_hash) is None:
+                return GoJSONResponse({"status": _NOT_FOUND, "hash": b64(file_hash)})
             if not query_bool(request, "force") and file_hash in content.referenced_hashes():
                 return GoJSONResponse({"status": _IN_USE, "hash": b64(file_hash)})
             found = warehouse.delete(file_hash)
