@@ -71,7 +71,7 @@ async def test_add_refuses_unknown_data_and_bad_bodies(tmp_path):
         assert answer.json() == {"status": 5, "height": 0, "version": 0}
         folder = browser_file(missing, "docs", type=9, format=16)
         assert (await api.client.post("/blockchain/file/add", json={"files": [folder]})).json()["status"] == 0
-        for body in (b"", b"{", b"[]", b'{"files":[{"hash":"AAAA"}]}', b'{"files":[{"hash":"%s","type":1.0}]}'
+        for body in (b"", b"{", b"[]", b'{"files":[{"hash":"AAAA"}]}', b'{"files":[{"hash":"%s","type":1.5}]}'
                      % missing.encode(), b'{"files":[{"hash":"%s","type":"1"}]}' % missing.encode(),
                      b'{"files":[{"hash":"%s","type":256}]}' % missing.encode(), b'{"files":{}}',
                      b'{"files":[{"hash":"%s","date":"yesterday"}]}' % missing.encode()):

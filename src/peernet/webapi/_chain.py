@@ -23,9 +23,9 @@ from peernet_proto import EncodeError
 
 from ._apifile import FileInput, file_to_api, parse_files, to_record
 from ._backend import ApiBackend
-from ._docs import json_body, ok, params
+from ._docs import FILES_IN, FILES_WITH_ID_IN, NATURAL, RECORDS_IN, json_body, ok, params
 from ._encoding import BadRequestError, GoJSONResponse, b64, from_b64, query_int, read_json, want_int
-from ._models import BlockchainBlock, BlockchainHeader, BlockStatus, FileList, FileModel
+from ._models import BlockchainBlock, BlockchainHeader, BlockStatus, FileList
 
 __all__ = ["BLOCK_STATUS_OK", "CORRUPT_RECORD", "block_status", "chain_change", "chain_router", "profile_to_api"]
 
@@ -34,10 +34,6 @@ log = logging.getLogger(__name__)
 BLOCK_STATUS_OK: Final = 0
 _NOT_FOUND, _CORRUPT, CORRUPT_RECORD, _NOT_IN_WAREHOUSE = 1, 2, 3, 5
 _TEXT_FIELDS: Final = range(6)
-_FILES_SCHEMA: Final = {"type": "object", "properties": {
-    "files": {"type": "array", "items": FileModel.model_json_schema()}}}
-_RECORDS_SCHEMA: Final = {"type": "object", "properties": {"records": {"type": "array", "items": {
-    "type": "object", "properties": {"type": {"type": "integer"}, "data": {"type": "string"}}}}}}
 
 
 def profile_to_api(kind: int, data: bytes) -> dict[str, Any]:
@@ -126,7 +122,7 @@ def chain_router(backend: ApiBackend) -> APIRouter:
         return GoJSONResponse({"peerid": backend.key.public_key.hex(), "version": state.version,
                                "height": state.height})
 
-    @router.post("/blockchain/append", responses=ok(BlockStatus), openapi_extra=json_body(_RECORDS_SCHEMA))
+    @router.post("/blockchain/append", responses=ok(BlockStatus), openapi_extra=json_body(RECORDS_IN))
     async def append(request: Request) -> GoJSONResponse:
         """Append raw records as one block; records that do not decode are refused (status 3)."""
         records = _parse_raw_records(await read_json(request))
@@ -135,7 +131,7 @@ def chain_router(backend: ApiBackend) -> APIRouter:
         async with content.lock:
             return chain_change(backend, lambda: content.chain.append(records))
 
-    @router.get("/blockchain/read", responses=ok(BlockchainBlock), openapi_extra=params(("block", "integer", True)))
+    @router.get("/blockchain/read", responses=ok(BlockchainBlock), openapi_extra=params(("block", NATURAL, True)))
     async def read(request: Request) -> GoJSONResponse:
         """One block of the own chain, raw and decoded."""
         number = query_int(request, "block")
@@ -154,7 +150,7 @@ def chain_router(backend: ApiBackend) -> APIRouter:
         return GoJSONResponse({"files": [file_to_api(f, node_id) for f in files
                                          if wanted is None or f.file_format == wanted], "status": BLOCK_STATUS_OK})
 
-    @router.post("/blockchain/file/add", responses=ok(BlockStatus), openapi_extra=json_body(_FILES_SCHEMA))
+    @router.post("/blockchain/file/add", responses=ok(BlockStatus), openapi_extra=json_body(FILES_IN))
     async def file_add(request: Request) -> GoJSONResponse:
         """Publish files whose data is in the warehouse (status 5 when one is not)."""
         files = parse_files(await read_json(request))
@@ -164,7 +160,7 @@ def chain_router(backend: ApiBackend) -> APIRouter:
                 return GoJSONResponse({"status": _NOT_IN_WAREHOUSE, "height": 0, "version": 0})
             return chain_change(backend, lambda: content.chain.add_files(records, int(time.time())))
 
-    @router.post("/blockchain/file/update", responses=ok(BlockStatus), openapi_extra=json_body(_FILES_SCHEMA))
+    @router.post("/blockchain/file/update", responses=ok(BlockStatus), openapi_extra=json_body(FILES_WITH_ID_IN))
     async def file_update(request: Request) -> GoJSONResponse:
         """Replace files by ID (they move to the chain's end with a new shared date)."""
         files = parse_files(await read_json(request), id_required=True)
@@ -174,7 +170,7 @@ def chain_router(backend: ApiBackend) -> APIRouter:
                 return GoJSONResponse({"status": _NOT_IN_WAREHOUSE, "height": 0, "version": 0})
             return chain_change(backend, lambda: content.chain.replace_files(records, int(time.time())))
 
-    @router.post("/blockchain/file/delete", responses=ok(BlockStatus), openapi_extra=json_body(_FILES_SCHEMA))
+    @router.post("/blockchain/file/delete", responses=ok(BlockStatus), openapi_extra=json_body(FILES_IN))
     async def file_delete(request: Request) -> GoJSONResponse:
         """Unpublish files by ID; their warehouse data goes when no other own file uses it."""
         ids = {file.id for file in parse_files(await read_json(request)) if file.id is not None}

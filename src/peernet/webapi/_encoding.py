@@ -7,6 +7,7 @@ import base64
 import binascii
 import datetime
 import json
+import re
 import uuid
 from collections.abc import Mapping
 from typing import Any, Final
@@ -40,6 +41,7 @@ _TRUE: Final = frozenset({"1", "t", "T", "TRUE", "true", "True"})
 _FALSE: Final = frozenset({"0", "f", "F", "FALSE", "false", "False"})
 _EPOCH: Final = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 ZERO_DATE: Final = "0001-01-01T00:00:00Z"
+_DATE: Final = re.compile(r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})?")
 
 
 class BadRequestError(Exception):
@@ -91,19 +93,31 @@ def go_date(seconds: int | None) -> str:
         return ZERO_DATE
 
 
+def _days_from_civil(year: int, month: int, day: int) -> int:
+    """Days since 1970-01-01 of a proleptic Gregorian date (any year, as Go's time package)."""
+    year -= month <= 2
+    era = year // 400
+    year_of_era = year - era * 400
+    day_of_year = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    return era * 146097 + day_of_era - 719468
+
+
 def parse_date(value: Any, name: str) -> int | None:
-    """RFC 3339 to Unix seconds; a missing zone reads as UTC; null gives None."""
+    """RFC 3339 to Unix seconds (fractions dropped); a missing zone reads as UTC; null gives None."""
     if value is None:
         return None
-    if not isinstance(value, str):
-        raise BadRequestError(f"{name}: expected a date")
-    try:
-        parsed = datetime.datetime.fromisoformat(value.replace("z", "Z"))
-    except ValueError as exc:
-        raise BadRequestError(f"{name}: invalid date") from exc
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=datetime.UTC)
-    return int((parsed - _EPOCH).total_seconds() // 1)
+    match = _DATE.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        raise BadRequestError(f"{name}: invalid date")
+    year, month, day, hour, minute, second = (int(match[i]) for i in range(1, 7))
+    if not (1 <= month <= 12 and 1 <= day <= 31 and hour <= 23 and minute <= 59 and second <= 60):
+        raise BadRequestError(f"{name}: invalid date")
+    offset = 0
+    if match[8] and match[8] not in "Zz":
+        sign = -1 if match[8][0] == "-" else 1
+        offset = sign * (int(match[8][1:3]) * 3600 + int(match[8][4:6]) * 60)
+    return _days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offset
 
 
 def lower_keys(value: Any) -> Any:
@@ -141,10 +155,15 @@ async def read_json(request: Request, limit: int = JSON_BODY_LIMIT) -> dict[str,
 
 
 def want_int(body: Mapping[str, Any], name: str, low: int, high: int, default: int = 0) -> int:
-    """A JSON integer in [low, high]; null or absent gives ``default``; 1.0, "1" and bools are refused."""
+    """A JSON integer in [low, high]; null or absent gives ``default``; "1", 1.5 and bools are refused.
+
+    A whole number written with a fraction (``1.0``) is taken, as JSON Schema counts it as an
+    integer (Go refuses it; accepting it breaks no client)."""
     value = body.get(name)
     if value is None:
         return default
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2.0**63:
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise BadRequestError(f"{name}: expected an integer in [{low}, {high}]")
     return value

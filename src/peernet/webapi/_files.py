@@ -12,7 +12,7 @@ from starlette.responses import Response, StreamingResponse
 
 from ._backend import ApiBackend
 from ._detect import content_type, detect_extension, detect_prefix
-from ._docs import ok, params
+from ._docs import HEX32, NODE, PATH, ok, params
 from ._encoding import BadRequestError, GoJSONResponse, query, query_bool, query_hash, query_int
 from ._models import FileFormat
 from ._paths import PathRefusedError, checked_path
@@ -21,7 +21,7 @@ from ._stream import ByteWindow, RangeNotSatisfiableError, file_chunks, parse_ra
 __all__ = ["files_router"]
 
 _VIDEO: Final = 14
-_READ_PARAMS: Final = (("hash", "string", True), ("node", "string", True), ("offset", "integer", False),
+_READ_PARAMS: Final = (("hash", HEX32, True), ("node", NODE, True), ("offset", "integer", False),
                        ("limit", "integer", False), ("timeout", "integer", False))
 _BYTES: Final[dict[int | str, dict[str, Any]]] = {
     200: {"content": {"application/octet-stream": {}}}, 206: {"description": "partial content"},
@@ -91,7 +91,7 @@ def files_router(backend: ApiBackend) -> APIRouter:
         router.add_api_route(path, handler, methods=["GET"], responses=_BYTES, openapi_extra=doc)
         router.add_api_route(path, handler, methods=["HEAD"], include_in_schema=False)
 
-    @router.get("/file/format", responses=ok(FileFormat), openapi_extra=params(("path", "string", True)))
+    @router.get("/file/format", responses=ok(FileFormat), openapi_extra=params(("path", PATH, True)))
     async def file_format(request: Request) -> GoJSONResponse:
         """Type and format of a local file: by extension, else by its first bytes (status 1: unreadable)."""
         text = query(request, "path")

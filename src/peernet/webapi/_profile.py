@@ -12,16 +12,13 @@ from peernet_chain import BlockDecodeError, ChainCorruptError, ProfileField
 
 from ._backend import ApiBackend
 from ._chain import BLOCK_STATUS_OK, CORRUPT_RECORD, block_status, chain_change, profile_to_api
-from ._docs import json_body, ok, params
+from ._docs import NATURAL, PROFILE_IN, json_body, ok, params
 from ._encoding import BadRequestError, GoJSONResponse, from_b64, query, query_int, read_json, want_int, want_str
 from ._models import BlockStatus, ProfileData
-from ._models import ProfileField as ProfileFieldModel
 
 __all__ = ["profile_router"]
 
 _DATA_NOT_FOUND: Final = 4
-_FIELDS_SCHEMA: Final = {"type": "object", "properties": {"fields": {
-    "type": "array", "items": ProfileFieldModel.model_json_schema()}}}
 
 
 def _fields(body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -77,12 +74,12 @@ def profile_router(backend: ApiBackend) -> APIRouter:
         fields = [] if is_other(request) else [f for f in own_fields() or [] if f["type"] == kind]
         return GoJSONResponse({"fields": fields or None, "status": BLOCK_STATUS_OK if fields else _DATA_NOT_FOUND})
 
-    read_doc = params(("field", "integer", True), ("node", "string", False))
+    read_doc = params(("field", NATURAL, True), ("node", "string", False))
     for method in ("GET", "POST"):  # the SDK sends POST
         router.add_api_route("/profile/read", profile_read, methods=[method], responses=ok(ProfileData),
                              openapi_extra=read_doc, operation_id=f"profile_read_{method.lower()}")
 
-    @router.post("/profile/write", responses=ok(BlockStatus), openapi_extra=json_body(_FIELDS_SCHEMA))
+    @router.post("/profile/write", responses=ok(BlockStatus), openapi_extra=json_body(PROFILE_IN))
     async def profile_write(request: Request) -> GoJSONResponse:
         """Append each field as a profile record; a field over the size limit gives status 3."""
         fields = [_field_data(item) for item in _fields(await read_json(request))]
@@ -91,7 +88,7 @@ def profile_router(backend: ApiBackend) -> APIRouter:
         async with content.lock:
             return chain_change(backend, lambda: content.chain.write_profile(fields, int(time.time())))
 
-    @router.post("/profile/delete", responses=ok(BlockStatus), openapi_extra=json_body(_FIELDS_SCHEMA))
+    @router.post("/profile/delete", responses=ok(BlockStatus), openapi_extra=json_body(PROFILE_IN))
     async def profile_delete(request: Request) -> GoJSONResponse:
         """Remove every profile record of the given types."""
         types = sorted({want_int(item, "type", 0, 0xFFFF) for item in _fields(await read_json(request))})

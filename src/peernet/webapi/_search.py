@@ -16,6 +16,7 @@ from ._encoding import BadRequestError, GoJSONResponse, query
 __all__ = ["hit_json", "search_router"]
 
 _TERM_LIMIT: Final = 1024
+_TERM_SCHEMA: Final = {"type": "string", "minLength": 1, "maxLength": _TERM_LIMIT, "pattern": "\\S"}
 
 
 def hit_json(hit: Any) -> dict[str, Any]:
@@ -29,7 +30,7 @@ def search_router(backend: ApiBackend) -> APIRouter:
     router = APIRouter()
 
     @router.get("/search/network", responses={200: {"description": "hits"}, 503: {"description": "no search"}},
-                openapi_extra=params(("term", "string", True)))
+                openapi_extra=params(("term", _TERM_SCHEMA, True)))
     async def search_network(request: Request) -> Response:
         """Files matching ``term`` in the network."""
         term = (query(request, "term") or "").strip()

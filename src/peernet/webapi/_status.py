@@ -69,7 +69,8 @@ def status_router(backend: ApiBackend) -> APIRouter:
         log.warning("account deleted: chain emptied, warehouse cleared, key removed for the next start")
         return Response(status_code=200)
 
-    @router.get("/shutdown", responses=ok(ShutdownStatus), openapi_extra=params(("action", "integer", True)))
+    @router.get("/shutdown", responses=ok(ShutdownStatus),
+                openapi_extra=params(("action", {"type": "integer", "enum": [0]}, True)))
     async def shutdown(request: Request) -> GoJSONResponse:
         """``action=0``: answer ``{"status":0}``, then stop the node (exit code 9)."""
         if query_int(request, "action") != 0:

@@ -14,7 +14,7 @@ from starlette.responses import Response, StreamingResponse
 from peernet_chain import WarehouseError
 
 from ._backend import ApiBackend
-from ._docs import ok, params
+from ._docs import HEX32, PATH, UUID, ok, params
 from ._encoding import (
     BadRequestError,
     GoJSONResponse,
@@ -40,7 +40,7 @@ _NIL_UPLOAD: Final = {"apistatus": 1, "id": "00000000-0000-0000-0000-00000000000
                       "progress": {"totalsize": 0, "uploadedsize": 0, "percentage": 0}}
 _UPLOAD_DOC: Final = {"requestBody": {"required": True, "content": {
     "multipart/form-data": {"schema": {"type": "object", "required": ["File"], "properties": {
-        "File": {"type": "string", "format": "binary"}, "id": {"type": "string"}}}},
+        "File": {"type": "string", "format": "binary"}, "id": {"type": "string", "format": "uuid"}}}},
     "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}}
 
 
@@ -116,7 +116,7 @@ def warehouse_router(backend: ApiBackend) -> APIRouter:
         return GoJSONResponse(tracker.create().to_api())
 
     @router.get("/warehouse/create/track/uploadID", responses=ok(UploadStatus), openapi_extra=params(
-        ("id", "string", True)))
+        ("id", UUID, True)))
     async def track(request: Request) -> GoJSONResponse:
         """Progress of a tracked upload (status 2 while storing, 5 once stored)."""
         upload = query_uuid(request, "id")
@@ -128,7 +128,7 @@ def warehouse_router(backend: ApiBackend) -> APIRouter:
         return GoJSONResponse(_NIL_UPLOAD)
 
     @router.get("/warehouse/create/path", responses=ok(WarehouseResult), openapi_extra=params(
-        ("path", "string", True)))
+        ("path", PATH, True)))
     async def create_path(request: Request) -> GoJSONResponse:
         """Import a local file (only from the allowed folders)."""
         text = query(request, "path")
@@ -147,7 +147,7 @@ def warehouse_router(backend: ApiBackend) -> APIRouter:
         return GoJSONResponse({"status": 0, "hash": b64(stored.hash)})
 
     @router.get("/warehouse/read", responses={200: {"content": {"application/octet-stream": {}}}, 404: {}},
-                openapi_extra=params(("hash", "string", True), ("offset", "integer", False),
+                openapi_extra=params(("hash", HEX32, True), ("offset", "integer", False),
                                      ("limit", "integer", False)))
     async def read(request: Request) -> Response:
         """The stored bytes from ``offset`` for ``limit`` bytes (both optional)."""
@@ -162,7 +162,7 @@ def warehouse_router(backend: ApiBackend) -> APIRouter:
                                  media_type="application/octet-stream", headers={"Content-Length": str(window.length)})
 
     @router.get("/warehouse/read/path", responses=ok(WarehouseResult), openapi_extra=params(
-        ("hash", "string", True), ("path", "string", True), ("offset", "integer", False), ("limit", "integer", False)))
+        ("hash", HEX32, True), ("path", PATH, True), ("offset", "integer", False), ("limit", "integer", False)))
     async def read_path(request: Request) -> GoJSONResponse:
         """Save a stored file to a new local file (status 13 when it exists)."""
         file_hash = query_hash(request, "hash")
@@ -181,7 +181,7 @@ def warehouse_router(backend: ApiBackend) -> APIRouter:
         return GoJSONResponse({"status": status, **answer})
 
     @router.get("/warehouse/delete", responses=ok(WarehouseResult), openapi_extra=params(
-        ("hash", "string", True), ("force", "string", False)))
+        ("hash", HEX32, True), ("force", "string", False)))
     async def delete(request: Request) -> GoJSONResponse:
         """Delete stored data; refused (status 10) while an own file references it, unless ``force=1``."""
         file_hash = query_hash(request, "hash")
