@@ -33,7 +33,8 @@ async def test_publish_list_update_and_delete_files(tmp_path):
         created = {"type": 4, "name": "Date Created", "text": "", "blob": None, "date": "2020-01-02T03:04:05",
                    "number": 0}
         custom = {"type": 100, "blob": b64(b"\x01\x02"), "date": None}
-        files = [browser_file(first, "a.txt", metaData=[created, custom]), browser_file(big, "b.bin", folder="x/y", format=0)]
+        files = [browser_file(first, "a.txt", metaData=[created, custom]),
+                 browser_file(big, "b.bin", folder="x/y", format=0)]
         answer = await api.client.post("/blockchain/file/add", json={"files": files})
         assert answer.json() == {"status": 0, "height": 1, "version": 0}
         listed = (await api.client.get("/blockchain/file/list")).json()
@@ -56,7 +57,8 @@ async def test_publish_list_update_and_delete_files(tmp_path):
         assert answer.json()["status"] == 0
         names = [f["name"] for f in (await api.client.get("/blockchain/file/list")).json()["files"]]
         assert names == ["b.bin", "renamed.txt"]
-        assert (await api.client.post("/blockchain/file/update", json={"files": [{**a, "id": None}]})).status_code == 400
+        no_id = await api.client.post("/blockchain/file/update", json={"files": [{**a, "id": None}]})
+        assert no_id.status_code == 400
 
         answer = await api.client.post("/blockchain/file/delete", json={"files": [{"id": a["id"], "hash": a["hash"]}]})
         assert answer.json()["status"] == 0
