@@ -113,7 +113,6 @@ def chain_router(backend: ApiBackend) -> APIRouter:
     """Routes of the own chain."""
     router = APIRouter()
     content = backend.content
-    node_id = backend.key.public_key.node_id
 
     @router.get("/blockchain/header", responses=ok(BlockchainHeader))
     async def header() -> GoJSONResponse:
@@ -138,6 +137,14 @@ def chain_router(backend: ApiBackend) -> APIRouter:
         if number is None or number < 0:
             raise BadRequestError
         return GoJSONResponse(_read_block(backend, number))
+
+    _file_routes(router, backend)
+    return router
+
+
+def _file_routes(router: APIRouter, backend: ApiBackend) -> None:
+    content = backend.content
+    node_id = backend.key.public_key.node_id
 
     @router.get("/blockchain/file/list", responses=ok(FileList), openapi_extra=params(("fileFormat", "integer", False)))
     async def file_list(request: Request) -> GoJSONResponse:
@@ -181,5 +188,3 @@ def chain_router(backend: ApiBackend) -> APIRouter:
                 for file_hash in gone - content.referenced_hashes():
                     content.warehouse.delete(file_hash)
             return answer
-
-    return router

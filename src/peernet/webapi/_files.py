@@ -42,48 +42,50 @@ def _window(request: Request, size: int) -> tuple[ByteWindow, bool]:
     return ByteWindow(offset, limit or size - offset, size), False
 
 
+def _published_format(backend: ApiBackend, file_hash: bytes) -> int | None:
+    for record in backend.content.chain.files():
+        if record.hash == file_hash:
+            return record.file_format
+    return None
+
+async def _serve(request: Request, backend: ApiBackend, *, view: bool) -> Response:
+    """A warehouse file (502 while files of other peers cannot be fetched)."""
+    warehouse = backend.content.warehouse
+    file_hash = query_hash(request, "hash")
+    query_hash(request, "node", (32, 33))
+    size = None if view and query_bool(request, "nocache") else warehouse.size(file_hash)
+    if size is None:
+        return Response(status_code=502)
+    headers = {"Accept-Ranges": "bytes"} if view else {}
+    try:
+        window, ranged = _window(request, size)
+    except RangeNotSatisfiableError:
+        return Response(status_code=416, headers={**headers, "Content-Range": f"bytes */{size}"})
+    path = warehouse.path_for(file_hash)
+    async with await trio.open_file(path, "rb") as source:
+        prefix = await source.read(512)
+    kind = "video/mp4" if view and query_int(request, "format") == _VIDEO else None
+    headers["Content-Type"] = kind or content_type(_published_format(backend, file_hash), prefix)
+    headers["Content-Length"] = str(window.length)
+    if ranged:
+        headers["Content-Range"] = window.content_range
+    status = 206 if ranged else 200
+    if request.method == "HEAD":
+        return Response(status_code=status, headers=headers)
+    return StreamingResponse(file_chunks(path, window), status_code=status, headers=headers)
+
+
 def files_router(backend: ApiBackend) -> APIRouter:
     """Routes that stream files and detect their formats."""
     router = APIRouter()
-    warehouse = backend.content.warehouse
-
-    def published_format(file_hash: bytes) -> int | None:
-        for record in backend.content.chain.files():
-            if record.hash == file_hash:
-                return record.file_format
-        return None
-
-    async def serve(request: Request, *, view: bool) -> Response:
-        file_hash = query_hash(request, "hash")
-        query_hash(request, "node", (32, 33))
-        size = None if view and query_bool(request, "nocache") else warehouse.size(file_hash)
-        if size is None:
-            return Response(status_code=502)
-        headers = {"Accept-Ranges": "bytes"} if view else {}
-        try:
-            window, ranged = _window(request, size)
-        except RangeNotSatisfiableError:
-            return Response(status_code=416, headers={**headers, "Content-Range": f"bytes */{size}"})
-        path = warehouse.path_for(file_hash)
-        async with await trio.open_file(path, "rb") as source:
-            prefix = await source.read(512)
-        kind = "video/mp4" if view and query_int(request, "format") == _VIDEO else None
-        headers["Content-Type"] = kind or content_type(published_format(file_hash), prefix)
-        headers["Content-Length"] = str(window.length)
-        if ranged:
-            headers["Content-Range"] = window.content_range
-        status = 206 if ranged else 200
-        if request.method == "HEAD":
-            return Response(status_code=status, headers=headers)
-        return StreamingResponse(file_chunks(path, window), status_code=status, headers=headers)
 
     async def file_read(request: Request) -> Response:
         """A file's bytes (whole, a window by offset/limit, or one HTTP range)."""
-        return await serve(request, view=False)
+        return await _serve(request, backend, view=False)
 
     async def file_view(request: Request) -> Response:
         """As ``/file/read``, with ``Accept-Ranges`` and ``format=14`` for video players."""
-        return await serve(request, view=True)
+        return await _serve(request, backend, view=True)
 
     view_params = params(*_READ_PARAMS, ("format", "integer", False), ("nocache", "string", False))
     routes = (("/file/read", file_read, params(*_READ_PARAMS)), ("/file/view", file_view, view_params))

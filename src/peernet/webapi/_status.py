@@ -50,6 +50,11 @@ def status_router(backend: ApiBackend) -> APIRouter:
         """The largest block fetched from other peers."""
         return GoJSONResponse({"blockSize": DEFAULT_MAX_BLOCK_SIZE})
 
+    _account_routes(router, backend)
+    return router
+
+
+def _account_routes(router: APIRouter, backend: ApiBackend) -> None:
     @router.get("/account/info", responses=ok(AccountInfo))
     async def account_info() -> GoJSONResponse:
         """Own peer ID and node ID in lowercase hex."""
@@ -81,5 +86,3 @@ def status_router(backend: ApiBackend) -> APIRouter:
             backend.shutdown()
 
         return GoJSONResponse({"status": 0}, background=BackgroundTask(stop))
-
-    return router

@@ -67,48 +67,18 @@ def _copy_out(source: os.PathLike[str], target: os.PathLike[str], window: ByteWi
 def warehouse_router(backend: ApiBackend) -> APIRouter:
     """Routes of the warehouse."""
     router = APIRouter()
-    content = backend.content
-    warehouse = content.warehouse
-    limits = backend.limits
-    tracker = UploadTracker(limits.upload_records, limits.upload_record_ttl)
+    tracker = UploadTracker(backend.limits.upload_records, backend.limits.upload_record_ttl)
+    _upload_routes(router, backend, tracker)
+    _path_routes(router, backend)
+    _read_routes(router, backend)
+    return router
 
+
+def _upload_routes(router: APIRouter, backend: ApiBackend, tracker: UploadTracker) -> None:
     @router.post("/warehouse/create", responses={**ok(WarehouseResult, 400, 413)}, openapi_extra=_UPLOAD_DOC)
     async def create(request: Request) -> GoJSONResponse:
         """Store the upload; the ``id`` part (or query parameter) names a tracking record."""
-        boundary = multipart_boundary(request.headers.get("content-type", ""))
-        declared = request.headers.get("content-length", "")
-        size_hint = int(declared) if declared.isdigit() else 0
-        records = []
-
-        def on_id(text: bytes) -> None:
-            parsed = parse_uuid(text.decode(errors="replace"))
-            if parsed is None:
-                raise BadRequestError("invalid id")
-            record = tracker.create(parsed)
-            record.total, record.status = max(record.total, size_hint), STATUS_ACTIVE
-            records.append(record)
-
-        if boundary is None and query(request, "id"):
-            on_id((query(request, "id") or "").encode())
-
-        def on_progress(count: int) -> None:
-            for record in records:
-                record.uploaded = count
-
-        tracker.receiving += 1
-        try:
-            stored = await receive_upload(warehouse, request.stream(), boundary=boundary, size_hint=size_hint,
-                                          limit=limits.upload_size, reserve=limits.free_space_reserve,
-                                          on_id=on_id, on_progress=on_progress)
-        except UploadError as exc:
-            log.warning("upload not stored: %s", exc)
-            return GoJSONResponse({"status": exc.status, "hash": None})
-        finally:
-            tracker.receiving -= 1
-        for record in records:
-            record.total = record.uploaded = stored.size
-            record.status = STATUS_FINISHED
-        return GoJSONResponse({"status": 0, "hash": b64(stored.hash)})
+        return await _create(request, backend, tracker)
 
     @router.get("/warehouse/create/uploadID", responses=ok(UploadStatus))
     async def upload_id() -> GoJSONResponse:
@@ -126,6 +96,12 @@ def warehouse_router(backend: ApiBackend) -> APIRouter:
         if tracker.receiving:  # the id part may still be on its way (it follows the File part)
             return GoJSONResponse({**_NIL_UPLOAD, "apistatus": 0, "id": str(upload)})
         return GoJSONResponse(_NIL_UPLOAD)
+
+
+
+def _path_routes(router: APIRouter, backend: ApiBackend) -> None:
+    content = backend.content
+    warehouse = content.warehouse
 
     @router.get("/warehouse/create/path", responses=ok(WarehouseResult), openapi_extra=params(
         ("path", PATH, True)))
@@ -145,6 +121,25 @@ def warehouse_router(backend: ApiBackend) -> APIRouter:
         except (OSError, WarehouseError):
             return GoJSONResponse({"status": _OPEN, "hash": None})
         return GoJSONResponse({"status": 0, "hash": b64(stored.hash)})
+
+    @router.get("/warehouse/delete", responses=ok(WarehouseResult), openapi_extra=params(
+        ("hash", HEX32, True), ("force", "string", False)))
+    async def delete(request: Request) -> GoJSONResponse:
+        """Delete stored data; refused (status 10) while an own file references it, unless ``force=1``."""
+        file_hash = query_hash(request, "hash")
+        async with content.lock:
+            if warehouse.size(file_hash) is None:
+                return GoJSONResponse({"status": _NOT_FOUND, "hash": b64(file_hash)})
+            if not query_bool(request, "force") and file_hash in content.referenced_hashes():
+                return GoJSONResponse({"status": _IN_USE, "hash": b64(file_hash)})
+            found = warehouse.delete(file_hash)
+        return GoJSONResponse({"status": 0 if found else _NOT_FOUND, "hash": b64(file_hash)})
+
+
+
+def _read_routes(router: APIRouter, backend: ApiBackend) -> None:
+    content = backend.content
+    warehouse = content.warehouse
 
     @router.get("/warehouse/read", responses={200: {"content": {"application/octet-stream": {}}}, 404: {}},
                 openapi_extra=params(("hash", HEX32, True), ("offset", "integer", False),
@@ -180,17 +175,42 @@ def warehouse_router(backend: ApiBackend) -> APIRouter:
         status = await trio.to_thread.run_sync(_copy_out, warehouse.path_for(file_hash), target, window)
         return GoJSONResponse({"status": status, **answer})
 
-    @router.get("/warehouse/delete", responses=ok(WarehouseResult), openapi_extra=params(
-        ("hash", HEX32, True), ("force", "string", False)))
-    async def delete(request: Request) -> GoJSONResponse:
-        """Delete stored data; refused (status 10) while an own file references it, unless ``force=1``."""
-        file_hash = query_hash(request, "hash")
-        async with content.lock:
-            if warehouse.size(file_hash) is None:
-                return GoJSONResponse({"status": _NOT_FOUND, "hash": b64(file_hash)})
-            if not query_bool(request, "force") and file_hash in content.referenced_hashes():
-                return GoJSONResponse({"status": _IN_USE, "hash": b64(file_hash)})
-            found = warehouse.delete(file_hash)
-        return GoJSONResponse({"status": 0 if found else _NOT_FOUND, "hash": b64(file_hash)})
 
-    return router
+async def _create(request: Request, backend: ApiBackend, tracker: UploadTracker) -> GoJSONResponse:
+    """Store the upload; the ``id`` part (or query parameter) names a tracking record."""
+    limits = backend.limits
+    boundary = multipart_boundary(request.headers.get("content-type", ""))
+    declared = request.headers.get("content-length", "")
+    size_hint = int(declared) if declared.isdigit() else 0
+    records = []
+
+    def on_id(text: bytes) -> None:
+        parsed = parse_uuid(text.decode(errors="replace"))
+        if parsed is None:
+            raise BadRequestError("invalid id")
+        record = tracker.create(parsed)
+        record.total, record.status = max(record.total, size_hint), STATUS_ACTIVE
+        records.append(record)
+
+    if boundary is None and query(request, "id"):
+        on_id((query(request, "id") or "").encode())
+
+    def on_progress(count: int) -> None:
+        for record in records:
+            record.uploaded = count
+
+    tracker.receiving += 1
+    try:
+        stored = await receive_upload(backend.content.warehouse, request.stream(), boundary=boundary,
+                                      size_hint=size_hint, limit=limits.upload_size, reserve=limits.free_space_reserve,
+                                      on_id=on_id, on_progress=on_progress)
+    except UploadError as exc:
+        log.warning("upload not stored: %s", exc)
+        return GoJSONResponse({"status": exc.status, "hash": None})
+    finally:
+        tracker.receiving -= 1
+    for record in records:
+        record.total = record.uploaded = stored.size
+        record.status = STATUS_FINISHED
+    return GoJSONResponse({"status": 0, "hash": b64(stored.hash)})
+
