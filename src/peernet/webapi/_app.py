@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import trio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
@@ -48,7 +51,15 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 def create_app(backend: ApiBackend, hosts: tuple[str, ...] = ()) -> ASGIApp:
     """The local API for ``backend``, behind the key and Host checks (``hosts``: extra allowed Host names)."""
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with trio.open_nursery() as nursery:  # background work of the routes (search jobs)
+            app.state.nursery = nursery
+            yield
+            nursery.cancel_scope.cancel()
+
     app = FastAPI(title="Peernet local API", version="1", docs_url=None, redoc_url=None, responses=_COMMON,
+                  lifespan=lifespan,
                   redirect_slashes=False)
     for router in (status_router(backend), chain_router(backend), profile_router(backend),
                    warehouse_router(backend), files_router(backend), console_router(backend),
