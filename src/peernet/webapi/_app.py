@@ -16,6 +16,7 @@ from starlette.types import ASGIApp
 from ._backend import ApiBackend
 from ._chain import chain_router
 from ._console import console_router
+from ._download import download_router
 from ._encoding import BadRequestError, BodyTooLargeError
 from ._files import files_router
 from ._guard import ApiGuard
@@ -63,7 +64,7 @@ def create_app(backend: ApiBackend, hosts: tuple[str, ...] = ()) -> ASGIApp:
                   redirect_slashes=False)
     for router in (status_router(backend), chain_router(backend), profile_router(backend),
                    warehouse_router(backend), files_router(backend), console_router(backend),
-                   search_router(backend)):
+                   search_router(backend), download_router(backend)):
         app.include_router(router)
     app.add_exception_handler(BadRequestError, _bad_request)
     app.add_exception_handler(RequestValidationError, _bad_request)
