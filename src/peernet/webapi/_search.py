@@ -41,7 +41,7 @@ __all__ = ["hit_json", "search_router"]
 log = logging.getLogger(__name__)
 
 _TERM_LIMIT: Final = 1024
-_TERM_SCHEMA: Final = {"type": "string", "minLength": 1, "maxLength": _TERM_LIMIT, "pattern": "\\S"}
+_TERM_SCHEMA: Final = {"type": "string", "minLength": 1, "maxLength": _TERM_LIMIT}
 _ZERO_KEY: Final = -(1 << 62)
 _INT32: Final = {"type": ["integer", "null"], "minimum": -(1 << 31), "maximum": (1 << 31) - 1}
 _SEARCH_IN: Final = {"type": "object", "properties": {
@@ -121,7 +121,7 @@ def search_router(backend: ApiBackend) -> APIRouter:
                 openapi_extra=params(("term", _TERM_SCHEMA, True)))
     async def search_network(request: Request) -> Response:
         """Files matching ``term`` in the network."""
-        term = (query(request, "term") or "").strip()
+        term = query(request, "term") or ""
         if not term or len(term) > _TERM_LIMIT:
             raise BadRequestError
         if backend.search is None:
