@@ -6,55 +6,26 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import signal
-from collections.abc import Mapping
-from contextlib import AsyncExitStack
+import uuid
+from collections.abc import Sequence
+from contextlib import AsyncExitStack, ExitStack
 from functools import partial
-from typing import Any
 
 import trio
 
-from peernet_chain import ChainCorruptError, LocalChain
+from peernet_chain import ChainCorruptError
 from peernet_proto import PrivateKey, UdpTransport
 from peernet_proto.wire import LOCAL_DISCOVERY_PORT
 
 from ._config import NodeConfig, format_endpoint
+from ._content import CHAIN_DIR, NodeContent
 from ._errors import NodeError
 
-__all__ = ["CHAIN_DIR", "hit_json", "open_transport", "peer_json", "run_node"]
+__all__ = ["open_content", "open_transport", "run_node"]
 
-CHAIN_DIR = "blockchain"
 log = logging.getLogger(__name__)
-
-
-def peer_json(info: Any) -> dict[str, Any]:
-    """A peer of the engine as the local API reports it."""
-    return {
-        "public_key": info.public_key.hex(),
-        "node_id": info.node_id.hex(),
-        "user_agent": info.user_agent,
-        "blockchain_height": info.blockchain_height,
-        "blockchain_version": info.blockchain_version,
-        "connections": [
-            {"remote": format_endpoint(remote), "local": format_endpoint(local), "status": status,
-             "rtt_ms": None if rtt is None else round(rtt * 1000, 2)}
-            for remote, local, status, rtt in info.connections
-        ],
-    }
-
-
-def hit_json(hit: Any) -> dict[str, Any]:
-    """A network search hit as the local API reports it."""
-    return {
-        "name": hit.name,
-        "size": hit.size,
-        "file_hash": hit.file_hash.hex(),
-        "file_id": hit.file_id.hex(),
-        "owner": hit.owner.hex(),
-        "keywords": sorted(hit.keywords),
-        "exact": hit.exact,
-        "sources": hit.sources,
-    }
 
 
 async def open_transport(stack: AsyncExitStack, config: NodeConfig) -> UdpTransport:
@@ -77,13 +48,27 @@ async def open_transport(stack: AsyncExitStack, config: NodeConfig) -> UdpTransp
         raise NodeError(f"cannot listen on {where}: {error.strerror or error}") from error
 
 
-def open_chain(stack: AsyncExitStack, config: NodeConfig, key: PrivateKey) -> LocalChain:
-    """The node's own chain, checked at open; a damaged chain is refused and left as it is."""
-    path = config.data_dir / CHAIN_DIR
+def open_content(stack: ExitStack, config: NodeConfig, key: PrivateKey) -> NodeContent:
+    """The node's own chain (checked at open; a damaged chain is refused and left as it is) and warehouse."""
     try:
-        return stack.enter_context(LocalChain(path, key))
+        return stack.enter_context(NodeContent(config.data_dir, key))
     except ChainCorruptError as error:
+        path = config.data_dir / CHAIN_DIR
         raise NodeError(f"blockchain {path} is damaged, refusing to open it (left unchanged): {error}") from error
+
+
+async def _watch_pid(pid: int, stop: trio.CancelScope) -> None:
+    """Cancel ``stop`` once process ``pid`` has ended (the Browser passes its own PID)."""
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            log.info("process %d ended: stopping", pid)
+            stop.cancel()
+            return
+        except PermissionError:
+            pass  # it exists, owned by someone else
+        await trio.sleep(1.0)
 
 
 async def _stop_on_signal(scope: trio.CancelScope, *, task_status: trio.TaskStatus[None]) -> None:
@@ -95,45 +80,37 @@ async def _stop_on_signal(scope: trio.CancelScope, *, task_status: trio.TaskStat
             return
 
 
-def _routes(node: Any, transport: UdpTransport, key: PrivateKey) -> dict[str, Any]:
-    service = node.dht.service
-    return {
-        "/peers": lambda: [peer_json(p) for p in node.engine.peers()],
-        "/status": lambda: {
-            "public_key": key.public_key.hex(), "node_id": key.public_key.node_id.hex(),
-            "listen": [format_endpoint(e) for e in transport.local_endpoints()], "peers": len(node.engine),
-            "dht": {"values": len(service.values), "providers": service.values.provider_count,
-                    "keyword_entries": len(service.keywords), "own_entries": service.own_entries},
-        },
-    }
-
-
-async def run_node(config: NodeConfig, key: PrivateKey) -> None:
-    """Run until SIGINT or SIGTERM (then return normally). Raises :class:`NodeError`."""
-    from ._api import serve_api
+async def run_node(
+    config: NodeConfig,
+    key: PrivateKey,
+    api_binds: Sequence[str] = ("127.0.0.1:0",),
+    api_key: uuid.UUID | None = None,
+    watch_pid: int | None = None,
+) -> bool:
+    """Run until SIGINT or SIGTERM (then return False), or until stopped through the local API or
+    because ``watch_pid`` ended (then return True). Raises :class:`NodeError`."""
     from ._node import Node
+    from .webapi import serve_node_api
 
-    async with trio.open_nursery() as nursery:
-        await nursery.start(_stop_on_signal, nursery.cancel_scope)
-        async with AsyncExitStack() as stack:
-            chain = open_chain(stack, config, key)
-            transport = await open_transport(stack, config)
-            node = Node(key, transport, user_agent=config.user_agent, root_peers=config.root_peers,
-                        local_discovery=config.local_discovery, map_ports=config.map_ports, chain=chain)
-
-            async def search(params: Mapping[str, str]) -> Any:
-                text = params.get("q", "")
-                if not text:
-                    raise ValueError("missing q")
-                result = await node.dht.search(text)
-                return {"hits": [hit_json(hit) for hit in result.hits], "asked": result.asked,
-                        "answered": result.answered}
-
-            async with trio.open_nursery() as inner:
-                await inner.start(node.run)
-                routes = _routes(node, transport, key)
-                await inner.start(partial(serve_api, config.data_dir, routes, async_routes={"/search": search}))
-                endpoints = ", ".join(format_endpoint(e) for e in transport.local_endpoints())
-                log.info("node %s listening on %s (data in %s, chain height %d)",
-                         key.public_key.hex(), endpoints, config.data_dir, chain.height)
+    stopped = trio.CancelScope()
+    with stopped:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(_stop_on_signal, nursery.cancel_scope)
+            with ExitStack() as sync_stack:
+                content = open_content(sync_stack, config, key)
+                async with AsyncExitStack() as stack:
+                    transport = await open_transport(stack, config)
+                    node = Node(key, transport, user_agent=config.user_agent, root_peers=config.root_peers,
+                                local_discovery=config.local_discovery, map_ports=config.map_ports,
+                                chain=content.chain)
+                    async with trio.open_nursery() as inner:
+                        await inner.start(node.run)
+                        await inner.start(partial(serve_node_api, key, node.engine, content, binds=api_binds,
+                                                  api_key=api_key, shutdown=stopped.cancel, search=node.dht.search))
+                        if watch_pid:
+                            inner.start_soon(_watch_pid, watch_pid, stopped)
+                        endpoints = ", ".join(format_endpoint(e) for e in transport.local_endpoints())
+                        log.info("node %s listening on %s (data in %s, chain height %d)",
+                                 key.public_key.hex(), endpoints, config.data_dir, content.chain.height)
     log.info("node stopped")
+    return stopped.cancel_called

@@ -7,10 +7,12 @@ as one line naming the file or option, with exit code 2; ``--debug`` adds the tr
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import logging
 import sys
 import traceback
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,8 @@ __all__ = ["main"]
 log = logging.getLogger("peernet")
 EXIT_ERROR = 2
 EXIT_NO_NODE = 1
+EXIT_STOPPED = 9  # stopped through the API or because the watched process ended (as the Go launcher)
+EXIT_BAD_API_KEY = 10
 _EXPECTED = (NodeError, OSError, ChainCorruptError)
 
 
@@ -51,12 +55,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from ._datadir import DataDirLock
     from ._run import run_node
 
+    try:
+        api_key = uuid.UUID(args.apikey) if args.apikey else None
+    except ValueError:
+        print(f"peernet run: error: invalid -apikey {args.apikey!r}: expected a UUID", file=sys.stderr)
+        return EXIT_BAD_API_KEY
     overrides = _overrides(args)
     data_dir = Path(args.data_dir)
     config, key = load_config(data_dir, overrides)
     with DataDirLock(data_dir):
-        trio.run(run_node, config, key)
-    return 0
+        stopped = trio.run(run_node, config, key, args.webapi or ["127.0.0.1:0"], api_key, args.watchpid)
+    return EXIT_STOPPED if stopped else 0
 
 
 def _cmd_id(args: argparse.Namespace) -> int:
@@ -70,14 +79,24 @@ def _cmd_id(args: argparse.Namespace) -> int:
     return 0
 
 
-def _query(args: argparse.Namespace, route: str) -> Any:
-    from ._api import query
+def _query(args: argparse.Namespace, route: str, params: dict[str, str] | None = None) -> Any:
+    """GET ``route`` of the running node's local API (its address and key from ``api.json``)."""
+    import httpx
+
+    from ._apifile import read_api_file
+    from ._config import format_endpoint
 
     try:
-        return trio.run(query, Path(args.data_dir), route)
+        info = read_api_file(Path(args.data_dir))
     except FileNotFoundError:
         raise _NoNode(f"no running node found in {args.data_dir} (no api.json)") from None
-    except (OSError, RuntimeError) as error:
+    try:
+        with httpx.Client(base_url=f"http://{format_endpoint((info.host, info.port))}",
+                          headers={"x-api-key": info.key}, timeout=120) as client:
+            response = client.get(route, params=params)
+            response.raise_for_status()
+            return response.json()
+    except (httpx.HTTPError, ValueError) as error:
         raise _NoNode(f"no running node answers for {args.data_dir}: {error}") from error
 
 
@@ -86,21 +105,19 @@ class _NoNode(NodeError):
 
 
 def _cmd_peers(args: argparse.Namespace) -> int:
-    peers = _query(args, "/peers")
+    peers = _query(args, "/status/peers")
     if args.json:
         _print_json(peers)
         return 0
     for peer in peers:
-        where = ", ".join(f"{c['remote']} ({c['status']}, rtt {c['rtt_ms']} ms)" for c in peer["connections"])
-        print(f"{peer['public_key']}  {peer['user_agent'] or '-':<24} {where}")
+        print(f"{base64.b64decode(peer['peerid']).hex()}  {peer['useragent'] or '-':<24} "
+              f"height {peer['blockchainheight']}{'  root' if peer['isroot'] else ''}")
     print(f"{len(peers)} peers")
     return 0
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
-    from ._api import search_route
-
-    result = _query(args, search_route(" ".join(args.text)))
+    result = _query(args, "/search/network", {"term": " ".join(args.text)})
     if args.json:
         _print_json(result)
         return 0
@@ -178,6 +195,10 @@ def _parser() -> argparse.ArgumentParser:
                      help="IPv4 broadcast / IPv6 multicast discovery")
     run.add_argument("--map-ports", action=argparse.BooleanOptionalAction,
                      help="map the listening ports with UPnP / NAT-PMP / PCP")
+    run.add_argument("--webapi", "-webapi", type=lambda text: text.split(","), metavar="HOST:PORT[,HOST:PORT]",
+                     help="local API listen addresses (default 127.0.0.1 on a free port)")
+    run.add_argument("--apikey", "-apikey", metavar="UUID", help="local API key (default: a random one)")
+    run.add_argument("--watchpid", "-watchpid", type=int, metavar="PID", help="stop when this process ends")
     command("id", "show the node's public key and node ID", _cmd_id, json_output=True)
     command("peers", "list the peers of a running node", _cmd_peers, json_output=True)
     search = command("search", "search the network by keyword through the running node", _cmd_search,

@@ -1,5 +1,5 @@
 """The node's DHT operations on the in-memory network (trio MockClock): store / find_value from
-every node, find_peer, with Go-style peers and 2 % packet loss; the search API route.
+every node, find_peer, with Go-style peers and 2 % packet loss.
 
 The value is fetched from its owner alone (the closest peers only point to it), so each get
 depends on one request getting through in three attempts: at 2 % loss per datagram a get fails
@@ -8,12 +8,9 @@ with probability ~6e-5.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import trio
 
-from peernet._api import _respond, search_route
 from peernet.cli import main
 from peernet_dht import VALUE_SIZE_MAX, StoreFullError
 from peernet_proto import hash_data
@@ -58,30 +55,6 @@ async def test_store_find_value_and_find_peer_with_go_peers_and_loss(autojump_cl
         with trio.fail_after(60):
             assert await nodes[12].find_value(key) is None
         nursery.cancel_scope.cancel()
-
-
-async def test_search_route_of_the_api(autojump_clock):
-    calls = []
-
-    async def search(params):  # type: ignore[no-untyped-def]
-        calls.append(dict(params))
-        if not params.get("q"):
-            raise ValueError("missing q")
-        return [{"name": "x"}]
-
-    route = search_route("sunset & beach/ü")
-    request = f"GET {route} HTTP/1.0\r\nx-api-key: k\r\n\r\n".encode()
-    status, body = await _respond(request, "k", {}, {"/search": search})
-    assert status == "200 OK" and json.loads(body) == [{"name": "x"}]
-    assert calls == [{"q": "sunset & beach/ü"}]
-    status, _ = await _respond(b"GET /search HTTP/1.0\r\nx-api-key: k\r\n\r\n", "k", {}, {"/search": search})
-    assert status.startswith("400")
-    status, _ = await _respond(request, "wrong", {}, {"/search": search})
-    assert status.startswith("403")
-    status, body = await _respond(
-        b"GET /status?x=1 HTTP/1.0\r\nx-api-key: k\r\n\r\n", "k", {"/status": lambda: {"ok": 1}}, {}
-    )
-    assert json.loads(body) == {"ok": 1}
 
 
 def test_search_command_without_a_running_node(tmp_path, capsys):
