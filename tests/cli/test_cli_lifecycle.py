@@ -9,10 +9,8 @@ import signal
 import socket
 import time
 
-import httpx
 import pytest
 
-from peernet._apifile import read_api_file
 from peernet_chain import LocalChain, ProfileField
 from peernet_proto import PrivateKey
 
@@ -94,9 +92,10 @@ def test_ipv6_endpoints_are_bracketed(tmp_path):
 
 
 def test_search_counts_the_peers_that_answered(tmp_path):
-    with RunningNode(tmp_path / "a", "--listen", "127.0.0.1:0"):
+    port = _free_udp_port()
+    with RunningNode(tmp_path / "a", "--listen", f"127.0.0.1:{port}"):
         ident = json.loads(peernet("id", "--data-dir", str(tmp_path / "a"), "--json").stdout)
-        root = f"{ident['public_key']}@{_listening(tmp_path / 'a')}"
+        root = f"{ident['public_key']}@127.0.0.1:{port}"
         with RunningNode(tmp_path / "b", "--listen", "127.0.0.1:0", "--root", root):
             deadline = time.monotonic() + 20
             while not json.loads(peernet("peers", "--data-dir", str(tmp_path / "b"), "--json").stdout):
@@ -108,12 +107,11 @@ def test_search_counts_the_peers_that_answered(tmp_path):
             assert "1 of 1 peers answered, 0 timed out" in plain
 
 
-def _listening(data_dir):
-    """The first listening endpoint, from the node's local API."""
-    info = read_api_file(data_dir)
-    response = httpx.get(f"http://{info.host}:{info.port}/status", headers={"x-api-key": info.key}, timeout=5)
-    assert response.status_code == 200, response.text
-    return response.json()["listen"][0]
+def _free_udp_port():
+    """A UDP port on loopback that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def _chain_of(directory, blocks):

@@ -28,8 +28,12 @@ def _serve_in_thread(root: Path, ready: queue.Queue[tuple[str, int]], stop: thre
     async def main() -> None:
         key = PrivateKey.generate()
         with NodeContent(root / "data", key) as content:
-            async def search(term: str) -> list[object]:
-                return []
+            class Outcome:
+                hits: list[object] = []
+                asked = answered = 0
+
+            async def search(term: str) -> Outcome:
+                return Outcome()
 
             backend = ApiBackend(key, content, list, lambda: None, uuid.UUID(KEY), (root,),
                                  ApiLimits(upload_size=1 << 20), search)

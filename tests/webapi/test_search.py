@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 
+from typing import NamedTuple
+
 import trio
 
 from peernet_proto import PrivateKey
@@ -23,9 +25,15 @@ class Hit:
 HITS = [Hit("b.txt", 30, 2), Hit("a.jpg", 10, 5), Hit("c.mp4", 20, 1)]
 
 
-async def search(term: str) -> list[Hit]:
+class Outcome(NamedTuple):
+    hits: list[Hit]
+    asked: int
+    answered: int
+
+
+async def search(term: str) -> Outcome:
     await trio.sleep(0.05)
-    return HITS if term == "holiday" else []
+    return Outcome(HITS if term == "holiday" else [], 3, 2)
 
 
 async def test_search_job_paging_filters_and_terminate(tmp_path):

@@ -118,13 +118,18 @@ async def test_network_search_route(tmp_path):
         name, size, file_hash, file_id, owner = "sunset.jpg", 5, b"\x01" * 32, b"\x02" * 16, b"\x03" * 33
         keywords, exact, sources = frozenset({"sunset"}), True, 2
 
-    async def search(term: str) -> list[Hit]:
+    class Outcome:
+        hits, asked, answered = [Hit()], 3, 2
+
+    async def search(term: str) -> Outcome:
         calls.append(term)
-        return [Hit()]
+        return Outcome()
 
     async with running_api(tmp_path, search=search) as api:
         response = await api.client.get("/search/network", params={"term": "sunset & beach/ü"})
-        assert response.json()[0]["name"] == "sunset.jpg" and calls == ["sunset & beach/ü"]
+        body = response.json()
+        assert body["hits"][0]["name"] == "sunset.jpg" and calls == ["sunset & beach/ü"]
+        assert (body["asked"], body["answered"]) == (3, 2)
         assert (await api.client.get("/search/network")).status_code == 400
     async with running_api(tmp_path) as api:
         assert (await api.client.get("/search/network", params={"term": "x"})).status_code == 503
