@@ -30,7 +30,7 @@ import random
 import statistics
 import time
 import tracemalloc
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import attrs
 
@@ -63,16 +63,22 @@ __all__ = [
     "Lab",
     "Newcomer",
     "ObservedAddressLiars",
+    "Outcome",
     "Stream",
     "eclipse_stream",
     "expensive_announcement",
+    "hello",
     "ipv4_sources",
     "ipv6_sources",
     "node_key",
     "replay_flood",
+    "run_attack",
+    "scaled_limits",
+    "seal",
+    "shared_identities",
     "sybil_flood",
-    "traverse_flood",
     "tracemalloc_growth",
+    "traverse_flood",
 ]
 
 Endpoint = tuple[str, int]
@@ -84,6 +90,7 @@ NODE_V4: Endpoint = ("44.1.0.1", 5000)
 NODE_V6: Endpoint = ("2a00:1:1::1", 5000)
 GOOD_PEER: Endpoint = ("44.2.0.1", 6000)
 NEWCOMER_NET = "44.3.0."
+ANSWER_WITHIN = 1.0  # a ping answered later than this counts as lost
 
 
 # ---- identities ------------------------------------------------------------------------------
@@ -141,10 +148,10 @@ def seal(key: PrivateKey, receiver: PublicKey, message: Announcement | Response 
     return encode_packet(Packet(0, message.COMMAND, sequence, payload), sender=key, receiver=receiver)
 
 
-def hello(port: int) -> Announcement:
+def hello(port: int, find_self: bool = True) -> Announcement:
     """A plain first Announcement as a reference node sends it (FIND_SELF, user agent)."""
     return Announcement(features=int(Feature.IPV4_LISTEN | Feature.IPV6_LISTEN), user_agent="Peernet Core/0.1",
-                        find_self=True, port_internal=port)
+                        find_self=find_self, port_internal=port)
 
 
 # ---- attack streams ----------------------------------------------------------------------------
@@ -175,14 +182,17 @@ class Stream:
                 yield datagram
 
 
-def sybil_flood(pool: Identities, victim: PublicKey, sources: Sequence[Endpoint]) -> Callable[[int], Sequence[Datagram]]:
-    """Validly signed first Announcements, each from a fresh identity, round-robin over ``sources``."""
+def sybil_flood(
+    pool: Identities, victim: PublicKey, sources: Sequence[Endpoint], *, find_self: bool = True
+) -> Callable[[int], Sequence[Datagram]]:
+    """Validly signed first Announcements, each from a fresh identity, round-robin over ``sources``
+    (``find_self=False``: without the FIND_SELF lookup, the cheapest valid first packet)."""
     keys: dict[int, PrivateKey] = {}
 
     def make(index: int) -> Sequence[Datagram]:
         key = keys.pop(index, None) or pool.take(1)[0]
         source = sources[index % len(sources)]
-        return [(seal(key, victim, hello(source[1]), index & 0xFFFFFFFF), source)]
+        return [(seal(key, victim, hello(source[1], find_self), index & 0xFFFFFFFF), source)]
 
     return make
 
@@ -313,17 +323,18 @@ class GoodPeer:
         if abs(sent - about) < self.interval / 2:
             self._outstanding.pop(sent).rtt = rtt
 
-    def answered(self, start: float, stop: float) -> float:
-        """The share of pings sent in ``[start, stop)`` that were answered (1.0 when none were sent)."""
+    def answered(self, start: float, stop: float, within: float = ANSWER_WITHIN) -> float:
+        """The share of pings sent in ``[start, stop)`` answered within ``within`` seconds (1.0 when
+        none were sent)."""
         window = [p for p in self.pings if start <= p.sent_at < stop]
-        return sum(p.rtt is not None for p in window) / len(window) if window else 1.0
+        return sum(p.rtt is not None and p.rtt <= within for p in window) / len(window) if window else 1.0
 
     def median_rtt(self, start: float, stop: float) -> float | None:
         """The median RTT of the answered pings sent in ``[start, stop)``."""
         rtts = [p.rtt for p in self.pings if start <= p.sent_at < stop and p.rtt is not None]
         return statistics.median(rtts) if rtts else None
 
-    def recovered_at(self, after: float, rtt_limit: float = 1.0) -> float | None:
+    def recovered_at(self, after: float, rtt_limit: float = ANSWER_WITHIN) -> float | None:
         """The send time of the first ping after ``after`` from which on every ping was answered
         within ``rtt_limit``; None if the last one still was not."""
         good_from: float | None = None
@@ -413,6 +424,7 @@ class Lab:
         self.event_handlers: list[Callable[[object, float], None]] = []
         self.sent_to: collections.Counter[Endpoint] = collections.Counter()  # bytes the victim sent
         self.samples: list[tuple[float, int]] = []  # (time, peer table size) each virtual second
+        self.taps: list[Callable[[bytes, Endpoint, Endpoint], None]] = []  # see every datagram sent
         self._inflight: list[tuple[float, int, bytes, Endpoint, Endpoint]] = []
         self._order = itertools.count()
 
@@ -452,6 +464,8 @@ class Lab:
             self.now = t1
 
     def _send(self, at: float, data: bytes, source: Endpoint, destination: Endpoint) -> None:
+        for tap in self.taps:
+            tap(data, source, destination)
         self._inflight.append((at, next(self._order), data, source, destination))
 
     def _deliver(self, until: float) -> None:
@@ -528,3 +542,56 @@ def tracemalloc_growth(run: Callable[[], None]) -> int:
         tracemalloc.stop()
     return after - before
 
+
+
+@attrs.frozen
+class Outcome:
+    """What an attack did to the victim, as the issue's targets measure it."""
+
+    answered_before: float  # share of the good peer's pings answered before the attack
+    answered_during: float
+    answered_after: float  # from 5 s after the attack stopped
+    rtt_during: float | None  # median, seconds
+    rtt_after: float | None
+    recovery: float  # seconds from the end of the attack until every ping is answered (inf: never)
+    newcomers: int  # newcomers that tried to join during the attack
+    joined: int  # ... whose first Announcement was answered (the one-packet connection)
+    told_truth: int  # ... who were told the good peer's real address
+    relayed_to_good: int  # bytes the victim sent to the good peer during and after the attack
+    peers_peak: int
+    cpu_seconds: float  # the victim's CPU time (measured, not scaled)
+    rx_dropped: int
+
+
+def run_attack(lab: Lab, good: GoodPeer, start: float, duration: float, *, after: float = 8.0,
+               newcomer_every: float = 1.0) -> Outcome:
+    """Run the lab (attack streams already added) until ``after`` seconds past the attack, with a
+    newcomer joining every ``newcomer_every`` seconds during the attack."""
+    stop = start + duration
+    lab.run_until(start)
+    sent_before = lab.sent_to[good.endpoint]
+    newcomers = []
+    for index in range(int(duration / newcomer_every)):
+        at = start + index * newcomer_every
+        lab.run_until(at)
+        newcomer = Newcomer(lab.node.public_key, (NEWCOMER_NET + str(index + 1), 6000), good.engine.public_key,
+                            good.endpoint, seed=100 + index)
+        lab.add(newcomer)
+        newcomers.append(newcomer)
+    lab.run_until(stop + after)
+    recovered = good.recovered_at(stop)
+    return Outcome(
+        answered_before=good.answered(1.0, start),
+        answered_during=good.answered(start, stop),
+        answered_after=good.answered(stop + 5.0, stop + after),
+        rtt_during=good.median_rtt(start, stop),
+        rtt_after=good.median_rtt(stop + 5.0, stop + after),
+        recovery=float("inf") if recovered is None else max(0.0, recovered - stop),
+        newcomers=len(newcomers),
+        joined=sum(n.joined for n in newcomers),
+        told_truth=sum(n.told_truth for n in newcomers),
+        relayed_to_good=lab.sent_to[good.endpoint] - sent_before,
+        peers_peak=lab.peer_table_peak(),
+        cpu_seconds=lab.cpu_seconds,
+        rx_dropped=lab.rx_dropped,
+    )
