@@ -423,6 +423,7 @@ class Lab:
         self.liars: ObservedAddressLiars | None = None
         self.event_handlers: list[Callable[[object, float], None]] = []
         self.sent_to: collections.Counter[Endpoint] = collections.Counter()  # bytes the victim sent
+        self.packets_to: collections.Counter[Endpoint] = collections.Counter()  # datagrams the victim sent
         self.samples: list[tuple[float, int]] = []  # (time, peer table size) each virtual second
         self.taps: list[Callable[[bytes, Endpoint, Endpoint], None]] = []  # see every datagram sent
         self._inflight: list[tuple[float, int, bytes, Endpoint, Endpoint]] = []
@@ -498,6 +499,7 @@ class Lab:
         finished = start + cost * self.scale
         for out in self.node.datagrams_to_send():
             self.sent_to[out.destination] += len(out.data)
+            self.packets_to[out.destination] += 1
             self._send(finished + self.latency, out.data, out.local, out.destination)
         for event in self.node.events():
             for handler in self.event_handlers:
