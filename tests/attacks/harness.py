@@ -68,6 +68,8 @@ __all__ = [
     "eclipse_stream",
     "expensive_announcement",
     "hello",
+    "honest_engine",
+    "honest_key",
     "ipv4_sources",
     "ipv6_sources",
     "node_key",
@@ -90,6 +92,7 @@ NODE_V4: Endpoint = ("44.1.0.1", 5000)
 NODE_V6: Endpoint = ("2a00:1:1::1", 5000)
 GOOD_PEER: Endpoint = ("44.2.0.1", 6000)
 NEWCOMER_NET = "44.3.0."
+GOOD_SEED = 11
 ANSWER_WITHIN = 1.0  # a ping answered later than this counts as lost
 
 
@@ -270,10 +273,14 @@ class ObservedAddressLiars:
 # ---- honest participants -----------------------------------------------------------------------
 
 
-def honest_engine(endpoint: Endpoint, seed: int, key: PrivateKey | None = None) -> PeerEngine:
+def honest_key(seed: int) -> PrivateKey:
+    """The key of the honest engine made with ``seed`` (an on-path attacker knows its packets)."""
+    return PrivateKey(random.Random(seed).randbytes(31) + b"\x02")
+
+
+def honest_engine(endpoint: Endpoint, seed: int) -> PeerEngine:
     """An ordinary engine at ``endpoint`` (no local discovery)."""
-    engine = PeerEngine(key or PrivateKey(random.Random(seed).randbytes(31) + b"\x02"), EngineConfig(local_discovery=False),
-                        rng=random.Random(seed))
+    engine = PeerEngine(honest_key(seed), EngineConfig(local_discovery=False), rng=random.Random(seed))
     engine.set_local_endpoints([endpoint], 0.0)
     return engine
 
@@ -289,8 +296,10 @@ class Ping:
 class GoodPeer:
     """An honest peer that joins the victim and pings it every ``interval`` seconds."""
 
-    def __init__(self, victim: PublicKey, endpoint: Endpoint = GOOD_PEER, interval: float = 0.5, seed: int = 11) -> None:
+    def __init__(self, victim: PublicKey, endpoint: Endpoint = GOOD_PEER, interval: float = 0.5, seed: int = GOOD_SEED,
+                 node: Endpoint = NODE_V4) -> None:
         self.engine = honest_engine(endpoint, seed)
+        self.node = node
         self.endpoint = endpoint
         self.victim = victim
         self.interval = interval
@@ -300,7 +309,7 @@ class GoodPeer:
 
     def start(self, now: float) -> None:
         """The Go-style first contact: an Announcement that the Response answers."""
-        self.engine.contact(self.victim, [NODE_V4], now)
+        self.engine.contact(self.victim, [self.node], now)
         self._next = now + 1.0
 
     def act(self, now: float) -> None:
@@ -308,7 +317,9 @@ class GoodPeer:
         for event in self.engine.events():
             if isinstance(event, PongReceived):
                 self._match(now - event.rtt, event.rtt)
-        if now >= self._next and self.engine.peer(self.victim) is not None:
+        if self.engine.peer(self.victim) is None and now >= self._next:
+            self.start(now)  # the first Announcement was lost: try again a second later
+        elif now >= self._next:
             self._next = now + self.interval
             if self.engine.ping(self.victim, now) is not None:
                 ping = Ping(now)
@@ -353,7 +364,9 @@ class Newcomer:
     """A fresh node that joins the victim (one-packet Announcement → Response) and then asks it
     for the good peer (FIND_PEER); records whether it was told the good peer's real address."""
 
-    def __init__(self, victim: PublicKey, endpoint: Endpoint, wanted: PublicKey, wanted_at: Endpoint, seed: int) -> None:
+    def __init__(self, victim: PublicKey, endpoint: Endpoint, wanted: PublicKey, wanted_at: Endpoint, seed: int,
+                 node: Endpoint = NODE_V4) -> None:
+        self.node = node
         self.engine = honest_engine(endpoint, seed)
         self.endpoint = endpoint
         self.victim, self.wanted, self.wanted_at = victim, wanted, wanted_at
@@ -364,7 +377,7 @@ class Newcomer:
 
     def start(self, now: float) -> None:
         """Send the first Announcement."""
-        self.engine.contact(self.victim, [NODE_V4], now, tag="join")
+        self.engine.contact(self.victim, [self.node], now, tag="join")
 
     def act(self, now: float) -> None:
         """Ask for the good peer once joined; read the answer."""
