@@ -2,7 +2,7 @@
 
     node ns:  veth 10.77.0.1/24, fd77::1/64 — the victim (``node_agent.py``) on port 5000
     world ns: veth 10.77.0.2/24, fd77::2/64 — the good peer and newcomers; attackers send from
-              10.78.0.0/16 and fd78:1:1:1::/64, routed as local there (AnyIP), so any address of
+              100.78.0.0/16 and 2001:db8:78:1::/64, routed as local there (AnyIP), so any address of
               those ranges can be bound without configuring it; the node ns routes them back.
 
 Nothing is connected to the host's own network. ``AttackNet.down()`` kills every process spawned
@@ -25,7 +25,9 @@ __all__ = ["AttackNet", "netns_unavailable_reason", "run_real"]
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 NODE_IP, NODE_IP6, WORLD_IP, WORLD_IP6 = "10.77.0.1", "fd77::1", "10.77.0.2", "fd77::2"
-ATTACK_V4, ATTACK_V6 = "10.78.0.0/16", "fd78:1:1:1::/64"
+# Attacker ranges outside the private ranges the engine treats as "local" (a relay only forwards
+# for peers at non-local addresses); they exist only inside the namespaces.
+ATTACK_V4, ATTACK_V6 = "100.78.0.0/16", "2001:db8:78:1::/64"
 
 
 def netns_unavailable_reason() -> str | None:
