@@ -153,8 +153,12 @@ def seal(key: PrivateKey, receiver: PublicKey, message: Announcement | Response 
 
 def hello(port: int, find_self: bool = True) -> Announcement:
     """A plain first Announcement as a reference node sends it (FIND_SELF, user agent)."""
-    return Announcement(features=int(Feature.IPV4_LISTEN | Feature.IPV6_LISTEN), user_agent="Peernet Core/0.1",
-                        find_self=find_self, port_internal=port)
+    return Announcement(
+        features=int(Feature.IPV4_LISTEN | Feature.IPV6_LISTEN),
+        user_agent="Peernet Core/0.1",
+        find_self=find_self,
+        port_internal=port,
+    )
 
 
 # ---- attack streams ----------------------------------------------------------------------------
@@ -203,8 +207,9 @@ def sybil_flood(
 def expensive_announcement(key: PrivateKey, victim: PublicKey, count: int = 2040, port: int = 7000) -> bytes:
     """One valid ~65 KB Announcement asking for ``count`` peers (FIND_PEER)."""
     rng = random.Random(7)
-    message = Announcement(features=int(Feature.IPV4_LISTEN), find_peer=tuple(rng.randbytes(32) for _ in range(count)),
-                           port_internal=port)
+    message = Announcement(
+        features=int(Feature.IPV4_LISTEN), find_peer=tuple(rng.randbytes(32) for _ in range(count)), port_internal=port
+    )
     return seal(key, victim, message, 1)
 
 
@@ -214,8 +219,14 @@ def replay_flood(packet: bytes, sources: Sequence[Endpoint]) -> Callable[[int], 
 
 
 def traverse_flood(
-    pool: Identities, victim: PublicKey, target: PublicKey, sources: Sequence[Endpoint], *,
-    per_signer: int = 30, embedded_size: int = 60_000, expires: int = 2**31,
+    pool: Identities,
+    victim: PublicKey,
+    target: PublicKey,
+    sources: Sequence[Endpoint],
+    *,
+    per_signer: int = 30,
+    embedded_size: int = 60_000,
+    expires: int = 2**31,
 ) -> Callable[[int], Sequence[Datagram]]:
     """Throwaway signers ask the victim to relay big Traverse packets to ``target``: each signer
     introduces itself (one Announcement) and then sends ``per_signer`` Traverses."""
@@ -237,10 +248,15 @@ def traverse_flood(
     return make
 
 
-def eclipse_stream(keys: Sequence[PrivateKey], victim: PublicKey, sources: Sequence[Endpoint]) -> Callable[[int], Sequence[Datagram]]:
+def eclipse_stream(
+    keys: Sequence[PrivateKey], victim: PublicKey, sources: Sequence[Endpoint]
+) -> Callable[[int], Sequence[Datagram]]:
     """Identities chosen near a target (see :meth:`Identities.nearest`) joining one after another."""
     return lambda index: [
-        (seal(keys[index % len(keys)], victim, hello(sources[index % len(sources)][1]), index), sources[index % len(sources)])
+        (
+            seal(keys[index % len(keys)], victim, hello(sources[index % len(sources)][1]), index),
+            sources[index % len(sources)],
+        )
     ]
 
 
@@ -248,7 +264,9 @@ class ObservedAddressLiars:
     """Throwaway identities, each at its own address, answering every Announcement of the victim with
     a Response that reports a made-up "observed address" for it (the reachability vote)."""
 
-    def __init__(self, keys: Sequence[PrivateKey], sources: Sequence[Endpoint], claimed: Callable[[int], Endpoint]) -> None:
+    def __init__(
+        self, keys: Sequence[PrivateKey], sources: Sequence[Endpoint], claimed: Callable[[int], Endpoint]
+    ) -> None:
         self.by_endpoint = {source: (i, key) for i, (key, source) in enumerate(zip(keys, sources, strict=False))}
         self.claimed = claimed
         self.answered = 0
@@ -267,7 +285,12 @@ class ObservedAddressLiars:
         (payload,) = response.encode()
         payload = payload[:19] + destination[1].to_bytes(2, "little") + payload[21:]  # port_internal
         self.answered += 1
-        return [(encode_packet(Packet(0, response.COMMAND, packet.sequence, payload), sender=key, receiver=sender), destination)]
+        return [
+            (
+                encode_packet(Packet(0, response.COMMAND, packet.sequence, payload), sender=key, receiver=sender),
+                destination,
+            )
+        ]
 
 
 # ---- honest participants -----------------------------------------------------------------------
@@ -296,8 +319,14 @@ class Ping:
 class GoodPeer:
     """An honest peer that joins the victim and pings it every ``interval`` seconds."""
 
-    def __init__(self, victim: PublicKey, endpoint: Endpoint = GOOD_PEER, interval: float = 0.5, seed: int = GOOD_SEED,
-                 node: Endpoint = NODE_V4) -> None:
+    def __init__(
+        self,
+        victim: PublicKey,
+        endpoint: Endpoint = GOOD_PEER,
+        interval: float = 0.5,
+        seed: int = GOOD_SEED,
+        node: Endpoint = NODE_V4,
+    ) -> None:
         self.engine = honest_engine(endpoint, seed)
         self.node = node
         self.endpoint = endpoint
@@ -364,8 +393,15 @@ class Newcomer:
     """A fresh node that joins the victim (one-packet Announcement → Response) and then asks it
     for the good peer (FIND_PEER); records whether it was told the good peer's real address."""
 
-    def __init__(self, victim: PublicKey, endpoint: Endpoint, wanted: PublicKey, wanted_at: Endpoint, seed: int,
-                 node: Endpoint = NODE_V4) -> None:
+    def __init__(
+        self,
+        victim: PublicKey,
+        endpoint: Endpoint,
+        wanted: PublicKey,
+        wanted_at: Endpoint,
+        seed: int,
+        node: Endpoint = NODE_V4,
+    ) -> None:
         self.node = node
         self.engine = honest_engine(endpoint, seed)
         self.endpoint = endpoint
@@ -392,7 +428,12 @@ class Newcomer:
                             self.told = (str(record.ipv4), record.ipv4_port)
         if self.joined and not self.asked:
             self.asked = True
-            self.engine.request(self.victim, Announcement(features=self.engine.features, find_peer=(self.wanted.node_id,)), now, tag="find")
+            self.engine.request(
+                self.victim,
+                Announcement(features=self.engine.features, find_peer=(self.wanted.node_id,)),
+                now,
+                tag="find",
+            )
 
     @property
     def told_truth(self) -> bool:
@@ -408,8 +449,9 @@ _SKB_OVERHEAD = 512  # bytes a queued datagram costs in a socket buffer beyond i
 def scaled_limits(scale: int) -> EngineLimits:
     """The default limits with the tables divided by ``scale`` (per-peer and per-address limits kept)."""
     defaults = EngineLimits()
-    return attrs.evolve(defaults, max_peers=defaults.max_peers // scale,
-                        max_pending_requests=defaults.max_pending_requests // scale)
+    return attrs.evolve(
+        defaults, max_peers=defaults.max_peers // scale, max_pending_requests=defaults.max_pending_requests // scale
+    )
 
 
 class Lab:
@@ -418,8 +460,15 @@ class Lab:
     ``scale`` divides rates (the caller's) and table limits (here) and multiplies measured CPU time;
     ``rcvbuf`` is the victim's receive buffer in bytes (Linux's default); ``latency`` one way."""
 
-    def __init__(self, *, scale: int = 10, step: float = 0.01, latency: float = 0.005, rcvbuf: int = 212_992,
-                 limits: EngineLimits | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        scale: int = 10,
+        step: float = 0.01,
+        latency: float = 0.005,
+        rcvbuf: int = 212_992,
+        limits: EngineLimits | None = None,
+    ) -> None:
         self.scale, self.step, self.latency, self.rcvbuf = scale, step, latency, rcvbuf
         config = EngineConfig(local_discovery=False, limits=limits or scaled_limits(scale))
         self.node = PeerEngine(node_key(), config, rng=random.Random(5))
@@ -504,9 +553,9 @@ class Lab:
         self.rx.append((at, data, source))
         self.rx_bytes += size
 
-    def _timed(self, call: Callable[[], None], start: float) -> float:
+    def _timed(self, call: Callable[..., None], arguments: tuple[object, ...], start: float) -> float:
         began = time.process_time()
-        call()
+        call(*arguments)
         cost = time.process_time() - began
         self.cpu_seconds += cost
         finished = start + cost * self.scale
@@ -526,14 +575,14 @@ class Lab:
             start = max(self.busy_until, self.rx[0][0] if self.rx else until)
             if deadline is not None and deadline <= min(start, until) and self.busy_until < until:
                 at = max(self.busy_until, deadline)
-                self.busy_until = self._timed(lambda: node.handle_timer(at), at)
+                self.busy_until = self._timed(node.handle_timer, (at,), at)
                 continue
             if not self.rx or start >= until:
                 return
-            arrival, data, source = self.rx.popleft()
+            _arrival, data, source = self.rx.popleft()
             self.rx_bytes -= len(data) + _SKB_OVERHEAD
             local = NODE_V6 if ":" in source[0] else NODE_V4
-            self.busy_until = self._timed(lambda: node.receive_datagram(data, source, local, start), start)
+            self.busy_until = self._timed(node.receive_datagram, (data, source, local, start), start)
 
     # ---- measurements ----
 
@@ -558,7 +607,6 @@ def tracemalloc_growth(run: Callable[[], None]) -> int:
     return after - before
 
 
-
 @attrs.frozen
 class Outcome:
     """What an attack did to the victim, as the issue's targets measure it."""
@@ -578,8 +626,9 @@ class Outcome:
     rx_dropped: int
 
 
-def run_attack(lab: Lab, good: GoodPeer, start: float, duration: float, *, after: float = 8.0,
-               newcomer_every: float = 1.0) -> Outcome:
+def run_attack(
+    lab: Lab, good: GoodPeer, start: float, duration: float, *, after: float = 8.0, newcomer_every: float = 1.0
+) -> Outcome:
     """Run the lab (attack streams already added) until ``after`` seconds past the attack, with a
     newcomer joining every ``newcomer_every`` seconds during the attack."""
     stop = start + duration
@@ -589,8 +638,13 @@ def run_attack(lab: Lab, good: GoodPeer, start: float, duration: float, *, after
     for index in range(int(duration / newcomer_every)):
         at = start + index * newcomer_every
         lab.run_until(at)
-        newcomer = Newcomer(lab.node.public_key, (NEWCOMER_NET + str(index + 1), 6000), good.engine.public_key,
-                            good.endpoint, seed=100 + index)
+        newcomer = Newcomer(
+            lab.node.public_key,
+            (NEWCOMER_NET + str(index + 1), 6000),
+            good.engine.public_key,
+            good.endpoint,
+            seed=100 + index,
+        )
         lab.add(newcomer)
         newcomers.append(newcomer)
     lab.run_until(stop + after)

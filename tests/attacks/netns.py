@@ -64,7 +64,10 @@ class AttackNet:
             _ip("netns", "add", self.node)
             _ip("netns", "add", self.world)
             _ip("link", "add", "veth-n", "netns", self.node, "type", "veth", "peer", "veth-w", "netns", self.world)
-            for ns, dev, ip4, ip6 in ((self.node, "veth-n", NODE_IP, NODE_IP6), (self.world, "veth-w", WORLD_IP, WORLD_IP6)):
+            for ns, dev, ip4, ip6 in (
+                (self.node, "veth-n", NODE_IP, NODE_IP6),
+                (self.world, "veth-w", WORLD_IP, WORLD_IP6),
+            ):
                 _ip("-n", ns, "link", "set", "lo", "up")
                 _ip("-n", ns, "addr", "add", f"{ip4}/24", "dev", dev)
                 _ip("-n", ns, "addr", "add", f"{ip6}/64", "dev", dev, "nodad")
@@ -84,7 +87,12 @@ class AttackNet:
         env = dict(os.environ, PYTHONPATH=f"{ROOT / 'src'}:{ROOT}")
         process = subprocess.Popen(
             ["ip", "netns", "exec", namespace, sys.executable, *arguments],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=ROOT,
         )
         self.processes.append(process)
         return process
@@ -128,7 +136,9 @@ def run_real(attack: str, rate: float, duration: float, *, after: float = AFTER)
             assert flooder.stdout is not None
             line = flooder.stdout.readline()
             if line.strip() != "ready":
-                raise RuntimeError(f"attacker did not start: {line!r} {flooder.stderr.read() if flooder.stderr else ''}")
+                raise RuntimeError(
+                    f"attacker did not start: {line!r} {flooder.stderr.read() if flooder.stderr else ''}"
+                )
         t0 = time.monotonic() + 3.0
         start, stop = t0 + WARM, t0 + WARM + duration
         end = stop + after
@@ -138,7 +148,7 @@ def run_real(attack: str, rate: float, duration: float, *, after: float = AFTER)
             assert flooder.stdin is not None
             flooder.stdin.write(f"{start}\n")
             flooder.stdin.flush()
-        results: dict[str, Any] = {"attack": attack, "rate": rate, "duration": duration}
+        results: dict[str, Any] = {"attack": attack, "rate": rate, "duration": duration, "window": [start, stop]}
         results.update(net.result(good, end - time.monotonic() + 60))
         results["node"] = net.result(node, 60)
         if flooder is not None:

@@ -6,6 +6,7 @@ prints one JSON object: CPU seconds, peak RSS, peer table samples, counters.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import resource
@@ -50,20 +51,26 @@ def main() -> None:
                 engine.receive_datagram(data, (address[0], address[1]), local, time.monotonic())
         engine.handle_timer(time.monotonic())
         for out in engine.datagrams_to_send():
-            try:
+            with contextlib.suppress(OSError):
                 sockets[out.local].sendto(out.data, out.destination)
-            except OSError:
-                pass
         engine.events()
         if now >= next_sample:
             usage = resource.getrusage(resource.RUSAGE_SELF)
             samples.append((now, len(engine), usage.ru_utime + usage.ru_stime))
             next_sample = now + 1.0
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    print(json.dumps({
-        "cpu_seconds": usage.ru_utime + usage.ru_stime, "max_rss_kb": usage.ru_maxrss,
-        "peers": len(engine), "samples": samples, "counters": engine.counters,
-    }), flush=True)
+    print(
+        json.dumps(
+            {
+                "cpu_seconds": usage.ru_utime + usage.ru_stime,
+                "max_rss_kb": usage.ru_maxrss,
+                "peers": len(engine),
+                "samples": samples,
+                "counters": engine.counters,
+            }
+        ),
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

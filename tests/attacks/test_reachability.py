@@ -24,7 +24,7 @@ def _contact_all(lab: Lab, peers: list[tuple[PublicKey, tuple[str, int]]]) -> No
 
 @pytest.fixture(scope="module")
 def vote(pool: Identities) -> tuple[ReachabilityMonitor, ReachabilityClass]:
-    lab, good = lab_with_good_peer()
+    lab, _good = lab_with_good_peer()
     monitor = ReachabilityMonitor(lab.node)
     lab.event_handlers.append(lambda event, now: monitor.handle_event(event, now))  # type: ignore[arg-type]
     honest = []

@@ -50,15 +50,20 @@ def test_good_peer_answered_during_exact_replays(exact: tuple[Outcome, int, int]
 def hijack() -> tuple[Outcome, list[Newcomer]]:
     lab, good = lab_with_good_peer()
     captured: list[bytes] = []
-    lab.taps.append(lambda data, source, destination: captured.append(data)
-                    if source == GOOD_PEER and destination == NODE_V4 and not captured else None)
+    lab.taps.append(
+        lambda data, source, destination: (
+            captured.append(data) if source == GOOD_PEER and destination == NODE_V4 and not captured else None
+        )
+    )
     lab.run_until(0.1)
     assert captured
     lab.attack(replay_flood(captured[0], [ATTACKER]), 10, START, DURATION)
     outcome = run_attack(lab, good, START, DURATION, after=RECOVERY)
     late = []
     for index in range(3):  # newcomers after the attack
-        newcomer = Newcomer(lab.node.public_key, (f"44.4.0.{index + 1}", 6000), good.engine.public_key, GOOD_PEER, 300 + index)
+        newcomer = Newcomer(
+            lab.node.public_key, (f"44.4.0.{index + 1}", 6000), good.engine.public_key, GOOD_PEER, 300 + index
+        )
         lab.add(newcomer)
         late.append(newcomer)
         lab.run_until(lab.now + 1.0)

@@ -118,7 +118,7 @@ def test_keepalive_tick_over_full_table_is_cheap(pool: Identities) -> None:
 
 def test_memory_bounded_under_flood(pool: Identities) -> None:
     def run() -> None:
-        lab, good = lab_with_good_peer()
+        lab, _good = lab_with_good_peer()
         lab.attack(sybil_flood(pool, lab.node.public_key, ipv4_sources(400 // SCALE)), RATE, START, 4.0)
         lab.run_until(START + 5.0)
 

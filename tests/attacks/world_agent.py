@@ -10,6 +10,7 @@ result (answered shares, RTTs, recovery, newcomers, bytes received by the good p
 
 from __future__ import annotations
 
+import contextlib
 import json
 import select
 import socket
@@ -82,7 +83,7 @@ ATTACKS = ("sybil", "sybil6", "cost", "replay", "hijack", "relay", "eclipse")
 def flood(name: str, rate: float, duration: float) -> None:
     """Precompute, wait for the start time on stdin, send paced."""
     count = int(rate * duration)
-    make, sources = _attack(name, count)
+    make, _sources = _attack(name, count)
     packets = [datagram for index in range(count) for datagram in make(index)]
     sockets = {source: _bind(*source) for source in {source for _, source in packets}}
     print("ready", flush=True)
@@ -101,7 +102,9 @@ def flood(name: str, rate: float, duration: float) -> None:
             sent, size = sent + 1, size + len(data)
         except OSError:
             dropped += 1
-    print(json.dumps({"sent": sent, "bytes": size, "send_errors": dropped, "took": time.monotonic() - start}), flush=True)
+    print(
+        json.dumps({"sent": sent, "bytes": size, "send_errors": dropped, "took": time.monotonic() - start}), flush=True
+    )
 
 
 def good(t0: float, start: float, stop: float, end: float) -> None:
@@ -129,18 +132,32 @@ def good(t0: float, start: float, stop: float, end: float) -> None:
     rtts = [p.rtt for p in peer.pings if start <= p.sent_at < stop and p.rtt is not None]
     after = [p.rtt for p in peer.pings if p.sent_at >= stop + 5 and p.rtt is not None]
     recovered = peer.recovered_at(stop)
-    print(json.dumps({
-        "answered_before": peer.answered(t0 + 1, start), "answered_during": peer.answered(start, stop),
-        "answered_after": peer.answered(stop + 5, end - 1),
-        "rtt_during": statistics.median(rtts) if rtts else None, "rtt_after": statistics.median(after) if after else None,
-        "recovery": None if recovered is None else max(0.0, recovered - stop),
-        "newcomers": len(newcomers), "joined": sum(n.joined for n in newcomers),
-        "told_truth": sum(n.told_truth for n in newcomers), "good_received_bytes": received["bytes"],
-    }), flush=True)
+    print(
+        json.dumps(
+            {
+                "answered_before": peer.answered(t0 + 1, start),
+                "answered_during": peer.answered(start, stop),
+                "answered_after": peer.answered(stop + 5, end - 1),
+                "rtt_during": statistics.median(rtts) if rtts else None,
+                "rtt_after": statistics.median(after) if after else None,
+                "recovery": None if recovered is None else max(0.0, recovered - stop),
+                "newcomers": len(newcomers),
+                "joined": sum(n.joined for n in newcomers),
+                "told_truth": sum(n.told_truth for n in newcomers),
+                "good_received_bytes": received["bytes"],
+            }
+        ),
+        flush=True,
+    )
 
 
-def _pump(actors: Sequence[GoodPeer | Newcomer], sockets: dict[tuple[str, int], socket.socket],
-          received: dict[str, int], start: float, end: float) -> None:
+def _pump(
+    actors: Sequence[GoodPeer | Newcomer],
+    sockets: dict[tuple[str, int], socket.socket],
+    received: dict[str, int],
+    start: float,
+    end: float,
+) -> None:
     by_fd = {sock.fileno(): (local, sock) for local, sock in sockets.items()}
     ready, _, _ = select.select(list(by_fd), [], [], 0.01)
     engines = {actor.endpoint: actor.engine for actor in actors}
@@ -159,10 +176,8 @@ def _pump(actors: Sequence[GoodPeer | Newcomer], sockets: dict[tuple[str, int], 
         actor.act(now)
         actor.engine.handle_timer(now)
         for out in actor.engine.datagrams_to_send():
-            try:
+            with contextlib.suppress(OSError):
                 sockets[out.local].sendto(out.data, out.destination)
-            except OSError:
-                pass
 
 
 def main() -> None:
