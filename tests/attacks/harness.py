@@ -38,6 +38,7 @@ from peernet_proto import (
     Announcement,
     EngineConfig,
     EngineLimits,
+    ExtensionType,
     Feature,
     Packet,
     PeerEngine,
@@ -49,9 +50,10 @@ from peernet_proto import (
     Traverse,
     decode_message,
     decode_packet,
+    encode_extensions,
+    encode_observed_address,
     encode_packet,
 )
-from peernet_proto._extensions import ExtensionType, encode_extensions, encode_observed_address
 
 __all__ = [
     "GOOD_PEER",
