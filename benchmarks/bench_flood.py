@@ -1,0 +1,100 @@
+"""The node under attack on real UDP (issue 14): the "before" and "after" figures of the defences.
+
+Each attack runs for ``--duration`` seconds (≤ 20) against a node process in its own network
+namespace, with one good peer pinging it every 0.2 s and a newcomer joining every second; the
+baseline row is the same run without an attacker. Columns: the good peer's answered share (within
+1 s) and median RTT during the attack and from 5 s after it, the seconds until every ping is
+answered again, newcomers told the good peer's real address, the node's CPU share and peak RSS,
+and the bytes the node relayed to the good peer. Needs root (skips with a reason otherwise).
+
+    python benchmarks/bench_flood.py [--duration 10] [--after 10] [--only sybil,cost] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
+
+from tests.attacks.netns import netns_unavailable_reason, run_real  # noqa: E402
+
+__all__ = ["ATTACKS", "main"]
+
+# name: (attack of world_agent, datagrams a second, what it is)
+ATTACKS: dict[str, tuple[str, float, str]] = {
+    "baseline": ("none", 0, "no attack"),
+    "sybil": ("sybil", 6400, "6,400 fresh identities/s from 400 IPv4 addresses"),
+    "sybil6": ("sybil6", 6400, "6,400 fresh identities/s from one IPv6 /64"),
+    "cost": ("cost", 20, "one 65 KB Announcement (2,040 FIND_PEER) replayed 20/s"),
+    "hijack": ("hijack", 100, "the good peer's Announcement replayed 100/s from another address"),
+    "relay": ("relay", 2 * 18_407 / 60, "307 throwaway identities/s, one 60 KB Traverse each"),
+    "eclipse": ("eclipse", 50, "50 identities/s near the good peer"),
+}
+
+
+def _row(name: str, result: dict[str, Any]) -> dict[str, Any]:
+    node = result["node"]
+    return {
+        "attack": name,
+        "answered_during": result["answered_during"],
+        "rtt_during_ms": None if result["rtt_during"] is None else result["rtt_during"] * 1000,
+        "answered_after": result["answered_after"],
+        "rtt_after_ms": None if result["rtt_after"] is None else result["rtt_after"] * 1000,
+        "recovery_s": result["recovery"],
+        "newcomers_told": f"{result['told_truth']}/{result['newcomers']}",
+        "node_cpu_share": _cpu_share(node["samples"], *result["window"]),
+        "node_rss_mb": node["max_rss_kb"] / 1024,
+        "relayed_mb": result["good_received_bytes"] / 1e6,
+        "peers_end": node["peers"],
+        "sent": result.get("attacker", {}).get("sent", 0),
+    }
+
+
+def _cpu_share(samples: list[list[float]], start: float, stop: float) -> float:
+    """The node's CPU share over the attack (samples: time, peers, CPU seconds)."""
+    during = [s for s in samples if start - 0.5 <= s[0] <= stop + 0.5]
+    if len(during) < 2:
+        return 0.0
+    return (during[-1][2] - during[0][2]) / (during[-1][0] - during[0][0])
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.2f}" if value < 100 else f"{value:.0f}"
+    return str(value)
+
+
+def main() -> None:
+    """Run the attacks and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--after", type=float, default=10.0)
+    parser.add_argument("--only", default=",".join(ATTACKS))
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    reason = netns_unavailable_reason()
+    if reason:
+        print(f"skipped: {reason}")
+        return
+    rows = []
+    for name in args.only.split(","):
+        attack, rate, _ = ATTACKS[name]
+        rows.append(_row(name, run_real(attack, rate, min(args.duration, 20.0), after=args.after)))
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return
+    columns = list(rows[0])
+    print(" | ".join(columns))
+    for row in rows:
+        print(" | ".join(_fmt(row[column]) for column in columns))
+
+
+if __name__ == "__main__":
+    main()
