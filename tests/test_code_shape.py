@@ -81,6 +81,8 @@ def _undocumented(package: str) -> set[str]:
     module = importlib.import_module(package)
     missing = set()
     for name in module.__all__:
+        if name.startswith("__"):  # module dunders such as __version__
+            continue
         value = getattr(module, name)
         if inspect.isclass(value) or inspect.isfunction(value) or inspect.ismodule(value):
             documented = bool(value.__doc__ and value.__doc__.strip())

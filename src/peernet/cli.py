@@ -111,7 +111,8 @@ def _cmd_peers(args: argparse.Namespace) -> int:
         return 0
     for peer in peers:
         print(f"{base64.b64decode(peer['peerid']).hex()}  {peer['useragent'] or '-':<24} "
-              f"height {peer['blockchainheight']}{'  root' if peer['isroot'] else ''}")
+              f"height {peer['blockchainheight']}{'  root' if peer['isroot'] else ''}  "
+              f"{', '.join(peer.get('connections', []))}")
     print(f"{len(peers)} peers")
     return 0
 

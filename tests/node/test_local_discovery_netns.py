@@ -97,7 +97,7 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def printed(endpoint: str) -> str:
-    return endpoint.replace("[", "").replace("]", "")  # ``peernet peers`` prints IPv6 unbracketed
+    return endpoint  # ``peernet peers`` prints endpoints as given (IPv6 in brackets)
 
 
 @pytest.mark.netns

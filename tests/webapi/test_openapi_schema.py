@@ -29,7 +29,7 @@ def _serve_in_thread(root: Path, ready: queue.Queue[tuple[str, int]], stop: thre
         key = PrivateKey.generate()
         with NodeContent(root / "data", key) as content:
             class Outcome:
-                hits: list[object] = []
+                hits: tuple[object, ...] = ()
                 asked = answered = 0
 
             async def search(term: str) -> Outcome:

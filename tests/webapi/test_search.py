@@ -4,7 +4,6 @@ filters, sorts, statistics), /search/statistic, /search/terminate; directories o
 from __future__ import annotations
 
 import base64
-
 from typing import NamedTuple
 
 import trio

@@ -35,7 +35,7 @@ async def test_status_and_peers_as_the_browser_reads_them(tmp_path):
         peers = (await api.client.get("/status/peers")).json()
         for peer, expected in zip(peers, PEERS, strict=True):
             _types(peer, {"peerid": str, "nodeid": str, "geoip": str, "useragent": str, "isroot": bool,
-                          "blockchainheight": int, "blockchainversion": int})
+                          "blockchainheight": int, "blockchainversion": int, "connections": list})
             assert base64.b64decode(peer["peerid"]) == expected.peer_id
             assert base64.b64decode(peer["nodeid"]) == expected.node_id
             assert peer["isroot"] == expected.is_root and peer["blockchainversion"] == expected.blockchain_version

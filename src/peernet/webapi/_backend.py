@@ -28,6 +28,8 @@ class PeerSummary:
     is_root: bool
     blockchain_height: int
     blockchain_version: int
+    #: Remote endpoints of the peer's connections (``HOST:PORT``, IPv6 in brackets); an addition to the Go fields.
+    connections: tuple[str, ...] = ()
 
 
 @attrs.frozen

@@ -46,6 +46,7 @@ class PeerInfo(BaseModel):
     isroot: bool
     blockchainheight: int
     blockchainversion: int
+    connections: list[str]  # remote endpoints; an addition to the Go fields
 
 
 class ConfigInfo(BaseModel):

@@ -9,7 +9,7 @@ from typing import Any
 
 import trio
 
-from peernet_proto import PeerEngine, PrivateKey
+from peernet_proto import PeerEngine, PrivateKey, format_endpoint
 
 from .._apifile import remove_api_file
 from .._content import NodeContent
@@ -26,7 +26,9 @@ def engine_peers(engine: PeerEngine) -> Callable[[], list[PeerSummary]]:
 
     def peers() -> list[PeerSummary]:
         return [PeerSummary(p.public_key.to_bytes(), p.public_key.node_id, p.user_agent, p.public_key in roots,
-                            p.blockchain_height, p.blockchain_version) for p in engine.peers()]
+                            p.blockchain_height, p.blockchain_version,
+                            tuple(format_endpoint(remote) for remote, *_ in p.connections))
+                for p in engine.peers()]
 
     return peers
 

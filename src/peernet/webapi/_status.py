@@ -41,7 +41,8 @@ def status_router(backend: ApiBackend) -> APIRouter:
         """The peer list; ``[]`` when empty (the Browser cannot take ``null``)."""
         return GoJSONResponse([
             {"peerid": b64(p.peer_id), "nodeid": b64(p.node_id), "geoip": "", "useragent": p.user_agent,
-             "isroot": p.is_root, "blockchainheight": p.blockchain_height, "blockchainversion": p.blockchain_version}
+             "isroot": p.is_root, "blockchainheight": p.blockchain_height, "blockchainversion": p.blockchain_version,
+             "connections": list(p.connections)}
             for p in backend.peers()
         ])
 
