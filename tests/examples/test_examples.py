@@ -67,3 +67,18 @@ def test_simulator_plot(tmp_path: Path) -> None:
     rate = float(re.search(r"success rate ([0-9.]+)", out).group(1))  # type: ignore[union-attr]
     assert rate >= 0.9
     assert (tmp_path / "hops.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_udt_stream() -> None:
+    out = run_example("udt_stream.py")
+    assert "sans-IO: 256000 bytes intact: True, 2 ends connected" in out
+    lost = re.search(r"sans-IO: (\d+) of (\d+) frames lost and recovered", out)
+    assert lost is not None and int(lost.group(1)) > 0
+    assert "streams: 256000 bytes intact: True, ended by the sender's Shutdown: True" in out
+
+
+def test_file_transfer() -> None:
+    out = run_example("file_transfer.py")
+    assert re.search(r"file: 300000 bytes in [0-9.]+ virtual seconds, hash matches: True", out)
+    assert "blocks: [(0, b'block zero'), (1, b'block one')]" in out
+    assert "unknown file: TransferError (not available)" in out
