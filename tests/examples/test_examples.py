@@ -82,3 +82,22 @@ def test_file_transfer() -> None:
     assert re.search(r"file: 300000 bytes in [0-9.]+ virtual seconds, hash matches: True", out)
     assert "blocks: [(0, b'block zero'), (1, b'block one')]" in out
     assert "unknown file: TransferError (not available)" in out
+
+
+def test_node_memory() -> None:
+    out = run_example("node_memory.py")
+    assert "peers known: 11 to 11" in out
+    assert "stored under its BLAKE3 hash: True" in out
+    assert "node 9 finds it: b'a value stored in the DHT'" in out
+    assert "an unknown key: None" in out
+    assert "node 11 finds node 5: True" in out
+
+
+def test_nat_punch() -> None:
+    out = run_example("nat_punch.py")
+    assert "alice connected to bob after joining: False" in out
+    assert "the root reports bob at ('11.0.0.2', 20000), behind a NAT (relay is the root): True" in out
+    assert "alice fetched bob's value: b'only Bob holds this'" in out
+    dropped = re.search(r"packets the NATs dropped meanwhile: (\d+)", out)
+    assert dropped is not None and int(dropped.group(1)) >= 1  # the direct request, before the punch
+    assert "alice talks to bob directly at ('11.0.0.2', 20000)" in out
