@@ -89,11 +89,13 @@ def decode_extensions(data: bytes) -> dict[int, bytes]:
 
 
 def encode_observed_address(endpoint: Endpoint) -> bytes:
+    """The value of an observed-address extension item: the IPv4 or IPv6 address, then the port."""
     address = ipaddress.ip_address(endpoint[0].split("%")[0])
     return address.packed + endpoint[1].to_bytes(2, "little")
 
 
 def decode_observed_address(value: bytes) -> Endpoint:
+    """The endpoint in an observed-address item; raises :class:`InvalidFieldError` when malformed."""
     if len(value) not in (6, 18):
         raise InvalidFieldError("extensions: an observed address is 4 or 16 bytes and a port")
     address = ipaddress.ip_address(value[:-2])

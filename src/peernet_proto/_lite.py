@@ -17,6 +17,8 @@ _SIZE = struct.Struct("<H")
 
 @attrs.frozen
 class LitePacket:
+    """A decoded lite packet: the session (transfer) ID and the data, one UDT frame."""
+
     session_id: uuid.UUID
     data: bytes
 

@@ -41,6 +41,8 @@ _U16 = struct.Struct("<H")
 
 
 class TransferControl(enum.IntEnum):
+    """The control byte of a Transfer message."""
+
     REQUEST_START = 0
     NOT_AVAILABLE = 1
     ACTIVE = 2
@@ -48,6 +50,8 @@ class TransferControl(enum.IntEnum):
 
 
 class GetBlockControl(enum.IntEnum):
+    """The control byte of a GetBlock message."""
+
     REQUEST_START = 0
     NOT_AVAILABLE = 1
     ACTIVE = 2
@@ -82,6 +86,7 @@ class Transfer:
         return self.control in (TransferControl.NOT_AVAILABLE, TransferControl.TERMINATE)
 
     def encode(self) -> list[bytes]:
+        """The message's payload (a one-element list, like ``encode_message``)."""
         if len(self.file_hash) != KEY_SIZE:
             raise EncodeError(f"transfer file hash must be {KEY_SIZE} bytes")
         try:
@@ -150,6 +155,7 @@ class GetBlock:
         return self.control in (GetBlockControl.NOT_AVAILABLE, GetBlockControl.TERMINATE, GetBlockControl.EMPTY)
 
     def encode(self) -> list[bytes]:
+        """The message's payload (a one-element list, like ``encode_message``)."""
         try:
             head = bytes((self.control,)) + self.blockchain_key.to_bytes()
         except ValueError as exc:
@@ -211,6 +217,7 @@ class FileTransferHeader:
     transfer_size: int
 
     def encode(self) -> bytes:
+        """The header's bytes; raises :class:`EncodeError` when a field is out of range."""
         try:
             return _FILE_HEADER.pack(self.file_size, self.transfer_size)
         except struct.error as exc:
@@ -224,6 +231,8 @@ class FileTransferHeader:
 
 
 class BlockAvailability(enum.IntEnum):
+    """Whether a requested block follows its header in a block transfer stream."""
+
     AVAILABLE = 0
     NOT_AVAILABLE = 1
     TOO_LARGE = 2
@@ -241,6 +250,7 @@ class BlockTransferHeader:
     block_size: int = 0
 
     def encode(self) -> bytes:
+        """The header's bytes; raises :class:`EncodeError` when a field is out of range."""
         try:
             return _BLOCK_HEADER.pack(self.availability, self.block_number, self.count, self.block_size)
         except struct.error as exc:

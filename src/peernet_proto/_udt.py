@@ -39,6 +39,8 @@ _HEADER_SIZE = 16
 
 
 class UdtControlType(enum.IntEnum):
+    """Control frame types (the UDT header's type field); USER_DEFINED is 0x7FFF."""
+
     HANDSHAKE = 0
     KEEP_ALIVE = 1
     ACK = 2
@@ -53,6 +55,8 @@ class UdtControlType(enum.IntEnum):
 
 @attrs.frozen
 class UdtData:
+    """A data frame: sequence and message numbers, timestamp, destination socket and payload."""
+
     sequence: int  # 31 bits
     message_number: int  # 29 bits
     timestamp: int
@@ -64,6 +68,8 @@ class UdtData:
 
 @attrs.frozen
 class UdtHandshake:
+    """The handshake control frame (connection request and answer)."""
+
     TYPE: ClassVar[UdtControlType] = UdtControlType.HANDSHAKE
     timestamp: int
     destination_socket_id: int
@@ -80,6 +86,8 @@ class UdtHandshake:
 
 @attrs.frozen
 class UdtKeepAlive:
+    """A keep-alive control frame."""
+
     TYPE: ClassVar[UdtControlType] = UdtControlType.KEEP_ALIVE
     timestamp: int
     destination_socket_id: int
@@ -87,6 +95,8 @@ class UdtKeepAlive:
 
 @attrs.frozen
 class UdtAck:
+    """An acknowledgement: the next expected sequence, with RTT, buffer and rate estimates."""
+
     TYPE: ClassVar[UdtControlType] = UdtControlType.ACK
     timestamp: int
     destination_socket_id: int
@@ -111,6 +121,8 @@ class UdtNak:
 
 @attrs.frozen
 class UdtCongestionWarning:
+    """A congestion warning control frame."""
+
     TYPE: ClassVar[UdtControlType] = UdtControlType.CONGESTION_WARNING
     timestamp: int
     destination_socket_id: int
@@ -118,6 +130,8 @@ class UdtCongestionWarning:
 
 @attrs.frozen
 class UdtShutdown:
+    """The sender has finished: no more data follows."""
+
     TYPE: ClassVar[UdtControlType] = UdtControlType.SHUTDOWN
     timestamp: int
     destination_socket_id: int
@@ -125,6 +139,8 @@ class UdtShutdown:
 
 @attrs.frozen
 class UdtAck2:
+    """The answer to an acknowledgement (used to measure the round-trip time)."""
+
     TYPE: ClassVar[UdtControlType] = UdtControlType.ACK2
     timestamp: int
     destination_socket_id: int
@@ -133,6 +149,8 @@ class UdtAck2:
 
 @attrs.frozen
 class UdtMessageDropRequest:
+    """A request to drop a message's packets (unused in stream mode)."""
+
     TYPE: ClassVar[UdtControlType] = UdtControlType.MESSAGE_DROP_REQUEST
     timestamp: int
     destination_socket_id: int
@@ -143,6 +161,8 @@ class UdtMessageDropRequest:
 
 @attrs.frozen
 class UdtError:
+    """An error control frame carrying an error code."""
+
     TYPE: ClassVar[UdtControlType] = UdtControlType.ERROR
     timestamp: int
     destination_socket_id: int
@@ -151,6 +171,8 @@ class UdtError:
 
 @attrs.frozen
 class UdtUserDefined:
+    """A user-defined control frame."""
+
     TYPE: ClassVar[UdtControlType] = UdtControlType.USER_DEFINED
     timestamp: int
     destination_socket_id: int
@@ -180,6 +202,7 @@ _EMPTY_CONTROLS: dict[int, type[UdtKeepAlive | UdtCongestionWarning | UdtShutdow
 
 
 def encode_udt_frame(frame: UdtFrame) -> bytes:
+    """Encode one frame; raises :class:`EncodeError` when a field is out of range."""
     try:
         return _encode(frame)
     except struct.error as exc:

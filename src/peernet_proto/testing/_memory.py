@@ -58,6 +58,7 @@ class MemoryNetworkStatistics:
 
     @property
     def dropped(self) -> int:
+        """Datagrams that never arrived, for any reason."""
         return self.lost + self.filtered + self.unroutable + self.overflowed
 
 
@@ -230,18 +231,22 @@ class MemoryHost:
         return self._random
 
     def local_endpoints(self) -> Sequence[Endpoint]:
+        """The host's bound addresses (inside its NAT, if it has one)."""
         return list(self._endpoints) if self.alive else []
 
     async def send(self, data: bytes, destination: Endpoint, local: Endpoint) -> None:
+        """Send one datagram from ``local`` (one of our endpoints) to ``destination``."""
         await trio.lowlevel.checkpoint()
         if self._closed:
             raise trio.ClosedResourceError("transport is closed")
         self.network._send(self, bytes(data), destination, local)
 
     async def receive(self) -> Datagram:
+        """The next datagram addressed to this host."""
         return await self._receive_channel.receive()
 
     async def aclose(self) -> None:
+        """Leave the network: nothing is sent to or from this host any more."""
         self._closed = True
         self.network.remove_host(self)
         await self._receive_channel.aclose()
@@ -411,6 +416,7 @@ class MemoryNetwork:
         return tuple(self._hosts)
 
     def statistics(self) -> MemoryNetworkStatistics:
+        """Counters since the network was created."""
         return MemoryNetworkStatistics(
             sent=self._sent,
             delivered=self._delivered,
