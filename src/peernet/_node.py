@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 
 import trio
 
-from peernet_chain import LocalChain
+from peernet_chain import ChainState, LocalChain
 from peernet_dht import (
     IndexedFile,
     KeywordEntry,
@@ -96,9 +96,11 @@ class Node:
         self.chain = chain
         self.table: RoutingTable[PublicKey] = RoutingTable(key.public_key.node_id)
         config = EngineConfig(user_agent=user_agent, root_peers=tuple(root_peers), local_discovery=local_discovery)
-        self.engine = PeerEngine(
-            key, config, directory=_RoutingDirectory(self.table), rng=rng, blockchain=self._blockchain_state
-        )
+        self.engine = PeerEngine(key, config, directory=_RoutingDirectory(self.table), rng=rng)
+        if chain is not None:
+            # Pushed on every change: no chain read per Response or keep-alive.
+            self._chain_changed(chain.state)
+            chain.watch(self._chain_changed)
         self.runner = EngineRunner(self.engine, transport, self._on_event)
         # FIND_VALUE / INFO_STORE / search answers, lookups; keyword_search=False leaves the
         # KEYWORD_SEARCH feature bit off (the node then gets no search items, like a Go peer).
@@ -112,11 +114,8 @@ class Node:
     def public_key(self) -> PublicKey:
         return self.key.public_key
 
-    def _blockchain_state(self) -> tuple[int, int]:
-        if self.chain is None:
-            return 0, 0
-        state = self.chain.state
-        return state.height, state.version
+    def _chain_changed(self, state: ChainState) -> None:
+        self.engine.set_blockchain(state.height, state.version)
 
     def _on_event(self, event: EngineEvent) -> None:
         now = trio.current_time()

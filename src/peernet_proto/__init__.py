@@ -5,6 +5,7 @@ and on invalid input raise only :class:`DecodeError` subclasses.
 """
 
 from ._announcement import Announcement, InfoStoreFile, LocalDiscovery
+from ._behaviour import BaseBehaviour, Behaviour, EngineHost
 from ._constants import (
     DEFAULT_PORT,
     EMBEDDED_FILE_SIZE_MAX,
@@ -73,6 +74,7 @@ from ._packet import Packet, decode_packet, encode_packet, garbage_length_bound
 from ._response import EmbeddedFile, Hash2Peer, PeerRecord, Response
 from ._runner import EngineRunner
 from ._simple import Chat, Ping, Pong
+from ._stats import EngineStatistics
 from ._transfer import (
     BlockAvailability,
     BlockRange,
@@ -125,6 +127,8 @@ __all__ = [
     "AddressObserved",
     "AdmissionPolicy",
     "Announcement",
+    "BaseBehaviour",
+    "Behaviour",
     "BlockAvailability",
     "BlockList",
     "BlockRange",
@@ -139,8 +143,10 @@ __all__ = [
     "Endpoint",
     "EngineConfig",
     "EngineEvent",
+    "EngineHost",
     "EngineLimits",
     "EngineRunner",
+    "EngineStatistics",
     "ExtensionType",
     "Feature",
     "FileTransferHeader",
