@@ -4,6 +4,7 @@ Sans-IO throughout: every object takes values and ``now`` and returns what to se
 driver lives in the engine. Imports no Peernet layer but :mod:`peernet_proto`.
 """
 
+from ._behaviours import BucketRefresh, DhtBehaviour, RefreshHost, RoutingDirectory
 from ._contact import Contact, HasNodeId
 from ._distance import BITS, ID_SIZE, bucket_index, distance, random_id_in_bucket
 from ._errors import InvalidKeySizeError, KeySizeError, SearchPayloadError
@@ -59,7 +60,9 @@ __all__ = [
     "VALUE_SIZE_MAX",
     "AddOutcome",
     "AddResult",
+    "BucketRefresh",
     "Contact",
+    "DhtBehaviour",
     "DhtEngine",
     "DhtResult",
     "DhtService",
@@ -86,9 +89,11 @@ __all__ = [
     "Providers",
     "PublishResult",
     "Query",
+    "RefreshHost",
     "Remote",
     "Request",
     "RequestSender",
+    "RoutingDirectory",
     "RoutingTable",
     "SearchHit",
     "SearchPayload",

@@ -208,6 +208,11 @@ class PeerEngine:
             self._next_tick = now
             self.maintenance.start(now)
 
+    @property
+    def local_endpoints(self) -> list[Endpoint]:
+        """The main sockets packets leave from."""
+        return list(self.outbox.local)
+
     def set_external_port(self, local: Endpoint, port: int) -> None:
         """The external port a mapping gave to ``local`` (reported in Announcements/Responses);
         0 removes it."""
