@@ -194,7 +194,12 @@ class PeerEngine:
     # ---- configuration -------------------------------------------------------------------------
 
     def register(self, behaviour: Behaviour) -> None:
-        """Plug in a behaviour: its feature bits, its commands, its events and timers."""
+        """Plug in a behaviour: its feature bits, its commands, its events and timers. Raises
+        ValueError for feature bits outside the one-byte field or a command already taken."""
+        if behaviour.feature_bits & ~0xFF:
+            raise ValueError(f"feature bits {behaviour.feature_bits:#x} do not fit the one-byte field")
+        if self._handlers.keys() & behaviour.commands or self._routes.keys() & behaviour.commands:
+            raise ValueError(f"commands {sorted(behaviour.commands)} are already handled")
         self._behaviours.append(behaviour)
         self.extra_features |= behaviour.feature_bits
         for command in behaviour.commands:
