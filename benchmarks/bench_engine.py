@@ -5,7 +5,8 @@
 1. Ping/Pong round trips between two engines in two processes on real UDP loopback, one in flight:
    round trips per CPU second of both processes and the median RTT, against the bare codec over
    UDP in the same run (encode, send, the other process decodes and answers, decode; blocking
-   sockets, no engine). ``--json`` prints these figures as one JSON line.
+   sockets, no engine), and against the same codec driven by trio's socket waits on both sides
+   (the floor of any trio-driven engine). ``--json`` prints these figures as one JSON line.
 2. Memory per known peer: tracemalloc growth of one engine that learns N peers.
 3. Bootstrap of a simulated network (in-memory network, simulated time): wall and CPU time until
    every node knows at least 20 peers, next to a smaller network bootstrapped the same way and to
@@ -35,15 +36,15 @@ from trio.testing import MockClock
 _ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(_ROOT))
 
-from peernet import Node
-from peernet_proto import (
+from peernet import Node  # noqa: E402
+from peernet_proto import (  # noqa: E402
     Announcement,
     Command,
     Endpoint,
     EngineConfig,
     EngineEvent,
-    EngineRunner,
     EngineLimits,
+    EngineRunner,
     MemoryNetwork,
     Packet,
     PeerEngine,
@@ -161,10 +162,83 @@ def codec_pings(seconds: float) -> PingRun:
     return PingRun(len(rtts), cpu + child_cpu, tuple(rtts))
 
 
+async def _trio_recv(sock: socket.socket) -> tuple[bytes, Endpoint]:
+    while True:
+        try:
+            data, source = sock.recvfrom(2048)
+            return data, (str(source[0]), int(source[1]))
+        except BlockingIOError:
+            await trio.lowlevel.wait_readable(sock)
+
+
+async def codec_trio_pings(seconds: float) -> PingRun:
+    """The bare codec over UDP with trio waiting for the socket on both sides: the floor of any
+    engine driven by trio (its event loop costs, without the engine)."""
+    child, endpoint, peer = _spawn("codec-trio")
+    me = PrivateKey.generate()
+    rtts: list[float] = []
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            sock.setblocking(False)
+            _child_command(child, "go")
+            cpu = time.process_time()
+            end = time.perf_counter() + seconds
+            sequence = 0
+            while (sent := time.perf_counter()) < end:
+                sequence += 1
+                sock.sendto(encode_packet(Packet(0, Command.PING, sequence, b""), sender=me, receiver=peer), endpoint)
+                data, _ = await _trio_recv(sock)
+                packet, _ = decode_packet(data, receiver=me.public_key)
+                assert packet.sequence == sequence
+                rtts.append(time.perf_counter() - sent)
+            cpu = time.process_time() - cpu
+        child_cpu = float(_child_command(child, "stop"))
+    finally:
+        child.kill()
+        child.wait()
+    return PingRun(len(rtts), cpu + child_cpu, tuple(rtts))
+
+
+async def _codec_trio_child() -> None:
+    key = PrivateKey.generate()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.setblocking(False)
+        print("port", sock.getsockname()[1], key.public_key.hex(), flush=True)
+
+        async def answer() -> None:
+            while True:
+                data, source = await _trio_recv(sock)
+                packet, sender = decode_packet(data, receiver=key.public_key)
+                pong = encode_packet(Packet(0, Command.PONG, packet.sequence, b""), sender=key, receiver=sender)
+                sock.sendto(pong, source)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(answer)
+            await _serve_commands(nursery.cancel_scope)
+
+
+async def _serve_commands(scope: trio.CancelScope) -> None:
+    cpu = 0.0
+    while True:
+        command = (await trio.to_thread.run_sync(sys.stdin.readline)).strip()
+        if command == "go":
+            cpu = time.process_time()
+            print("ok", flush=True)
+        else:
+            print(time.process_time() - cpu, flush=True)
+            scope.cancel()
+            return
+
+
 def _child(mode: str) -> None:
     """The other process: an engine (answers Pings) or the bare codec (answers with a Pong)."""
     if mode == "engine":
         trio.run(_engine_child)
+        return
+    if mode == "codec-trio":
+        trio.run(_codec_trio_child)
         return
     key = PrivateKey.generate()
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
@@ -184,7 +258,8 @@ def _child(mode: str) -> None:
             if sock in readable:
                 data, source = sock.recvfrom(2048)
                 packet, sender = decode_packet(data, receiver=key.public_key)
-                sock.sendto(encode_packet(Packet(0, Command.PONG, packet.sequence, b""), sender=key, receiver=sender), source)
+                pong = encode_packet(Packet(0, Command.PONG, packet.sequence, b""), sender=key, receiver=sender)
+                sock.sendto(pong, source)
 
 
 async def _engine_child() -> None:
@@ -194,16 +269,7 @@ async def _engine_child() -> None:
         async with trio.open_nursery() as nursery:
             await nursery.start(EngineRunner(engine, transport).run)
             print("port", transport.local_endpoints()[0][1], key.public_key.hex(), flush=True)
-            cpu = 0.0
-            while True:
-                command = (await trio.to_thread.run_sync(sys.stdin.readline)).strip()
-                if command == "go":
-                    cpu = time.process_time()
-                    print("ok", flush=True)
-                else:
-                    print(time.process_time() - cpu, flush=True)
-                    nursery.cancel_scope.cancel()
-                    return
+            await _serve_commands(nursery.cancel_scope)
 
 
 def bare_codec(seconds: float) -> float:
@@ -222,7 +288,8 @@ def memory_per_peer(count: int) -> float:
     me = PrivateKey.generate()
     (payload,) = Announcement(user_agent="bench/1.0", find_self=False).encode()
     datagrams = [encode_packet(Packet(0, 0, i, payload), sender=k, receiver=me.public_key) for i, k in enumerate(keys)]
-    engine = PeerEngine(me, EngineConfig(local_discovery=False, limits=EngineLimits(max_peers=count + 1)), rng=random.Random(0))
+    config = EngineConfig(local_discovery=False, limits=EngineLimits(max_peers=count + 1))
+    engine = PeerEngine(me, config, rng=random.Random(0))
     engine.set_local_endpoints([("127.0.0.1", 112)], 0.0)
     tracemalloc.start()
     before = tracemalloc.take_snapshot()
@@ -258,7 +325,8 @@ async def bootstrap(count: int) -> Bootstrap:
     async with trio.open_nursery() as nursery:
         for index in range(count):
             host = network.add_host([f"10.{index // 250}.{index % 250}.1"], ports=[112])
-            roots = [] if not nodes else [RootPeer(nodes[0].public_key, tuple(nodes[0].runner.transport.local_endpoints()))]
+            first = nodes[0] if nodes else None
+            roots = [RootPeer(first.public_key, tuple(first.runner.transport.local_endpoints()))] if first else []
             node = Node(PrivateKey.generate(), host, root_peers=roots, rng=random.Random(index), refresh_interval=60.0)
             nodes.append(node)
             await nursery.start(node.run)
@@ -282,14 +350,17 @@ def report_bootstrap(run: Bootstrap, codec_seconds: float) -> str:
 
 def ping_figures(seconds: float) -> dict[str, float]:
     """Engine and bare-codec round trips, measured alternately (twice each) to even out the load."""
-    engine_runs, codec_runs = [], []
+    engine_runs, codec_runs, floor_runs = [], [], []
     for _ in range(2):
         codec_runs.append(codec_pings(seconds / 2))
         engine_runs.append(trio.run(engine_pings, seconds / 2))
+        floor_runs.append(trio.run(codec_trio_pings, seconds / 2))
     engine = PingRun(sum(r.round_trips for r in engine_runs), sum(r.cpu for r in engine_runs),
                      tuple(t for r in engine_runs for t in r.rtts))
     codec = PingRun(sum(r.round_trips for r in codec_runs), sum(r.cpu for r in codec_runs),
                     tuple(t for r in codec_runs for t in r.rtts))
+    floor = PingRun(sum(r.round_trips for r in floor_runs), sum(r.cpu for r in floor_runs),
+                    tuple(t for r in floor_runs for t in r.rtts))
     return {
         "ping_round_trips": engine.round_trips,
         "ping_round_trips_per_cpu_s": round(engine.per_cpu_second, 1),
@@ -298,6 +369,9 @@ def ping_figures(seconds: float) -> dict[str, float]:
         "rtt_median_us": round(engine.rtt_median_us, 1),
         "codec_rtt_median_us": round(codec.rtt_median_us, 1),
         "rtt_ratio": round(engine.rtt_median_us / codec.rtt_median_us, 3),
+        "codec_trio_round_trips_per_cpu_s": round(floor.per_cpu_second, 1),
+        "codec_trio_rtt_median_us": round(floor.rtt_median_us, 1),
+        "ratio_to_trio_floor": round(engine.per_cpu_second / floor.per_cpu_second, 3),
     }
 
 
@@ -308,7 +382,7 @@ def main() -> None:
     parser.add_argument("--peers", type=int, default=10000, help="memory per peer (0: skip)")
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--json", action="store_true", help="print the ping figures as one JSON line")
-    parser.add_argument("--child", choices=("engine", "codec"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=("engine", "codec", "codec-trio"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         _child(args.child)
@@ -321,7 +395,11 @@ def main() -> None:
               f"per CPU second; bare codec over UDP: {figures['codec_round_trips_per_cpu_s']:,.0f}; "
               f"ratio {figures['throughput_ratio']:.2f} (target >= 0.8)")
         print(f"RTT median {figures['rtt_median_us']:.0f} us; bare codec {figures['codec_rtt_median_us']:.0f} us; "
-              f"ratio {figures['rtt_ratio']:.2f} (target <= 1.5)", flush=True)
+              f"ratio {figures['rtt_ratio']:.2f} (target <= 1.5)")
+        print(f"the bare codec driven by trio on both sides (the event loop's floor): "
+              f"{figures['codec_trio_round_trips_per_cpu_s']:,.0f} per CPU second, RTT median "
+              f"{figures['codec_trio_rtt_median_us']:.0f} us; engine / floor {figures['ratio_to_trio_floor']:.2f}",
+              flush=True)
     if args.peers:
         per_peer = memory_per_peer(args.peers)
         print(f"memory per known peer ({args.peers} peers): {per_peer:,.0f} bytes (target < 4096)")
