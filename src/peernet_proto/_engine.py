@@ -5,7 +5,8 @@ Feed it datagrams with :meth:`PeerEngine.receive_datagram` and the time with
 :meth:`PeerEngine.handle_timer`; collect :meth:`PeerEngine.datagrams_to_send` and
 :meth:`PeerEngine.events`. It owns no socket, clock, task or global state (spec wire.md §8–§10).
 
-Which module owns what: ``_peertable`` (peers, connections, limits, records), ``_outbox``
+Which module owns what: ``_peertable`` (peers, connections, limits, records), ``_receiving``
+(lite packets, decryption, admission, dispatch by command), ``_outbox``
 (queue, connection choice, port patching, lite sending), ``_requests`` (sequences, timeouts,
 owners of answers), ``_answering`` (Responses), ``_punch`` (Traverse), ``_maintenance``
 (keep-alive, bootstrap, Local Discovery), ``_lite_sessions``, ``_stats``, ``_behaviour``.
@@ -16,44 +17,34 @@ from __future__ import annotations
 import logging
 import random
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 import attrs
 
-from ._announcement import Announcement, LocalDiscovery
+from ._announcement import Announcement
 from ._answering import Answerer, PeerDirectory, RequestHandler
 from ._behaviour import Behaviour
-from ._constants import LITE_HEADER_SIZE, LOCAL_DISCOVERY_PORT, PACKET_LENGTH_MIN, Command, Feature
-from ._errors import DecodeError, EncodeError, PeernetError
+from ._constants import Command, Feature
+from ._errors import EncodeError
 from ._events import (
-    AddressObserved,
     EngineEvent,
-    MessageReceived,
-    PeerConnected,
     PeerRemoved,
-    PongReceived,
     RequestTimedOut,
-    ResponseReceived,
 )
-from ._extensions import ExtensionType, decode_extensions, decode_observed_address
 from ._keys import PrivateKey, PublicKey
-from ._lite import decode_lite_packet
-from ._lite_sessions import LiteSession, LiteSessions
-from ._maintenance import DISCOVERY_KEYS, Maintenance
-from ._messages import Message, decode_message
+from ._lite_sessions import LiteSessions
+from ._maintenance import Maintenance
+from ._messages import Message
 from ._outbox import Outbox, Outgoing
-from ._packet import Packet, decode_packet
-from ._peers import Connection, Peer, is_ipv4, is_link_local
+from ._peers import Peer, is_ipv4, is_link_local
 from ._peertable import PeerInfo, PeerTable, needs_traverse, record_endpoints
 from ._punch import HolePunching
+from ._receiving import Receiver
 from ._requests import Requests
-from ._response import Response
 from ._sequences import REPLY_TIMEOUT, PendingRequest
-from ._simple import Ping, Pong
 from ._stats import EngineCounters, EngineStatistics
 from ._transport import Endpoint
-from ._traverse import Traverse
 
 __all__ = [
     "AdmissionPolicy",
@@ -73,7 +64,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 TICK = 1.0
-_Handler = Callable[[Peer, Connection, int, Any, float], None]
 
 
 @attrs.frozen
@@ -180,14 +170,7 @@ class PeerEngine:
         self._now = 0.0
         self._behaviours: list[Behaviour] = []
         self._routes: dict[int, Behaviour] = {}
-        self._handlers: dict[int, _Handler] = {
-            Command.LOCAL_DISCOVERY: self._on_discovery,
-            Command.ANNOUNCEMENT: self._on_announcement,
-            Command.RESPONSE: self._on_response,
-            Command.PING: self._on_ping,
-            Command.PONG: self._on_pong,
-            Command.TRAVERSE: self._on_traverse,
-        }
+        self.receiver = Receiver(self)
         for behaviour in behaviours:
             self.register(behaviour)
 
@@ -198,7 +181,7 @@ class PeerEngine:
         ValueError for feature bits outside the one-byte field or a command already taken."""
         if behaviour.feature_bits & ~0xFF:
             raise ValueError(f"feature bits {behaviour.feature_bits:#x} do not fit the one-byte field")
-        if self._handlers.keys() & behaviour.commands or self._routes.keys() & behaviour.commands:
+        if self.receiver.handles(behaviour.commands) or self._routes.keys() & behaviour.commands:
             raise ValueError(f"commands {sorted(behaviour.commands)} are already handled")
         self._behaviours.append(behaviour)
         self.extra_features |= behaviour.feature_bits
@@ -488,162 +471,7 @@ class PeerEngine:
     def receive_datagram(self, data: bytes, source: Endpoint, local: Endpoint, now: float) -> None:
         """Process one datagram that arrived from ``source`` on the socket bound to ``local``."""
         self._now = now
-        session = self.lite.match(data)
-        if session is not None and self._lite(session, data, source, now):
-            return
-        if len(data) < PACKET_LENGTH_MIN:
-            self.counters.too_short += 1
-            return
-        discovery = local[1] == LOCAL_DISCOVERY_PORT and local not in self.outbox.local
-        if discovery:
-            if source in self.outbox.local:
-                return  # our own broadcast
-            receiver = DISCOVERY_KEYS[4 if is_ipv4(source[0]) else 6].public_key
-        else:
-            receiver = self.public_key
-        try:
-            packet, sender = decode_packet(data, receiver=receiver)
-        except DecodeError:
-            self.counters.undecryptable += 1
-            return
-        if sender == self.public_key or packet.protocol != 0:
-            self.counters.dropped_self_or_protocol += 1
-            return
-        if discovery:
-            if packet.command != Command.LOCAL_DISCOVERY:
-                self.counters.discovery_wrong_command += 1
-                return
-            locals_ = self.outbox.locals_for(source[0])
-            if not locals_:
-                return
-            local = locals_[0]
-        self._receive_packet(packet, sender, source, local, now)
-
-    def _lite(self, session: LiteSession, data: bytes, source: Endpoint, now: float) -> bool:
-        """Hand a lite packet to its session's owner if it comes from the session's peer."""
-        peer = self.table.get(session.peer)
-        if peer is None or not any(c.remote == source for c in peer.connections):
-            self.counters.lite_wrong_endpoint += 1
-            return False  # perhaps a full packet after all
-        if len(data) < LITE_HEADER_SIZE:
-            return False
-        try:
-            lite = decode_lite_packet(data)
-        except DecodeError:
-            return False
-        self.counters.lite_received += 1
-        try:
-            session.owner.handle_lite(session.peer, session.session_id, lite.data, now)
-        except Exception:
-            self.counters.behaviour_errors += 1
-            log.exception("behaviour %r failed on a lite packet", session.owner)
-        return True
-
-    def _receive_packet(self, packet: Packet, sender: PublicKey, source: Endpoint, local: Endpoint, now: float) -> None:
-        known = sender in self.table
-        if not self.policy.admit(sender, source, packet.command, known):
-            self.counters.not_admitted += 1
-            return
-        peer = self.table.get(sender) or self.table.add(sender, source, now)
-        if peer is None:
-            return
-        connection = self.table.register_connection(peer, source, local, now)
-        if connection is None:
-            return
-        try:
-            message = decode_message(packet.command, packet.payload)
-        except DecodeError:
-            self.counters.undecodable_message += 1
-            return
-        try:
-            self._dispatch(peer, connection, packet.sequence, message, now)
-        except PeernetError as error:  # e.g. an answer too large for the wire: drop, never crash
-            log.debug("cannot handle %s from %s: %s", type(message).__name__, peer.public_key, error)
-            self.counters.handler_errors += 1
-        if not known:
-            self._emit(PeerConnected(peer.public_key, source, peer.user_agent))
-
-    def _dispatch(self, peer: Peer, connection: Connection, sequence: int, message: Message, now: float) -> None:
-        """By command: the engine's own handlers, then behaviours' commands, else an event."""
-        handler = self._handlers.get(message.COMMAND)
-        if handler is not None:
-            handler(peer, connection, sequence, message, now)
-            return
-        behaviour = self._routes.get(message.COMMAND)
-        if behaviour is not None:
-            try:
-                behaviour.handle_message(peer.public_key, message, sequence, now)
-            except PeernetError:
-                raise
-            except Exception:
-                self.counters.behaviour_errors += 1
-                log.exception("behaviour %r failed on %s", behaviour, type(message).__name__)
-            return
-        self._emit(MessageReceived(peer.public_key, message, sequence, connection.remote, connection.local))
-
-    def _on_discovery(
-        self, peer: Peer, connection: Connection, sequence: int, message: LocalDiscovery, now: float
-    ) -> None:
-        PeerTable.update_peer(peer, message, now)
-        self.contact(peer.public_key, [connection.remote], now)
-
-    def _on_announcement(
-        self, peer: Peer, connection: Connection, sequence: int, message: Announcement, now: float
-    ) -> None:
-        PeerTable.update_peer(peer, message, now)
-        PeerTable.update_connection(connection, message)
-        self.answerer.answer(peer, connection, sequence, message, now)
-        self._emit(MessageReceived(peer.public_key, message, sequence, connection.remote, connection.local))
-
-    def _on_response(self, peer: Peer, connection: Connection, sequence: int, message: Response, now: float) -> None:
-        matched = self.requests.match(peer.public_key, sequence, now, last=message.sequence_last)
-        if matched is None:
-            self.counters.unmatched_response += 1
-            return
-        request, owner = matched
-        rtt = now - request.sent_at
-        if not request.answered:
-            connection.rtt = rtt
-        request.answered = True
-        PeerTable.update_peer(peer, message, now)
-        PeerTable.update_connection(connection, message)
-        self.punching.answered(peer, connection, sequence, now)
-        response = ResponseReceived(peer.public_key, message, sequence, request.tag, rtt)
-        if owner is not None and owner is self.maintenance.bootstrap:
-            self._deliver(owner, response)  # the engine's own requests: the application sees them too
-        self._emit(response, self._external(owner))
-        if message.extension:
-            self._observe(peer, connection, message.extension)
-
-    def _on_ping(self, peer: Peer, connection: Connection, sequence: int, message: Ping, now: float) -> None:
-        if connection.port_internal == 0:
-            # Not yet introduced on this connection: introduce ourselves instead of answering.
-            self.maintenance.introduce(peer, connection, now, user_agent=True)
-        else:
-            self.outbox.send_payload(peer, Command.PONG, sequence, b"")
-
-    def _on_pong(self, peer: Peer, connection: Connection, sequence: int, message: Pong, now: float) -> None:
-        matched = self.requests.match(peer.public_key, sequence, now)
-        if matched is None:
-            self.counters.unmatched_pong += 1
-            return
-        request, owner = matched
-        connection.rtt = now - request.sent_at
-        self._emit(PongReceived(peer.public_key, connection.rtt), self._external(owner))
-
-    def _on_traverse(self, peer: Peer, connection: Connection, sequence: int, message: Traverse, now: float) -> None:
-        self.punching.handle_traverse(peer, message, now)
-
-    def _observe(self, peer: Peer, connection: Connection, extension: bytes) -> None:
-        try:
-            value = decode_extensions(extension).get(ExtensionType.OBSERVED_ADDRESS)
-            if value is None:
-                return
-            observed = decode_observed_address(value)
-        except DecodeError:
-            self.counters.bad_extension += 1
-            return
-        self._emit(AddressObserved(peer.public_key, observed, connection.local))
+        self.receiver.receive(data, source, local, now)
 
     # ---- timers ----------------------------------------------------------------------------------
 
