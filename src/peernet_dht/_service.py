@@ -59,7 +59,6 @@ operation. The answering side is :class:`~peernet_dht._service_answer.ServiceAns
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TypeVar
 
@@ -121,8 +120,6 @@ __all__ = [
     "StoreResult",
     "ValueResult",
 ]
-
-log = logging.getLogger(__name__)
 
 _O = TypeVar("_O", bound=Operation)
 
