@@ -10,6 +10,7 @@ tests and simulations in :mod:`peernet_proto.testing`.
 """
 
 from ._announcement import Announcement, InfoStoreFile, LocalDiscovery
+from ._behaviour import BaseBehaviour, Behaviour, EngineHost
 from ._constants import DEFAULT_PORT, Command, Feature
 from ._distance import sort_by_distance
 from ._engine import (
@@ -53,9 +54,11 @@ from ._interfaces import InterfaceAddress, list_interface_addresses
 from ._keys import PrivateKey, PublicKey, hash_data, recover_compact
 from ._messages import Message, UnknownCommandError, decode_message, encode_message
 from ._packet import Packet, decode_packet, encode_packet
+from ._peertable import CLOSEST_PER_KEY
 from ._response import EmbeddedFile, Hash2Peer, PeerRecord, Response
 from ._runner import EngineRunner
 from ._simple import Chat, Ping, Pong
+from ._stats import EngineStatistics
 from ._transfer import Transfer
 from ._transport import Datagram, DatagramTransport, Endpoint, format_endpoint
 from ._traverse import Traverse
@@ -64,10 +67,13 @@ from ._udp import ListenAddress, UdpStatistics, UdpTransport, machine_listen_add
 __version__ = "0.1.0"
 
 __all__ = [
+    "CLOSEST_PER_KEY",
     "DEFAULT_PORT",
     "AddressObserved",
     "AdmissionPolicy",
     "Announcement",
+    "BaseBehaviour",
+    "Behaviour",
     "BlockList",
     "Chat",
     "Command",
@@ -79,8 +85,10 @@ __all__ = [
     "Endpoint",
     "EngineConfig",
     "EngineEvent",
+    "EngineHost",
     "EngineLimits",
     "EngineRunner",
+    "EngineStatistics",
     "ExtensionType",
     "Feature",
     "Hash2Peer",
