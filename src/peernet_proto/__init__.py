@@ -5,6 +5,7 @@ and on invalid input raise only :class:`DecodeError` subclasses.
 """
 
 from ._announcement import Announcement, InfoStoreFile, LocalDiscovery
+from ._codec import PacketCodec, SignedPacketCodec, TrustedPacketCodec
 from ._constants import (
     DEFAULT_PORT,
     EMBEDDED_FILE_SIZE_MAX,
@@ -165,6 +166,7 @@ __all__ = [
     "NatKind",
     "Outgoing",
     "Packet",
+    "PacketCodec",
     "PeerConnected",
     "PeerDirectory",
     "PeerEngine",
@@ -185,10 +187,12 @@ __all__ = [
     "ResponseReceived",
     "RootPeer",
     "SignatureError",
+    "SignedPacketCodec",
     "Transfer",
     "TransferControl",
     "Traverse",
     "TruncatedError",
+    "TrustedPacketCodec",
     "UdpStatistics",
     "UdpTransport",
     "UdtAck",

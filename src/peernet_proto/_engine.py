@@ -10,12 +10,14 @@ from __future__ import annotations
 import ipaddress
 import logging
 import random
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 import attrs
 
 from ._announcement import Announcement, InfoStoreFile, LocalDiscovery
+from ._codec import PacketCodec, SignedPacketCodec
 from ._constants import (
     ANNOUNCEMENT_HEADER_SIZE,
     EMBEDDED_FILE_HEADER_SIZE,
@@ -49,7 +51,7 @@ from ._extensions import (
 from ._header import user_agent_bytes
 from ._keys import PrivateKey, PublicKey
 from ._messages import Message, decode_message
-from ._packet import Packet, decode_packet, encode_packet
+from ._packet import Packet
 from ._peers import Connection, ConnectionStatus, Peer, is_ipv4, is_link_local, is_local_address
 from ._response import EmbeddedFile, Hash2Peer, PeerRecord, Response
 from ._sequences import REPLY_TIMEOUT, PendingRequest, SequenceTable
@@ -221,8 +223,11 @@ class PeerEngine:
         handler: RequestHandler | None = None,
         rng: random.Random | None = None,
         blockchain: Callable[[], tuple[int, int]] = lambda: (0, 0),
+        codec: PacketCodec | None = None,
     ) -> None:
         self.key = key
+        # How packets become datagrams: the signed wire format unless a simulation trusts its peers.
+        self.codec: PacketCodec = codec or SignedPacketCodec()
         self.public_key = key.public_key
         self.config = config
         self.limits = config.limits
@@ -413,9 +418,8 @@ class PeerEngine:
             return None
         packets = []
         for endpoint, local in targets:
-            raw = encode_packet(
-                Packet(0, Command.ANNOUNCEMENT, sequence, self._patched(payloads[0], local)), sender=self.key, receiver=peer_key
-            )
+            packet = Packet(0, Command.ANNOUNCEMENT, sequence, self._patched(payloads[0], local))
+            raw = self.codec.encode(packet, self.key, peer_key)
             packets.append(raw)
             self._queue(raw, endpoint, local)
         if relay is not None and relay in self._peers:
@@ -510,7 +514,8 @@ class PeerEngine:
         for payload in message.encode():
             if message.COMMAND in (Command.ANNOUNCEMENT, Command.RESPONSE):
                 payload = self._patched(payload, local)
-            self._queue(encode_packet(Packet(0, message.COMMAND, sequence, payload), sender=self.key, receiver=receiver), destination, local)
+            raw = self.codec.encode(Packet(0, message.COMMAND, sequence, payload), self.key, receiver)
+            self._queue(raw, destination, local)
 
     def _send_payload(self, peer: Peer, command: int, sequence: int, payload: bytes, *, patch_ports: bool = False) -> None:
         connections = [peer.latest] if peer.latest is not None else peer.active_connections()
@@ -518,7 +523,7 @@ class PeerEngine:
             connections = peer.connections[-1:]
         for connection in connections:
             data = self._patched(payload, connection.local) if patch_ports else payload
-            raw = encode_packet(Packet(0, command, sequence, data), sender=self.key, receiver=peer.public_key)
+            raw = self.codec.encode(Packet(0, command, sequence, data), self.key, peer.public_key)
             self._queue(raw, connection.remote, connection.local)
 
     def _queue(self, data: bytes, destination: Endpoint, local: Endpoint) -> None:
@@ -542,7 +547,7 @@ class PeerEngine:
         else:
             receiver = self.public_key
         try:
-            packet, sender = decode_packet(data, receiver=receiver)
+            packet, sender = self.codec.decode(data, receiver)
         except DecodeError:
             self._count("undecryptable")
             return
@@ -579,6 +584,45 @@ class PeerEngine:
             self._count("handler_errors")
         if not known:
             self._emit(PeerConnected(peer.public_key, source, peer.user_agent))
+
+    def install_peer(
+        self,
+        key: PublicKey,
+        remote: Endpoint,
+        now: float,
+        *,
+        user_agent: str = "",
+        features: int = 0,
+        port_internal: int = 0,
+        port_external: int = 0,
+        rtt: float | None = None,
+    ) -> bool:
+        """Know ``key`` at ``remote`` as if a handshake had just completed there (simulations
+        that fill tables directly). The peer gets one active connection from the first main
+        socket of ``remote``'s family, with the self-reported ports and info an Announcement or
+        Response would have carried; limits apply as for a peer that sent a packet. No event is
+        emitted. False when the peer cannot be added (limits, no socket, our own key)."""
+        if key == self.public_key:
+            return False
+        locals_ = self._locals_for(remote[0])
+        if not locals_:
+            return False
+        peer = self._peers.get(key) or self._add_peer(key, remote, now)
+        if peer is None:
+            return False
+        connection = self._register_connection(peer, remote, locals_[0], now)
+        if connection is None:
+            return False
+        if user_agent:
+            peer.user_agent = user_agent
+        peer.features = features
+        peer.blockchain_info_at = now
+        connection.port_internal = port_internal
+        connection.port_external = port_external
+        connection.firewall = bool(features & Feature.FIREWALL)
+        if rtt is not None:
+            connection.rtt = rtt
+        return True
 
     def _add_peer(self, key: PublicKey, source: Endpoint, now: float) -> Peer | None:
         limits = self.limits
@@ -691,7 +735,7 @@ class PeerEngine:
 
     def _update_peer_info(self, peer: Peer, message: Announcement | Response, now: float) -> None:
         if message.user_agent:
-            peer.user_agent = message.user_agent
+            peer.user_agent = sys.intern(message.user_agent)  # one object per distinct agent, not per peer
         peer.features = message.features
         peer.blockchain_height = message.blockchain_height
         peer.blockchain_version = message.blockchain_version
@@ -844,7 +888,7 @@ class PeerEngine:
         if int(traverse.ipv6):
             addresses.append((str(traverse.ipv6), traverse.ipv6_port_external or traverse.ipv6_port))
         try:
-            packet, sender = decode_packet(traverse.embedded_packet, receiver=self.public_key)
+            packet, sender = self.codec.decode(traverse.embedded_packet, self.public_key)
             if sender != signer or packet.protocol != 0 or packet.command != Command.ANNOUNCEMENT:
                 raise DecodeError("traverse: the embedded packet is not the signer's Announcement")
             request = decode_message(packet.command, packet.payload)
@@ -928,7 +972,7 @@ class PeerEngine:
     def _keepalive_ping(self, peer: Peer, connection: Connection, now: float) -> None:
         sequence = peer.next_sequence()
         if self._register(peer.public_key, sequence, Command.PING, now, KEEPALIVE):
-            raw = encode_packet(Packet(0, Command.PING, sequence, b""), sender=self.key, receiver=peer.public_key)
+            raw = self.codec.encode(Packet(0, Command.PING, sequence, b""), self.key, peer.public_key)
             self._queue(raw, connection.remote, connection.local)
         connection.last_keepalive = now
 
@@ -965,7 +1009,7 @@ class PeerEngine:
             if local[0] in ("127.0.0.1", "::1"):
                 continue  # loopback has no broadcast
             receiver = _DISCOVERY_KEYS[family].public_key
-            raw = encode_packet(Packet(0, Command.LOCAL_DISCOVERY, 0, payload), sender=self.key, receiver=receiver)
+            raw = self.codec.encode(Packet(0, Command.LOCAL_DISCOVERY, 0, payload), self.key, receiver)
             destination = ("255.255.255.255", LOCAL_DISCOVERY_PORT) if family == 4 else (IPV6_MULTICAST_GROUP, LOCAL_DISCOVERY_PORT)
             self._queue(raw, destination, local)
 
