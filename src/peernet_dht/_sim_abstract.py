@@ -137,7 +137,7 @@ class AbstractSimulator:
         ranked = sorted(self.nodes, key=lambda n: n.contact.node_id)
         ints = [int.from_bytes(n.contact.node_id, "big") for n in ranked]
         low, high = self.config.latency
-        per_bucket = self.config.fill or self.config.k
+        per_bucket = self.config.fill_per_bucket or self.config.k
         for node in self.nodes:
             own = int.from_bytes(node.contact.node_id, "big")
             for i in ideal_table(own, ints, self.config.k, min(per_bucket, self.config.k), self.rng):

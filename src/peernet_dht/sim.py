@@ -32,7 +32,8 @@ from typing import Any
 from ._lookup import ALPHA
 from ._routing import K
 from ._sim_abstract import AbstractSimulator
-from ._sim_engine import EngineSimulator
+from ._sim_runner import EngineSimulator
+from ._sim_progress import Progress, RichProgress
 from ._sim_report import MODELS, LookupRecord, SimConfig, SimReport
 
 __all__ = [
@@ -48,11 +49,16 @@ __all__ = [
 ]
 
 
-def simulate(config: SimConfig) -> SimReport:
+def simulate(config: SimConfig, progress: Progress | None = None) -> SimReport:
     """Build the network ``config`` describes, run its lookups, and report."""
+    config.check()
     if config.model == "abstract":
         return AbstractSimulator(config).run()
-    return EngineSimulator(config).run()
+    if config.workers > 1 or config.ray_address:
+        from ._sim_shards import run_sharded  # Ray is optional: imported only for sharded runs
+
+        return run_sharded(config, progress)
+    return EngineSimulator(config, progress).run()
 
 
 def _pyplot() -> Any:
