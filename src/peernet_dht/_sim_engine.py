@@ -75,7 +75,7 @@ class TableDirectory:
 class _Node:
     __slots__ = (
         "alive_until", "driver", "driver_at", "endpoint", "engine", "engine_at", "fill_pending", "index",
-        "loss_rng", "order", "sent", "table",
+        "loss_rng", "order", "received", "sent", "table",
     )  # fmt: skip
 
     def __init__(self, index: int, plan: SimPlan, codec: PacketCodec, config: EngineConfig) -> None:
@@ -95,6 +95,7 @@ class _Node:
         self.fill_pending: set[int] = set()
         self.loss_rng = stream(plan.config.seed, "loss", index)
         self.sent = 0  # datagrams sent: their sequence
+        self.received = 0  # datagrams received during the lookups (the load)
         self.order = 0  # timers set: their sequence
 
 
@@ -199,6 +200,8 @@ class EngineShard:
                 continue
             if kind == _DATAGRAM:
                 assert data is not None
+                if self.filled_at is not None and now >= self.filled_at:
+                    node.received += 1
                 node.engine.receive_datagram(data, self._endpoints[a], node.endpoint, now)
             elif kind == _ENGINE:
                 if node.engine_at != now:
@@ -353,3 +356,7 @@ class EngineShard:
         figures["table_entries"] = sum(len(n.table) for n in live)
         figures["engine_peers"] = sum(len(n.engine) for n in live)
         return figures
+
+    def loads(self) -> list[int]:
+        """Datagrams each live owned node received during the lookups."""
+        return [n.received for n in self.nodes.values() if n.alive_until == float("inf")]

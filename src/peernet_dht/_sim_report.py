@@ -108,6 +108,7 @@ class SimReport:
     setup_seconds: float  # wall seconds before the first lookup (building and filling the network)
     wall_seconds: float  # wall seconds in total
     extra: dict[str, Any] = attrs.field(factory=dict)  # model-specific figures
+    loads: tuple[int, ...] = ()  # per live node: messages received during the lookups (sorted)
 
     @property
     def success_rate(self) -> float:
@@ -137,4 +138,15 @@ class SimReport:
             "setup_seconds": round(self.setup_seconds, 3),
             "wall_seconds": round(self.wall_seconds, 3),
             **self.extra,
+            **self._load_figures(),
+        }
+
+    def _load_figures(self) -> dict[str, float]:
+        loads = self.loads
+        if not loads:
+            return {}
+        return {
+            "load_mean": round(sum(loads) / len(loads), 2),
+            "load_p99": loads[min(len(loads) - 1, int(0.99 * len(loads)))],
+            "load_max": loads[-1],
         }

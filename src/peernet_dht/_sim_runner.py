@@ -112,7 +112,7 @@ class EngineSimulator:
         figures.update(fill_missing=shard.fill_missing, fill_rounds=shard._fill_round, windows=windows,
                        simulated_seconds_fill=shard.filled_at or 0.0, last_finish=shard.last_finish)  # fmt: skip
         return assemble_report(self.config, shard.records, figures, setup, time.perf_counter() - self._began,
-                               time.process_time() - self._cpu_began, peak_rss_bytes())  # fmt: skip
+                               time.process_time() - self._cpu_began, peak_rss_bytes(), loads=shard.loads())  # fmt: skip
 
 
 def assemble_report(
@@ -124,6 +124,7 @@ def assemble_report(
     cpu: float,
     peak_rss: int,
     peak_rss_per_process: Sequence[int] = (),
+    loads: Sequence[int] = (),
 ) -> SimReport:
     """The report from the lookups' records and the shards' summed figures."""
     ordered = tuple(records[number] for number in sorted(records))
@@ -157,4 +158,5 @@ def assemble_report(
     return SimReport(
         config, ordered, int(figures["requests"] + figures["answers"]),
         "FIND_PEER requests the lookups sent plus the Responses that reached them", setup, wall, extra,
+        tuple(sorted(loads)),
     )  # fmt: skip

@@ -42,12 +42,12 @@ class ShardWorker:
         outbox, shard.outbox = shard.outbox, {}
         return outbox, shard.remaining, shard.next_time()
 
-    def finish(self) -> tuple[dict[int, LookupRecord], dict[str, float], int]:
-        """The shard's lookup records, figures and peak memory."""
+    def finish(self) -> tuple[dict[int, LookupRecord], dict[str, float], int, list[int]]:
+        """The shard's lookup records, figures, peak memory and per-node loads."""
         figures = self.shard.figures()
         figures["fill_entries"] = self.fill_entries
         figures["last_finish"] = self.shard.last_finish
-        return self.shard.records, figures, peak_rss_bytes()
+        return self.shard.records, figures, peak_rss_bytes(), self.shard.loads()
 
 
 def _ray() -> Any:
@@ -86,11 +86,13 @@ def run_sharded(config: SimConfig, progress: Progress | None = None) -> SimRepor
     records: dict[int, LookupRecord] = {}
     figures: dict[str, Any] = {}
     peaks = [peak_rss_bytes()]
-    for shard_records, shard_figures, peak in finished:
+    loads: list[int] = []
+    for shard_records, shard_figures, peak, shard_loads in finished:
+        loads.extend(shard_loads)
         records.update(shard_records)
         for name, value in shard_figures.items():
             figures[name] = max(figures.get(name, 0.0), value) if name == "last_finish" else figures.get(name, 0) + value
         peaks.append(peak)
     figures.update(windows=windows, simulated_seconds_fill=plan.fill_time)
     return assemble_report(config, records, figures, setup, time.perf_counter() - began,
-                           time.process_time() - cpu_began, max(peaks), peaks)  # fmt: skip
+                           time.process_time() - cpu_began, max(peaks), peaks, loads)  # fmt: skip

@@ -7,6 +7,7 @@ Feed it datagrams with :meth:`PeerEngine.receive_datagram` and the time with
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import random
@@ -88,6 +89,8 @@ REDUNDANT_FACTOR = 4.0
 BLOCKCHAIN_INFO_MAX_AGE = 60.0
 CLOSEST_PER_KEY = 5
 TICK = 1.0
+# Feature bits as plain ints: bit tests on IntFlag members are slow on the hot paths.
+_IPV4_LISTEN, _IPV6_LISTEN, _FIREWALL = int(Feature.IPV4_LISTEN), int(Feature.IPV6_LISTEN), int(Feature.FIREWALL)
 # Hole punching (spec wire.md §11): a Traverse is valid for an hour, as the reference makes them;
 # the direct Announcement is re-sent on this schedule (seconds after the first) until answered.
 TRAVERSE_LIFETIME = 3600
@@ -246,6 +249,7 @@ class PeerEngine:
         self._identities_per_ip: dict[str, int] = {}
         self._sequences = SequenceTable(self.limits.max_pending_requests, self.limits.max_pending_per_peer)
         self._local: list[Endpoint] = []
+        self._locals_by_kind: dict[tuple[bool, bool], list[Endpoint]] = {}
         self._outgoing: list[Outgoing] = []
         self._events: list[EngineEvent] = []
         self._next_tick: float | None = None
@@ -260,6 +264,7 @@ class PeerEngine:
     def set_local_endpoints(self, endpoints: Iterable[Endpoint], now: float) -> None:
         """The main sockets packets can leave from (the transport's local endpoints)."""
         self._local = list(endpoints)
+        self._locals_by_kind = {}
         if self._next_tick is None:
             self._start(now)
 
@@ -498,11 +503,13 @@ class PeerEngine:
     # ---- sending ---------------------------------------------------------------------------------
 
     def _locals_for(self, host: str) -> list[Endpoint]:
-        family_v4 = is_ipv4(host)
-        link_local = is_link_local(host)
-        return [
-            local for local in self._local if is_ipv4(local[0]) == family_v4 and is_link_local(local[0]) == link_local
-        ]
+        kind = (is_ipv4(host), is_link_local(host))
+        found = self._locals_by_kind.get(kind)
+        if found is None:  # computed once per kind of address until the local endpoints change
+            found = self._locals_by_kind[kind] = [
+                local for local in self._local if (is_ipv4(local[0]), is_link_local(local[0])) == kind
+            ]
+        return list(found)
 
     def _patched(self, payload: bytes, local: Endpoint) -> bytes:
         external = self.config.port_forward or self._external_ports.get(local, 0)
@@ -1027,9 +1034,9 @@ def _record_for(peer: Peer, requester_features: int, local_request: bool) -> Pee
         if connection.remote[0].startswith("fe80"):
             continue  # no zone in records: useless to others
         if is_ipv4(connection.remote[0]):
-            if v4 is None and requester_features & Feature.IPV4_LISTEN:
+            if v4 is None and requester_features & _IPV4_LISTEN:
                 v4 = connection
-        elif v6 is None and requester_features & Feature.IPV6_LISTEN:
+        elif v6 is None and requester_features & _IPV6_LISTEN:
             v6 = connection
     if v4 is None and v6 is None:
         return None
@@ -1047,13 +1054,19 @@ def _record_for(peer: Peer, requester_features: int, local_request: bool) -> Pee
     )
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _host(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    """An address as text (formatted once per address: records repeat)."""
+    return str(address)
+
+
 def record_endpoints(record: PeerRecord) -> list[Endpoint]:
     """Where to contact a reported peer; records of bad quality give none (spec wire.md §6.4.3)."""
     endpoints: list[Endpoint] = []
     if int(record.ipv4) and record.ipv4_port_internal:
-        endpoints.append((str(record.ipv4), record.ipv4_port_external or record.ipv4_port))
+        endpoints.append((_host(record.ipv4), record.ipv4_port_external or record.ipv4_port))
     if int(record.ipv6) and record.ipv6_port_internal:
-        endpoints.append((str(record.ipv6), record.ipv6_port_external or record.ipv6_port))
+        endpoints.append((_host(record.ipv6), record.ipv6_port_external or record.ipv6_port))
     if (int(record.ipv4) and not record.ipv4_port_internal) or (int(record.ipv6) and not record.ipv6_port_internal):
         return []
     return endpoints
@@ -1062,7 +1075,7 @@ def record_endpoints(record: PeerRecord) -> list[Endpoint]:
 def needs_traverse(record: PeerRecord) -> bool:
     """Whether a reported peer looks unreachable without hole punching (spec wire.md §9.5): its
     FIREWALL bit is set, or the port it listens on differs from the one it is reached at."""
-    if record.features & Feature.FIREWALL:
+    if record.features & _FIREWALL:
         return True
     if int(record.ipv4) and record.ipv4_port_internal:
         if record.ipv4_port_internal != (record.ipv4_port_external or record.ipv4_port):
