@@ -57,11 +57,13 @@ def _ray() -> Any:
         raise RuntimeError("sharded runs need Ray: pip install 'peernet-dht[sim]'") from None
 
 
-def run_sharded(config: SimConfig, progress: Progress | None = None) -> SimReport:
-    """Run the engine model on ``config.workers`` Ray workers; the same report as unsharded."""
+def run_sharded(config: SimConfig, progress: Progress | None = None, *, in_process: bool = False) -> SimReport:
+    """Run the engine model in ``config.workers`` shards on Ray workers (or, ``in_process``, all
+    shards in this process, for tests without Ray); the same report as unsharded."""
+    if in_process:
+        return _run(config, progress or Progress(), [ShardWorker(config, s, config.workers) for s in range(config.workers)],
+                    lambda worker, name, *args: getattr(worker, name)(*args), lambda results: results)  # fmt: skip
     ray = _ray()
-    progress = progress or Progress()
-    began, cpu_began = time.perf_counter(), time.process_time()
     started_here = not ray.is_initialized()
     if started_here:
         if config.ray_address:
@@ -71,28 +73,36 @@ def run_sharded(config: SimConfig, progress: Progress | None = None) -> SimRepor
     try:
         actor = ray.remote(num_cpus=1)(ShardWorker)
         workers = [actor.remote(config, shard, config.workers) for shard in range(config.workers)]
-        plan = SimPlan(config)
-        ray.get([worker.step.remote(0.0, []) for worker in workers])  # built and filled
-        setup = time.perf_counter() - began
-        windows = run_windows(
-            lambda s, until, incoming: workers[s].step.remote(until, incoming),
-            config.workers, plan.min_latency, progress, config.lookups, gather=ray.get,
-        )  # fmt: skip
-        progress.close()
-        finished = ray.get([worker.finish.remote() for worker in workers])
+        return _run(config, progress or Progress(), workers,
+                    lambda worker, name, *args: getattr(worker, name).remote(*args), ray.get)  # fmt: skip
     finally:
         if started_here:
             ray.shutdown()
+
+
+def _run(config: SimConfig, progress: Progress, workers: list[Any], call: Any, gather: Any) -> SimReport:
+    """Drive the shards (``call(worker, method, *args)``, ``gather(handles)``) and merge their results."""
+    began, cpu_began = time.perf_counter(), time.process_time()
+    plan = SimPlan(config)
+    gather([call(worker, "step", 0.0, []) for worker in workers])  # built and filled
+    setup = time.perf_counter() - began
+    windows = run_windows(
+        lambda s, until, incoming: call(workers[s], "step", until, incoming),
+        config.workers, plan.min_latency, progress, config.lookups, gather=gather,
+    )  # fmt: skip
+    progress.close()
+    finished = gather([call(worker, "finish") for worker in workers])
     records: dict[int, LookupRecord] = {}
     figures: dict[str, Any] = {}
     peaks = [peak_rss_bytes()]
     loads: list[int] = []
     for shard_records, shard_figures, peak, shard_loads in finished:
-        loads.extend(shard_loads)
         records.update(shard_records)
+        loads.extend(shard_loads)
         for name, value in shard_figures.items():
             figures[name] = max(figures.get(name, 0.0), value) if name == "last_finish" else figures.get(name, 0) + value
-        peaks.append(peak)
+        if peak not in peaks or workers and not isinstance(workers[0], ShardWorker):
+            peaks.append(peak)  # in-process shards share one process: counted once
     figures.update(windows=windows, simulated_seconds_fill=plan.fill_time)
     return assemble_report(config, records, figures, setup, time.perf_counter() - began,
                            time.process_time() - cpu_began, max(peaks), peaks, loads)  # fmt: skip
