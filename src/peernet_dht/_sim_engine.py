@@ -132,6 +132,8 @@ class EngineShard:
         self.remaining = sum(1 for lookup in self.lookups if lookup.source in self.nodes)
         self.filled_at: float | None = None
         self.last_finish = 0.0
+        self.fill_round = 0  # handshake retry rounds run
+        self.fill_missing = 0  # handshakes never answered
         self.counts = {"sent_fill": 0, "sent_lookups": 0, "lost": 0, "unroutable": 0, "answers": 0, "pongs": 0}
         for node in self.nodes.values():
             self._schedule(node)
@@ -189,7 +191,7 @@ class EngineShard:
         events = self._events
         nodes = self.nodes
         while events and events[0][0] < until:
-            now, index, kind, a, b, data = heapq.heappop(events)
+            now, index, kind, a, _, data = heapq.heappop(events)
             if index == _CHECK_NODE:
                 self._check_fill(now)
                 continue
@@ -236,8 +238,8 @@ class EngineShard:
     def _check_fill(self, now: float) -> None:
         """A handshake round is over (unsharded runs only): retry what got no answer, or move on."""
         pending = [node for node in self.nodes.values() if node.fill_pending]
-        if pending and self._fill_round < self.config.fill_rounds:
-            self._fill_round += 1
+        if pending and self.fill_round < self.config.fill_rounds:
+            self.fill_round += 1
             for node in pending:
                 self._shake_hands(node, node.fill_pending, now)
                 self._settle(node, now)
@@ -247,9 +249,6 @@ class EngineShard:
         for node in self.nodes.values():
             node.fill_pending = set()
         self.start_lookups(now)
-
-    _fill_round = 0
-    fill_missing = 0
 
     def _start_lookup(self, node: _Node, number: int, now: float) -> None:
         config = self.config

@@ -17,10 +17,10 @@ from typing import Final
 
 from peernet_proto import PrivateKey, PublicKey
 
-from ._sim_abstract import ideal_table
+from ._sim_ideal import ideal_table, xor_closest
 from ._sim_report import SimConfig
 
-__all__ = ["GRID", "PORT", "FillEdge", "LookupPlan", "SimPlan", "address_of", "on_grid", "stream", "xor_closest"]
+__all__ = ["GRID", "PORT", "FillEdge", "LookupPlan", "SimPlan", "address_of", "on_grid", "stream"]
 
 GRID: Final = 1024  # time steps per second
 PORT: Final = 112
@@ -42,27 +42,6 @@ def stream(seed: int, purpose: str, index: int = -1) -> random.Random:
 def address_of(index: int) -> str:
     """A public IPv4 address per node (records of private addresses are not shared)."""
     return f"11.{index // 62500}.{index // 250 % 250}.{index % 250 + 1}"
-
-
-def xor_closest(ranked: list[int], key: int, lo: int = 0, hi: int | None = None) -> int:
-    """Position in ``ranked`` (sorted, distinct) of the value with the least XOR distance to ``key``."""
-    hi = len(ranked) if hi is None else hi
-    prefix = 0
-    for bit in range(255, -1, -1):
-        if hi - lo <= 1:
-            break
-        upper = prefix | (1 << bit)
-        middle = bisect.bisect_left(ranked, upper, lo, hi)
-        if (key >> bit) & 1:
-            if middle < hi:
-                lo, prefix = middle, upper
-            else:
-                hi = middle
-        elif middle > lo:
-            hi = middle
-        else:
-            lo, prefix = middle, upper
-    return lo
 
 
 class LookupPlan:

@@ -59,7 +59,7 @@ def write_plots(report: SimReport, directory: str | Path, stem: str) -> list[str
         return []
     directory = Path(directory)
     title = _title(report)
-    plots = [
+    plots: list[tuple[str, Sequence[float], str, bool]] = [
         ("hops", [r.hops for r in report.records], "hops", True),
         ("latency", [r.duration for r in report.records], "lookup latency (simulated seconds)", False),
         ("messages", [r.requests for r in report.records], "requests per lookup", True),

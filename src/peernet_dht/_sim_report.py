@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import resource
 import statistics
 from typing import Any, Literal
 
@@ -10,7 +11,10 @@ import attrs
 from ._lookup import ALPHA, LookupStatus
 from ._routing import K
 
-__all__ = ["FILLS", "MODELS", "PACKETS", "Fill", "LookupRecord", "Model", "Packets", "SimConfig", "SimReport"]
+__all__ = [
+    "FILLS", "MODELS", "PACKETS", "Fill", "LookupRecord", "Model", "Packets", "SimConfig", "SimReport",
+    "current_rss_bytes",
+]  # fmt: skip
 
 Model = Literal["engine", "abstract"]
 MODELS: tuple[Model, ...] = ("engine", "abstract")
@@ -88,6 +92,15 @@ class SimConfig:
             raise ValueError("sharded runs (workers > 1) need the engine model and direct fill")
         if self.fill_rounds < 0 or self.fill_spread < 0 or self.lookup_spread < 0:
             raise ValueError("fill rounds and spreads cannot be negative")
+
+
+def current_rss_bytes() -> int:
+    """This process's resident memory now (Linux; 0 where /proc is missing)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[1]) * resource.getpagesize()
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 @attrs.frozen

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from ._sim_engine import EngineShard
 from ._sim_plan import SimPlan
 from ._sim_progress import Progress
-from ._sim_report import LookupRecord, SimConfig, SimReport
+from ._sim_report import LookupRecord, SimConfig, SimReport, current_rss_bytes
 
 __all__ = ["EngineSimulator", "ShardLike", "assemble_report", "peak_rss_bytes", "run_windows"]
 
@@ -62,7 +62,7 @@ def run_windows(
             if next_time is not None:
                 upcoming = min(upcoming, next_time)
         progress.update("lookups", lookups - remaining, lookups)
-        if remaining == 0 and until > 0 or upcoming == math.inf:
+        if (remaining == 0 and until > 0) or upcoming == math.inf:
             return windows
         position = max(position + 1, math.floor(upcoming / window))
 
@@ -89,6 +89,7 @@ class EngineSimulator:
         self.progress = progress or Progress()
         self._began = time.perf_counter()
         self._cpu_began = time.process_time()
+        self._rss_began = current_rss_bytes()
         self.plan = SimPlan(config)
         self.shard = EngineShard(self.plan)
 
@@ -109,10 +110,11 @@ class EngineSimulator:
                               self.config.lookups)  # fmt: skip
         progress.close()
         figures.update(shard.figures())
-        figures.update(fill_missing=shard.fill_missing, fill_rounds=shard._fill_round, windows=windows,
-                       simulated_seconds_fill=shard.filled_at or 0.0, last_finish=shard.last_finish)  # fmt: skip
-        return assemble_report(self.config, shard.records, figures, setup, time.perf_counter() - self._began,
-                               time.process_time() - self._cpu_began, peak_rss_bytes(), loads=shard.loads())  # fmt: skip
+        figures.update(fill_missing=shard.fill_missing, fill_rounds=shard.fill_round, windows=windows)
+        figures.update(simulated_seconds_fill=shard.filled_at or 0.0, last_finish=shard.last_finish)
+        wall, cpu = time.perf_counter() - self._began, time.process_time() - self._cpu_began
+        return assemble_report(self.config, shard.records, figures, setup, wall, cpu, peak_rss_bytes(),
+                               loads=shard.loads(), baseline_rss=self._rss_began)  # fmt: skip
 
 
 def assemble_report(
@@ -125,8 +127,10 @@ def assemble_report(
     peak_rss: int,
     peak_rss_per_process: Sequence[int] = (),
     loads: Sequence[int] = (),
+    baseline_rss: int = 0,
 ) -> SimReport:
-    """The report from the lookups' records and the shards' summed figures."""
+    """The report from the lookups' records and the shards' summed figures; memory per node is
+    the peak resident memory of all processes, less ``baseline_rss`` (before the run), per node."""
     ordered = tuple(records[number] for number in sorted(records))
     assert len(ordered) == config.lookups
     lookups = max(len(ordered), 1)
@@ -153,7 +157,7 @@ def assemble_report(
         "cpu_seconds": round(cpu, 3),
         "peak_rss_bytes": peak_rss,
         "peak_rss_per_process": list(peak_rss_per_process) or [peak_rss],
-        "memory_per_node_bytes": round(sum(peak_rss_per_process or [peak_rss]) / config.nodes),
+        "memory_per_node_bytes": round((sum(peak_rss_per_process or [peak_rss]) - baseline_rss) / config.nodes),
     }
     return SimReport(
         config, ordered, int(figures["requests"] + figures["answers"]),

@@ -75,7 +75,8 @@ def load_scenario(path: str | Path) -> Scenario:
     try:
         data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ScenarioError(f"{path}: not valid {'JSON' if path.suffix.lower() == '.json' else 'TOML'}: {exc}") from None
+        kind = "JSON" if path.suffix.lower() == ".json" else "TOML"
+        raise ScenarioError(f"{path}: not valid {kind}: {exc}") from None
     if not isinstance(data, dict):
         raise ScenarioError(f"{path}: the top level must be a table of sections")
     values = _fields(path, data)
@@ -110,7 +111,7 @@ def _fields(path: Path, data: dict[str, Any]) -> dict[str, Any]:
             if isinstance(value, bool) or not isinstance(value, types):
                 raise ScenarioError(f"{path}: {name} must be {' or '.join(t.__name__ for t in types)}, not {value!r}")
             if field == "latency":
-                value = _latency(path, value)
+                value = _latency(path, value if isinstance(value, list) else [])
             values[field] = value
     return values
 

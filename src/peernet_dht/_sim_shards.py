@@ -50,6 +50,10 @@ class ShardWorker:
         return self.shard.records, figures, peak_rss_bytes(), self.shard.loads()
 
 
+def _add(first: float, second: float) -> float:
+    return first + second
+
+
 def _ray() -> Any:
     try:
         return importlib.import_module("ray")
@@ -61,7 +65,8 @@ def run_sharded(config: SimConfig, progress: Progress | None = None, *, in_proce
     """Run the engine model in ``config.workers`` shards on Ray workers (or, ``in_process``, all
     shards in this process, for tests without Ray); the same report as unsharded."""
     if in_process:
-        return _run(config, progress or Progress(), [ShardWorker(config, s, config.workers) for s in range(config.workers)],
+        local = [ShardWorker(config, s, config.workers) for s in range(config.workers)]
+        return _run(config, progress or Progress(), local,
                     lambda worker, name, *args: getattr(worker, name)(*args), lambda results: results)  # fmt: skip
     ray = _ray()
     started_here = not ray.is_initialized()
@@ -100,8 +105,9 @@ def _run(config: SimConfig, progress: Progress, workers: list[Any], call: Any, g
         records.update(shard_records)
         loads.extend(shard_loads)
         for name, value in shard_figures.items():
-            figures[name] = max(figures.get(name, 0.0), value) if name == "last_finish" else figures.get(name, 0) + value
-        if peak not in peaks or workers and not isinstance(workers[0], ShardWorker):
+            merged = max if name == "last_finish" else _add
+            figures[name] = merged(figures.get(name, 0), value)
+        if peak not in peaks or (workers and not isinstance(workers[0], ShardWorker)):
             peaks.append(peak)  # in-process shards share one process: counted once
     figures.update(windows=windows, simulated_seconds_fill=plan.fill_time)
     return assemble_report(config, records, figures, setup, time.perf_counter() - began,
