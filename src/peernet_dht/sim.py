@@ -73,11 +73,14 @@ def simulate(config: SimConfig, progress: Progress | None = None) -> SimReport:
     return EngineSimulator(config, progress).run()
 
 
-def _version(name: str) -> str:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return "unknown"
+def _version(*names: str) -> str:
+    """The installed version of the first distribution found (the layer, else the workspace)."""
+    for name in names:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return "unknown"
 
 
 def reproducibility(config: SimConfig, scenario_hash: str | None = None) -> dict[str, Any]:
@@ -89,8 +92,8 @@ def reproducibility(config: SimConfig, scenario_hash: str | None = None) -> dict
         "seed": config.seed,
         "scenario_hash": scenario_hash,
         "python": platform.python_version(),
-        "peernet_dht": _version("peernet-dht"),
-        "peernet_proto": _version("peernet-proto"),
+        "peernet_dht": _version("peernet-dht", "peernet-workspace"),
+        "peernet_proto": _version("peernet-proto", "peernet-workspace"),
     }
 
 
