@@ -142,10 +142,12 @@ class EngineShard:
 
     def fill_direct(self, tables: Any, progress: Callable[[int], None] | None = None) -> int:
         """Install what a clean handshake fill would teach the owned nodes; returns the entries."""
-        edges = sorted(self.plan.fill_edges(tables, self.owned))
         public_keys = self.plan.public_keys
         features = next(iter(self.nodes.values())).engine.features if self.nodes else 0
-        for count, (when, _, receiver, peer, rtt) in enumerate(edges):
+        grid_times: dict[float, float] = {}  # one float object per time step, shared by all entries
+        count = 0
+        for count, (moment, peer, receiver, rtt) in enumerate(self.plan.fill_edges(tables, self.owned), 1):
+            when = grid_times.setdefault(moment, moment)
             node = self.nodes[receiver]
             key = public_keys[peer]
             node.engine.install_peer(
@@ -157,7 +159,7 @@ class EngineShard:
             if progress is not None and count % 4096 == 0:
                 progress(count)
         self.start_lookups(self.plan.fill_time)
-        return len(edges)
+        return count
 
     def fill_handshake(self, tables: Any) -> int:
         """Schedule the real handshakes (the caller runs the fill check); returns how many."""

@@ -25,8 +25,9 @@ __all__ = ["GRID", "PORT", "FillEdge", "LookupPlan", "SimPlan", "address_of", "o
 GRID: Final = 1024  # time steps per second
 PORT: Final = 112
 
-# (time the answer arrives, sender, receiver, peer the receiver learns, rtt or None)
-FillEdge = tuple[float, int, int, int, float | None]
+# (time the packet arrives, sender = the peer the receiver learns, receiver, rtt or None)
+FillEdge = tuple[float, int, int, float | None]
+_NODE_BITS = 22  # packed edges: time steps (16 bits) | sender | receiver | learns from a Response (1 bit)
 
 
 def on_grid(seconds: float) -> float:
@@ -94,17 +95,34 @@ class SimPlan:
         return [p for p in tables[index] if p > index or not _contains(tables[p], index)]
 
     def fill_edges(self, tables: list[array[int]], owned: range | None = None) -> Iterator[FillEdge]:
-        """What a clean handshake fill teaches the nodes in ``owned``, when (see :data:`FillEdge`)."""
+        """What a clean handshake fill teaches the nodes in ``owned``, in the order they learn it
+        (arrival time, then sender, as the event loop orders datagrams); see :data:`FillEdge`.
+        An Announcement arriving teaches the target the initiator; the Response arriving teaches
+        the initiator the target, with the round trip time. Packed into 64-bit integers while
+        sorting (millions of edges)."""
         owned = owned or range(self.config.nodes)
+        if self.config.nodes >= 1 << _NODE_BITS:
+            raise ValueError(f"at most {(1 << _NODE_BITS) - 1} nodes")
+        packed = array("q")
         for index in range(self.config.nodes):
             start = self.fill_start(index)
-            going = self.latencies[index]
             for target in self.fill_targets(tables, index):
-                if target in owned:  # the Announcement arrives: the target learns the initiator
-                    yield (on_grid(start + going), index, target, index, None)
-                if index in owned:  # the Response arrives: the initiator learns the target, with the RTT
-                    rtt = going + self.latencies[target]
-                    yield (on_grid(start + rtt), target, index, target, rtt)
+                if target in owned:
+                    packed.append(self._pack(start + self.latencies[index], index, target, 0))
+                if index in owned:
+                    packed.append(self._pack(start + self.latencies[index] + self.latencies[target], target, index, 1))
+        mask = (1 << _NODE_BITS) - 1
+        for value in sorted(packed):
+            sender, receiver = value >> (_NODE_BITS + 1) & mask, value >> 1 & mask
+            rtt = self.latencies[receiver] + self.latencies[sender] if value & 1 else None
+            yield ((value >> (2 * _NODE_BITS + 1)) / GRID, sender, receiver, rtt)
+
+    @staticmethod
+    def _pack(when: float, sender: int, receiver: int, response: int) -> int:
+        steps = math.ceil(when * GRID - 1e-9)
+        if steps >= 1 << 16:
+            raise ValueError("the fill must end within 64 simulated seconds")
+        return ((steps << _NODE_BITS | sender) << _NODE_BITS | receiver) << 1 | response
 
     def lookups(self) -> list[LookupPlan]:
         """The lookups: random live sources and keys, started over ``lookup_spread`` seconds."""
