@@ -43,7 +43,7 @@ from peernet_proto import (
 )
 
 from ._network import LookupDone, LookupDriver, Remote
-from ._routing import RoutingTable
+from ._routing import AddOutcome, RoutingTable
 from ._sim_plan import PORT, SimPlan, address_of, on_grid, stream
 from ._sim_report import LookupRecord
 
@@ -143,7 +143,7 @@ class EngineShard:
     def fill_direct(self, tables: Any, progress: Callable[[int], None] | None = None) -> int:
         """Install what a clean handshake fill would teach the owned nodes; returns the entries."""
         public_keys = self.plan.public_keys
-        features = next(iter(self.nodes.values())).engine.features if self.nodes else 0
+        features = int(next(iter(self.nodes.values())).engine.features) if self.nodes else 0
         grid_times: dict[float, float] = {}  # one float object per time step, shared by all entries
         count = 0
         for count, (moment, peer, receiver, rtt) in enumerate(self.plan.fill_edges(tables, self.owned), 1):
@@ -153,8 +153,10 @@ class EngineShard:
             node.engine.install_peer(
                 key, self._endpoints[peer], when, user_agent=USER_AGENT, features=features, port_internal=PORT, rtt=rtt
             )
-            node.table.add(key, when, rtt=rtt)
-            if rtt is not None:  # as the handshake's Response does: ResponseReceived, then PeerConnected
+            added = node.table.add(key, when, rtt=rtt)
+            if rtt is not None and added.outcome is AddOutcome.CACHED:
+                # As the handshake's Response does: ResponseReceived, then PeerConnected (which
+                # changes nothing unless the first add left the peer in the replacement cache).
                 node.table.add(key, when)
             if progress is not None and count % 4096 == 0:
                 progress(count)

@@ -626,7 +626,7 @@ class PeerEngine:
         peer.blockchain_info_at = now
         connection.port_internal = port_internal
         connection.port_external = port_external
-        connection.firewall = bool(features & Feature.FIREWALL)
+        connection.firewall = bool(features & _FIREWALL)
         if rtt is not None:
             connection.rtt = rtt
         return True
