@@ -99,7 +99,8 @@ class EngineSimulator:
         tables = plan.tables()
         if self.config.fill == "direct":
             total = sum(len(t) for t in tables)
-            fill = shard.fill_direct(tables, lambda n: progress.update("fill", n, 2 * total))
+            fill = shard.fill_direct(tables, lambda n: progress.update("fill", n, max(n, 2 * total)))
+            progress.update("fill", fill, fill)
             figures: dict[str, Any] = {"fill_entries": fill, "fill_handshakes": 0}
         else:
             figures = {"fill_handshakes": shard.fill_handshake(tables)}
