@@ -52,7 +52,8 @@ from peernet_proto import (  # noqa: E402
 
 def uptime() -> str:
     """The load averages now."""
-    return Path("/proc/loadavg").read_text().split(" 1")[0] if Path("/proc/loadavg").exists() else "?"
+    path = Path("/proc/loadavg")
+    return " ".join(path.read_text().split()[:3]) if path.exists() else "?"
 
 
 def run(nodes: int, lookups: int, seed: int, *extra: str) -> dict[str, Any]:
