@@ -20,6 +20,16 @@ resident memory is its own. Rows:
 
 The machine's load (``uptime``) is printed next to the figures: wall time on a shared machine is
 inflated, CPU time much less so.
+
+Measured here (2 cores shared with other work, load averages 4 to 8; 1,000 lookups, seed 1):
+
+    bare cost per packet: signed 143 us, trusted 48 us (encode + decode + message decode)
+    engine   2,000 direct+trusted      wall  77 s  cpu  23 s  0.35 GiB  165 KiB/node  success 1.0  hops 2
+    engine   2,000 handshake+signed    wall 335 s  cpu 108 s  0.53 GiB  258 KiB/node  success 1.0  hops 2
+                                       speed-up: wall x4.3, cpu x4.8, same success and hops (p95 too)
+    engine  10,000 direct+trusted      wall 287 s  cpu 142 s  2.14 GiB  221 KiB/node  success 1.0  hops 2
+    engine   2,000 1 -> 2 workers      wall 38 s -> 25 s (x1.5, Ray start-up included), same results
+    abstract 1,000,000                 wall 354 s  cpu 100 s  2.48 GiB  2.6 KiB/node  success 1.0  hops 4
 """
 
 from __future__ import annotations
