@@ -46,7 +46,8 @@ Client operations
   served from here and republished every ``republish_interval``.
 * :meth:`~DhtService.search`: the query's keyword hashes (exact term first, at most
   :data:`QUERY_KEYWORDS`), for each a lookup and a QUERY to the ``query_fanout`` closest peers
-  found that have both bits; our own published files and stored entries count too. Answers are checked: entries for keyword hashes that were not asked of that peer,
+  found that have both bits; our own published files and stored entries count too. Answers are
+  checked: entries for keyword hashes that were not asked of that peer,
   repeats, bad owner keys and everything past the per-peer cap are dropped (counted as junk).
   Results are merged per (owner, file ID), ranked by exact match, matched keywords, and number
   of peers that reported them, and cut to ``max_results``.
@@ -260,7 +261,9 @@ class _StoreOp(_Op):
 
 
 class _PublishOp(_Op):
-    def __init__(self, op_id: int, started: float, deadline: float, by_keyword: dict[bytes, list[KeywordEntry]]) -> None:
+    def __init__(
+        self, op_id: int, started: float, deadline: float, by_keyword: dict[bytes, list[KeywordEntry]]
+    ) -> None:
         super().__init__(op_id, _Kind.PUBLISH, started, deadline)
         self.by_keyword = by_keyword
         self.per_peer: dict[PublicKey, tuple[Remote, list[KeywordEntry]]] = {}
@@ -279,7 +282,9 @@ class _Hit:
 
 
 class _SearchOp(_Op):
-    def __init__(self, op_id: int, started: float, deadline: float, term: str, words: dict[bytes, str], exact: bytes | None) -> None:
+    def __init__(
+        self, op_id: int, started: float, deadline: float, term: str, words: dict[bytes, str], exact: bytes | None
+    ) -> None:
         super().__init__(op_id, _Kind.SEARCH, started, deadline)
         self.term, self.words, self.exact = term, words, exact
         self.hits: dict[tuple[bytes, bytes], _Hit] = {}
@@ -365,7 +370,9 @@ class DhtService:
             else:
                 self._count("info_store_refused")
 
-    def extension(self, requester: PublicKey, features: int, items: Mapping[int, bytes], now: float) -> Mapping[int, bytes]:
+    def extension(
+        self, requester: PublicKey, features: int, items: Mapping[int, bytes], now: float
+    ) -> Mapping[int, bytes]:
         raw = items.get(ExtensionType.KEYWORD_SEARCH)
         if raw is None:
             return {}
@@ -505,7 +512,8 @@ class DhtService:
         query = parse_query(term)
         words = dict(list(query.hashes().items())[:QUERY_KEYWORDS])
         text = term.decode("utf-8", "replace") if isinstance(term, bytes) else term
-        op = _SearchOp(self._new_id(), now, now + self.operation_timeout, text, words, query.exact[0] if query.exact else None)
+        exact = query.exact[0] if query.exact else None
+        op = _SearchOp(self._new_id(), now, now + self.operation_timeout, text, words, exact)
         self._ops[op.id] = op
         me = self.engine.public_key
         for entry in self._local_entries(words, now, self.max_results):
