@@ -28,8 +28,8 @@ PACKETS: tuple[Packets, ...] = ("trusted", "signed")
 class SimConfig:
     """One simulation run.
 
-    ``model``: ``"engine"`` runs every node as a real :class:`peernet_proto.PeerEngine` on
-    :class:`peernet_proto.testing.MemoryNetwork` (real packets, codecs and crypto, simulated time);
+    ``model``: ``"engine"`` runs every node as a real :class:`peernet_proto.PeerEngine` in a
+    discrete-event loop (real packets and codecs, simulated time; crypto with ``packets="signed"``);
     ``"abstract"`` exchanges Python values on an idealised network (fast, no wire format).
 
     ``latency`` is the one-way delay range in seconds: per message in the abstract model, per
