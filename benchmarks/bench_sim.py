@@ -30,6 +30,13 @@ Measured here (2 cores shared with other work, load averages 4 to 8; 1,000 looku
     engine  10,000 direct+trusted      wall 287 s  cpu 142 s  2.14 GiB  221 KiB/node  success 1.0  hops 2
     engine   2,000 1 -> 2 workers      wall 38 s -> 25 s (x1.5, Ray start-up included), same results
     abstract 1,000,000                 wall 354 s  cpu 100 s  2.48 GiB  2.6 KiB/node  success 1.0  hops 4
+
+Again on the engine split into peer table, outbox, requests and behaviours (load 3.6 -> 6.7):
+
+    bare cost per packet: signed 156 us, trusted 52 us
+    engine   2,000 direct+trusted      wall  78 s  cpu  24 s  0.35 GiB  168 KiB/node  success 1.0  hops 2
+    engine   2,000 handshake+signed    wall 232 s  cpu 109 s  0.53 GiB  261 KiB/node  success 1.0  hops 2
+                                       speed-up: wall x3.0, cpu x4.5, same success and hops (p95 too)
 """
 
 from __future__ import annotations
