@@ -1,10 +1,12 @@
-"""A researcher's simulator run: 100 real peer engines on the in-memory network, lookups, a plot.
+"""A researcher's simulator run: 100 real peer engines in simulated time, lookups, a plot.
 
 Runs `python -m peernet_dht.sim` with its command-line options (here through its `main`, so the
 example is one script): every simulated node is a real peer engine with its own routing table; the
-tables fill by real, encrypted handshakes in simulated time; then random lookups run and the
-report says how many found the truly closest live node, in how many hops, at what message cost.
-`--loss` drops that fraction of datagrams; `--plot` writes a histogram of hops per lookup.
+tables are installed as a handshake fill would leave them (`--fill handshake --packets signed`
+shakes hands for real with encrypted, signed packets, `--fill-per-bucket N` keeps fewer peers per
+full bucket); then random lookups run and the report says how many found the truly closest live
+node, in how many hops, at what message cost. `--loss` drops that fraction of datagrams; `--plot`
+writes a histogram of hops per lookup.
 
     python examples/simulator_plot.py [DIRECTORY]   # the plot goes there (default: a temporary directory)
 

@@ -225,18 +225,28 @@ class Lookup(Generic[C]):
         if node_id in self._by_id or node_id == self._self_id:
             return None
         distance = int.from_bytes(node_id, "big") ^ self._key_int
-        if len(self._order) >= self.max_candidates:
-            farthest = self._order[-1]
-            victim = self._by_distance[farthest]
-            if distance >= farthest or victim.state is not _State.NEW:
-                return None
-            self._order.pop()
-            del self._by_distance[farthest], self._by_id[victim.contact.node_id]
+        if len(self._order) >= self.max_candidates and not self._make_room(distance):
+            return None
         candidate = _Candidate(contact, distance, hop)
         self._by_id[node_id] = candidate
         self._by_distance[distance] = candidate
         bisect.insort(self._order, distance)
         return candidate
+
+    def _make_room(self, distance: int) -> bool:
+        """Drop the farthest candidate that is farther than ``distance`` and not awaiting an
+        answer (new, answered or failed: beyond the k closest, it no longer matters). A full list
+        must not refuse closer contacts, or a long lookup stalls short of the key."""
+        for position in range(len(self._order) - 1, -1, -1):
+            farthest = self._order[position]
+            if farthest <= distance:
+                return False
+            victim = self._by_distance[farthest]
+            if victim.state is not _State.WAITING:
+                del self._order[position]
+                del self._by_distance[farthest], self._by_id[victim.contact.node_id]
+                return True
+        return False
 
     def _ranked(self) -> list[_Candidate[C]]:
         return [self._by_distance[d] for d in self._order]

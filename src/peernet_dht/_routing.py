@@ -181,7 +181,7 @@ class RoutingTable(Generic[C]):
         id_int = int.from_bytes(contact.node_id, "big")
         d = id_int ^ self._self_int
         if d == 0:
-            return AddResult[C](AddOutcome.IGNORED)
+            return AddResult(AddOutcome.IGNORED)
         index = d.bit_length() - 1
         bucket = self._buckets.setdefault(index, [])
         for position, entry in enumerate(bucket):
@@ -192,20 +192,20 @@ class RoutingTable(Generic[C]):
                 entry.failures = 0
                 if rtt is not None:
                     entry.rtt = rtt
-                return AddResult[C](AddOutcome.UPDATED)
+                return AddResult(AddOutcome.UPDATED)
         new = _Entry(contact, id_int, rtt, now)
         if len(bucket) < self.k:
             bucket.append(new)
             self._drop_from_cache(index, id_int)
-            return AddResult[C](AddOutcome.ADDED)
+            return AddResult(AddOutcome.ADDED)
         victim = next((e for e in bucket if e.failures > 0), bucket[0])
         if self._policy(victim.rtt, rtt, victim.failures, victim.id_int ^ self._self_int, d):
             bucket.remove(victim)
             bucket.append(new)
             self._drop_from_cache(index, id_int)
-            return AddResult[C](AddOutcome.REPLACED, victim.contact)
+            return AddResult(AddOutcome.REPLACED, victim.contact)
         self._remember(index, new)
-        return AddResult[C](AddOutcome.CACHED)
+        return AddResult(AddOutcome.CACHED)
 
     def record_failure(self, node_id: bytes) -> bool:
         """A request to ``node_id`` went unanswered. Returns True if the peer was removed."""

@@ -9,7 +9,6 @@ in everybody's tables). Lookups run one after the other.
 
 from __future__ import annotations
 
-import bisect
 import heapq
 import random
 import resource
@@ -23,7 +22,8 @@ from peernet_proto import PrivateKey
 from ._contact import Contact
 from ._lookup import Lookup, LookupStep
 from ._routing import RoutingTable
-from ._sim_report import LookupRecord, SimConfig, SimReport
+from ._sim_ideal import ideal_table, xor_closest
+from ._sim_report import LookupRecord, SimConfig, SimReport, current_rss_bytes
 
 __all__ = ["AbstractSimulator", "FindRequest", "FindResponse", "SimNetwork", "SimNode", "ideal_table"]
 
@@ -46,13 +46,21 @@ Message = FindRequest | FindResponse
 
 
 class SimNode:
-    __slots__ = ("alive", "contact", "index", "table")
+    """One node; its routing table is built on first use (see :meth:`AbstractSimulator.table_of`)."""
 
-    def __init__(self, index: int, contact: Contact, k: int) -> None:
+    __slots__ = ("_table", "alive", "contact", "index")
+
+    def __init__(self, index: int, contact: Contact) -> None:
         self.index = index
         self.contact = contact
-        self.table: RoutingTable[Contact] = RoutingTable(contact.node_id, k=k)
+        self._table: RoutingTable[Contact] | None = None
         self.alive = True
+
+    @property
+    def table(self) -> RoutingTable[Contact]:
+        """The routing table (built by the simulator before anything reads it)."""
+        assert self._table is not None, "the simulator builds a table before its first use"
+        return self._table
 
     def answer(self, request: FindRequest, requester: Contact, now: float) -> FindResponse:
         """What a Python responder does for FIND_PEER: remember the requester, return the k closest."""
@@ -88,41 +96,28 @@ class SimNetwork:
         self._queue.clear()
 
 
-def ideal_table(
-    own: int, ranked: list[int], k: int, per_bucket: int, rng: random.Random
-) -> list[int]:
-    """Positions in ``ranked`` (all node IDs as integers, sorted) of the peers a settled node
-    ``own`` knows: every member of a bucket with at most ``k`` members, else ``per_bucket``
-    random ones."""
-    chosen: list[int] = []
-    for bucket in range(255, -1, -1):
-        # Peers of this bucket share our top 255-bucket bits and differ at bit `bucket`.
-        start = ((own >> bucket) ^ 1) << bucket
-        lo, hi = bisect.bisect_left(ranked, start), bisect.bisect_left(ranked, start + (1 << bucket))
-        if hi - lo <= k:
-            chosen.extend(range(lo, hi))
-        else:
-            chosen.extend(rng.sample(range(lo, hi), per_bucket))
-        group = (own >> bucket) << bucket
-        if bisect.bisect_left(ranked, group + (1 << bucket)) - bisect.bisect_left(ranked, group) <= 1:
-            break  # nobody else shares our prefix: all nearer buckets are empty
-    return chosen
-
-
 class AbstractSimulator:
+    """The message-level model: ideal tables built on first use, lookups one after another."""
+
     def __init__(self, config: SimConfig) -> None:
         config.check()
         began = time.perf_counter()
         self._cpu_began = time.process_time()
+        self._rss_began = current_rss_bytes()
         self.config = config
         self.rng = random.Random(config.seed)
         self.network = SimNetwork(random.Random(self.rng.getrandbits(64)), config.loss, config.latency)
         self.now = 0.0
-        self.nodes = [SimNode(i, Contact(self._new_key()), config.k) for i in range(config.nodes)]
-        self._fill_tables()
+        self.nodes = [SimNode(i, Contact(self._new_key())) for i in range(config.nodes)]
+        ids = [int.from_bytes(n.contact.node_id, "big") for n in self.nodes]
+        self._order = sorted(range(config.nodes), key=ids.__getitem__)
+        self._ranked = [ids[i] for i in self._order]
         for node in self.rng.sample(self.nodes, int(config.churn * config.nodes)):
             node.alive = False
         self.live = [n for n in self.nodes if n.alive]
+        self._live_ranked = sorted(ids[n.index] for n in self.live)
+        self._by_int = {ids[n.index]: n for n in self.live}
+        self.tables_built = 0
         self.setup_seconds = time.perf_counter() - began
 
     def _new_key(self) -> Any:
@@ -132,31 +127,37 @@ class AbstractSimulator:
             except ValueError:  # out of the curve's range: astronomically rare
                 continue
 
-    def _fill_tables(self) -> None:
-        """Give every node up to k random peers per bucket, as a settled network would."""
-        ranked = sorted(self.nodes, key=lambda n: n.contact.node_id)
-        ints = [int.from_bytes(n.contact.node_id, "big") for n in ranked]
-        low, high = self.config.latency
-        per_bucket = self.config.fill or self.config.k
-        for node in self.nodes:
+    def table_of(self, node: SimNode) -> RoutingTable[Contact]:
+        """``node``'s table: up to k random peers per bucket, as a settled network would give it,
+        built from the node's own random stream the first time it is needed."""
+        if node._table is None:
+            config = self.config
+            node._table = RoutingTable(node.contact.node_id, k=config.k)
+            rng = random.Random(f"{config.seed}:table:{node.index}")
+            per_bucket = min(config.fill_per_bucket or config.k, config.k)
             own = int.from_bytes(node.contact.node_id, "big")
-            for i in ideal_table(own, ints, self.config.k, min(per_bucket, self.config.k), self.rng):
-                node.table.add(ranked[i].contact, 0.0, rtt=2 * self.rng.uniform(low, high))
+            low, high = config.latency
+            for i in ideal_table(own, self._ranked, config.k, per_bucket, rng):
+                node._table.add(self.nodes[self._order[i]].contact, 0.0, rtt=2 * rng.uniform(low, high))
+            self.tables_built += 1
+        return node._table
 
     def true_closest(self, key: bytes, exclude: SimNode) -> bytes:
+        """The live node closest to ``key`` other than ``exclude`` (a walk down the sorted IDs)."""
         key_int = int.from_bytes(key, "big")
-        best = min(
-            (n for n in self.live if n is not exclude),
-            key=lambda n: int.from_bytes(n.contact.node_id, "big") ^ key_int,
-        )
-        return best.contact.node_id
+        ranked = self._live_ranked
+        best = ranked[xor_closest(ranked, key_int)]
+        if self._by_int[best] is exclude:
+            others = [v for v in ranked if v != best]
+            best = others[xor_closest(others, key_int)]
+        return self._by_int[best].contact.node_id
 
     def run_lookup(self, source: SimNode, key: bytes) -> tuple[LookupRecord, int]:
         """One lookup to its end; returns its record and the messages it caused."""
         config = self.config
         lookup: Lookup[Contact] = Lookup(
             key,
-            source.table.closest(key, config.k),
+            self.table_of(source).closest(key, config.k),
             self_id=source.contact.node_id,
             k=config.k,
             alpha=config.alpha,
@@ -204,6 +205,7 @@ class AbstractSimulator:
         if isinstance(message, FindRequest):
             responder = self.nodes[message.target]
             if responder.alive:
+                self.table_of(responder)
                 self.network.send(self.now, responder.answer(message, source.contact, self.now))
             return lookup.handle_timer(self.now)
         responder = self.nodes[message.source]
@@ -222,11 +224,14 @@ class AbstractSimulator:
             record, sent = self.run_lookup(source, key)
             records.append(record)
             messages += sent
-        tables = [len(n.table) for n in self.nodes]
+        tables = [len(n.table) for n in self.nodes if n._table is not None]
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         extra = {
-            "table_size_mean": round(sum(tables) / len(tables), 1),
+            "table_size_mean": round(sum(tables) / max(len(tables), 1), 1),
+            "tables_built": self.tables_built,
             "cpu_seconds": round(time.process_time() - self._cpu_began, 3),
-            "peak_memory_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "peak_rss_bytes": peak,
+            "memory_per_node_bytes": round((peak - self._rss_began) / self.config.nodes),
         }
         return SimReport(
             self.config,

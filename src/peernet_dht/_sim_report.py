@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import resource
 import statistics
 from typing import Any, Literal
 
@@ -10,24 +11,35 @@ import attrs
 from ._lookup import ALPHA, LookupStatus
 from ._routing import K
 
-__all__ = ["MODELS", "LookupRecord", "Model", "SimConfig", "SimReport"]
+__all__ = [
+    "FILLS", "MODELS", "PACKETS", "Fill", "LookupRecord", "Model", "Packets", "SimConfig", "SimReport",
+    "current_rss_bytes",
+]  # fmt: skip
 
 Model = Literal["engine", "abstract"]
 MODELS: tuple[Model, ...] = ("engine", "abstract")
+Fill = Literal["direct", "handshake"]
+FILLS: tuple[Fill, ...] = ("direct", "handshake")
+Packets = Literal["trusted", "signed"]
+PACKETS: tuple[Packets, ...] = ("trusted", "signed")
 
 
 @attrs.frozen
 class SimConfig:
     """One simulation run.
 
-    ``model``: ``"engine"`` runs every node as a real :class:`peernet_proto.PeerEngine` on
-    :class:`peernet_proto.testing.MemoryNetwork` (real packets, codecs and crypto, simulated time);
+    ``model``: ``"engine"`` runs every node as a real :class:`peernet_proto.PeerEngine` in a
+    discrete-event loop (real packets and codecs, simulated time; crypto with ``packets="signed"``);
     ``"abstract"`` exchanges Python values on an idealised network (fast, no wire format).
 
     ``latency`` is the one-way delay range in seconds: per message in the abstract model, per
     sending host in the engine model (each host draws its delay once, on a 1/1024 s grid).
-    ``fill`` is how many random peers of each bucket a node contacts to fill its table (None: k);
-    ``fill_rounds`` how often contacts lost to ``loss`` are retried (engine model).
+    ``fill_per_bucket`` is how many random peers of a bucket with more than k candidates a node
+    knows (None: k). Engine model: ``fill`` ``"direct"`` installs the tables a clean handshake
+    fill would leave, ``"handshake"`` shakes hands for real (retrying lost ones ``fill_rounds``
+    times); ``packets`` ``"trusted"`` skips signatures and encryption, ``"signed"`` is the wire
+    format (same results for the same seed); ``workers`` > 1 splits the nodes over that many
+    processes (Ray; ``ray_address`` names a cluster), with the same results.
     """
 
     nodes: int
@@ -42,8 +54,12 @@ class SimConfig:
     request_timeout: float = 0.5  # > the largest simulated round trip (0.3 s)
     attempts: int = 4  # 10 % loss per datagram loses ~19 % of round trips
     lookup_timeout: float = 6.0  # keeps an engine run under the 10 s keep-alive threshold (see _sim_engine)
-    fill: int | None = None
+    fill_per_bucket: int | None = None
     fill_rounds: int = 4
+    fill: Fill = "direct"
+    packets: Packets = "trusted"
+    workers: int = 1
+    ray_address: str | None = None
     fill_spread: float = 1.0  # seconds over which the nodes start filling their tables
     lookup_spread: float = 1.0  # seconds over which the lookups start
 
@@ -66,10 +82,25 @@ class SimConfig:
             raise ValueError("latency must be a range 0 < low <= high")
         if self.request_timeout <= 0 or self.lookup_timeout <= 0:
             raise ValueError("timeouts must be positive")
-        if self.fill is not None and self.fill < 1:
-            raise ValueError("fill must be positive")
+        if self.fill_per_bucket is not None and self.fill_per_bucket < 1:
+            raise ValueError("fill per bucket must be positive")
+        if self.fill not in FILLS or self.packets not in PACKETS:
+            raise ValueError(f"fill must be one of {', '.join(FILLS)}; packets one of {', '.join(PACKETS)}")
+        if self.workers < 1:
+            raise ValueError("workers must be positive")
+        if self.workers > 1 and (self.fill != "direct" or self.model != "engine"):
+            raise ValueError("sharded runs (workers > 1) need the engine model and direct fill")
         if self.fill_rounds < 0 or self.fill_spread < 0 or self.lookup_spread < 0:
             raise ValueError("fill rounds and spreads cannot be negative")
+
+
+def current_rss_bytes() -> int:
+    """This process's resident memory now (Linux; 0 where /proc is missing)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[1]) * resource.getpagesize()
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 @attrs.frozen
@@ -90,6 +121,7 @@ class SimReport:
     setup_seconds: float  # wall seconds before the first lookup (building and filling the network)
     wall_seconds: float  # wall seconds in total
     extra: dict[str, Any] = attrs.field(factory=dict)  # model-specific figures
+    loads: tuple[int, ...] = ()  # per live node: messages received during the lookups (sorted)
 
     @property
     def success_rate(self) -> float:
@@ -119,4 +151,15 @@ class SimReport:
             "setup_seconds": round(self.setup_seconds, 3),
             "wall_seconds": round(self.wall_seconds, 3),
             **self.extra,
+            **self._load_figures(),
+        }
+
+    def _load_figures(self) -> dict[str, float]:
+        loads = self.loads
+        if not loads:
+            return {}
+        return {
+            "load_mean": round(sum(loads) / len(loads), 2),
+            "load_p99": loads[min(len(loads) - 1, int(0.99 * len(loads)))],
+            "load_max": loads[-1],
         }

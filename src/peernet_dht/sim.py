@@ -1,39 +1,50 @@
 """A Kademlia simulator for researchers: lookups on N simulated nodes, in simulated time.
 
     python -m peernet_dht.sim --nodes 10000 --lookups 1000 --seed 1 [--loss 0.1] [--churn 0.3] --json
+    python -m peernet_dht.sim --scenario run.toml --out results/   # results/run.json + plots
+    python -m peernet_dht.sim --nodes 100000 --lookups 1000 --workers 2   # sharded (Ray)
 
 prints one JSON object: nodes, lookups, success_rate (fraction of lookups whose nearest result is
-the live node truly closest to the key), hops_median, hops_p95, messages_per_lookup, wall_seconds
-and more. ``--plot hops.png`` writes a histogram of hops; ``--churn-sweep 0,0.1,0.2,0.3
---plot churn.png`` runs once per churn level and plots success against churn (plots need
-matplotlib, which is optional).
+the live node truly closest to the key), hops_median, hops_p95, messages_per_lookup, wall_seconds,
+peak_rss_bytes and more; a reproducibility line (seed, versions, scenario hash) goes to stderr and
+into the JSON. ``--out DIR`` writes the JSON and plots (hops, lookup latency, requests per lookup,
+load per node) there; ``--churn-sweep 0,0.1,0.2,0.3`` runs once per churn level (with ``--out``
+or ``--plot`` it plots success against churn). Plots need matplotlib (optional).
 
 Two models (``--model``):
 
-* ``engine`` (default): every node is a real ``PeerEngine`` with a ``RoutingTable`` on its own
-  host of peernet_proto.testing's ``MemoryNetwork``; tables are filled by real handshakes, lookups run
-  through ``LookupDriver``; every packet is encrypted, signed and decoded. See
-  :mod:`peernet_dht._sim_engine`. 0.3 to 0.4 ms of CPU per packet, nearly all of them filling
-  the tables (two per pair of peers): 500 nodes take ~30 s, 10 000 nodes ~24 min and 3.4 GiB
-  (``--fill 10`` shakes ~40 % fewer hands).
-* ``abstract``: Python values on an idealised network, tables pre-filled, lookups one after
-  another. Seconds for 10 000 nodes; no wire format, engine or crypto.
+* ``engine`` (default): every node is a real ``PeerEngine`` with a ``RoutingTable``, driven in a
+  discrete-event loop in simulated time (see :mod:`peernet_dht._sim_engine`). ``--fill direct``
+  (default) installs the tables a clean handshake fill leaves, ``--fill handshake`` shakes hands
+  for real; ``--packets trusted`` (default) skips signatures and encryption, ``--packets signed``
+  runs the wire format. For the same seed all four give the same lookups (without loss).
+  ``--workers N`` shards the nodes over N processes with Ray (``--ray-address`` for a cluster).
+* ``abstract``: Python values on an idealised network, tables built on first use, lookups one
+  after another. No wire format, engine or crypto; a million nodes fit one machine.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
+import hashlib
 import json
+import platform
 import sys
 from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
 from typing import Any
+
+from attrs import asdict as _asdict
 
 from ._lookup import ALPHA
 from ._routing import K
 from ._sim_abstract import AbstractSimulator
-from ._sim_engine import EngineSimulator
-from ._sim_report import MODELS, LookupRecord, SimConfig, SimReport
+from ._sim_plots import write_churn_plot, write_hops_plot, write_plots
+from ._sim_progress import Progress, RichProgress
+from ._sim_report import FILLS, MODELS, PACKETS, LookupRecord, SimConfig, SimReport
+from ._sim_runner import EngineSimulator
+from ._sim_scenario import ScenarioError, load_scenario
 
 __all__ = [
     "AbstractSimulator",
@@ -42,64 +53,54 @@ __all__ = [
     "SimConfig",
     "SimReport",
     "main",
+    "reproducibility",
     "simulate",
     "write_churn_plot",
     "write_hops_plot",
+    "write_plots",
 ]
 
 
-def simulate(config: SimConfig) -> SimReport:
+def simulate(config: SimConfig, progress: Progress | None = None) -> SimReport:
     """Build the network ``config`` describes, run its lookups, and report."""
+    config.check()
     if config.model == "abstract":
         return AbstractSimulator(config).run()
-    return EngineSimulator(config).run()
+    if config.workers > 1 or config.ray_address:
+        from ._sim_shards import run_sharded  # Ray is optional: imported only for sharded runs
+
+        return run_sharded(config, progress)
+    return EngineSimulator(config, progress).run()
 
 
-def _pyplot() -> Any:
-    """matplotlib.pyplot with a file backend, or None when matplotlib is not installed."""
-    try:  # optional: matplotlib is not a dependency
-        matplotlib: Any = importlib.import_module("matplotlib")
-        matplotlib.use("Agg")
-        return importlib.import_module("matplotlib.pyplot")
-    except ImportError:
-        return None
+def _version(*names: str) -> str:
+    """The installed version of the first distribution found (the layer, else the workspace)."""
+    for name in names:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return "unknown"
 
 
-def write_hops_plot(report: SimReport, path: str) -> bool:
-    """A histogram of hops per lookup as PNG; False if matplotlib is not installed."""
-    plt = _pyplot()
-    if plt is None:
-        return False
-    hops = [r.hops for r in report.records]
-    config = report.config
-    figure, axes = plt.subplots()
-    axes.hist(hops, bins=range(0, max(hops, default=0) + 2), align="left", rwidth=0.8)
-    axes.set_xticks(range(0, max(hops, default=0) + 1))
-    axes.set_xlabel("hops")
-    axes.set_ylabel("lookups")
-    axes.set_title(f"{config.nodes} nodes ({config.model}), loss {config.loss}, churn {config.churn}")
-    figure.savefig(path)
-    plt.close(figure)
-    return True
+def reproducibility(config: SimConfig, scenario_hash: str | None = None) -> dict[str, Any]:
+    """Seed, versions and the hash of the scenario (or of the configuration) that produced a run."""
+    if scenario_hash is None:
+        canonical = json.dumps(vars_of(config), sort_keys=True).encode()
+        scenario_hash = hashlib.sha256(canonical).hexdigest()[:16]
+    return {
+        "seed": config.seed,
+        "scenario_hash": scenario_hash,
+        "python": platform.python_version(),
+        "peernet_dht": _version("peernet-dht", "peernet-workspace"),
+        "peernet_proto": _version("peernet-proto", "peernet-workspace"),
+    }
 
 
-def write_churn_plot(reports: Sequence[SimReport], path: str) -> bool:
-    """Success rate against churn, one point per report, as PNG; False without matplotlib."""
-    plt = _pyplot()
-    if plt is None:
-        return False
-    ordered = sorted(reports, key=lambda r: r.config.churn)
-    figure, axes = plt.subplots()
-    axes.plot([r.config.churn for r in ordered], [r.success_rate for r in ordered], marker="o")
-    axes.set_xlabel("fraction of nodes gone without notice")
-    axes.set_ylabel("success rate")
-    axes.set_ylim(0, 1.05)
-    if ordered:
-        config = ordered[0].config
-        axes.set_title(f"{config.nodes} nodes ({config.model}), {config.lookups} lookups, loss {config.loss}")
-    figure.savefig(path)
-    plt.close(figure)
-    return True
+def vars_of(config: SimConfig) -> dict[str, Any]:
+    """The configuration as a plain dict (ray_address and workers left out: they do not change results)."""
+    values = _asdict(config)
+    return {k: v for k, v in values.items() if k not in ("ray_address", "workers")}
 
 
 def _fractions(text: str) -> list[float]:
@@ -112,55 +113,100 @@ def _fractions(text: str) -> list[float]:
     return values
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     assert __doc__ is not None
     parser = argparse.ArgumentParser(prog="python -m peernet_dht.sim", description=__doc__.split("\n")[0])
-    parser.add_argument("--nodes", type=int, required=True)
-    parser.add_argument("--lookups", type=int, required=True)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--loss", type=float, default=0.0, help="probability that a datagram is lost")
-    parser.add_argument("--churn", type=float, default=0.0, help="fraction of nodes that leave before the lookups")
-    parser.add_argument("--model", choices=MODELS, default="engine")
-    parser.add_argument("--k", type=int, default=K)
-    parser.add_argument("--alpha", type=int, default=ALPHA)
-    parser.add_argument("--fill", type=int, default=None, help="peers contacted per full bucket (default k)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument(
-        "--plot", metavar="PNG", help="write a hops histogram, or with --churn-sweep success against churn"
-    )
-    parser.add_argument(
-        "--churn-sweep", type=_fractions, metavar="LIST", help="one run per churn level, e.g. 0,0.1,0.2,0.3"
-    )
+    add = parser.add_argument
+    add("--scenario", metavar="FILE", help="a TOML or JSON scenario; other options override it")
+    add("--nodes", type=int)
+    add("--lookups", type=int)
+    add("--seed", type=int)
+    add("--loss", type=float, help="probability that a datagram is lost")
+    add("--churn", type=float, help="fraction of nodes that leave before the lookups")
+    add("--model", choices=MODELS)
+    add("--k", type=int)
+    add("--alpha", type=int)
+    add("--fill", choices=FILLS, help="direct (default): install the tables; handshake: real handshakes")
+    add("--packets", choices=PACKETS, help="trusted (default): no signatures or encryption; signed: the wire format")
+    add("--fill-per-bucket", type=int, help="peers known per bucket with more than k candidates (default k)")
+    add("--workers", type=int, help="shard the engine model over this many processes (Ray)")
+    add("--ray-address", help="a Ray cluster to run the shards on ('auto': the one this machine is in)")
+    add("--json", action="store_true", help="print one JSON object")
+    add("--out", metavar="DIR", help="write the results as JSON and plots into this directory")
+    add("--progress", action="store_true", help="live progress on stderr (default when stderr is a terminal)")
+    add("--plot", metavar="PNG", help="write a hops histogram, or with --churn-sweep success against churn")
+    add("--churn-sweep", type=_fractions, metavar="LIST", help="one run per churn level, e.g. 0,0.1,0.2,0.3")
+    return parser
+
+
+_OPTIONS = ("nodes", "lookups", "seed", "loss", "churn", "model", "k", "alpha", "fill", "packets",
+            "fill_per_bucket", "workers", "ray_address")  # fmt: skip
+
+
+def _configs(args: argparse.Namespace, parser: argparse.ArgumentParser) -> tuple[list[SimConfig], str | None]:
+    values: dict[str, Any] = {}
+    digest = None
+    if args.scenario:
+        scenario = load_scenario(args.scenario)
+        values = _asdict(scenario.config)
+        digest = scenario.digest
+    values.update({name: getattr(args, name) for name in _OPTIONS if getattr(args, name) is not None})
+    if "nodes" not in values or "lookups" not in values:
+        parser.error("--nodes and --lookups are required (or a --scenario that sets them)")
+    values.setdefault("k", K)
+    values.setdefault("alpha", ALPHA)
+    configs = [SimConfig(**{**values, "churn": churn}) for churn in (args.churn_sweep or [values.get("churn", 0.0)])]
+    for config in configs:
+        config.check()
+    return configs, digest
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The command line; returns the exit status."""
+    parser = _parser()
     args = parser.parse_args(argv)
     try:
-        configs = [
-            SimConfig(
-                nodes=args.nodes, lookups=args.lookups, seed=args.seed, loss=args.loss, churn=churn,
-                model=args.model, k=args.k, alpha=args.alpha, fill=args.fill,
-            )
-            for churn in args.churn_sweep or [args.churn]
-        ]
-        for config in configs:
-            config.check()
-    except ValueError as exc:
+        configs, digest = _configs(args, parser)
+    except (ValueError, TypeError) as exc:  # ScenarioError is a ValueError
         parser.error(str(exc))
-    reports = [simulate(config) for config in configs]
+    show = args.progress or (sys.stderr.isatty() and not args.json)
+    reports = [simulate(config, RichProgress() if show else None) for config in configs]
+    line = reproducibility(configs[0], digest)
+    print("reproduce: " + " ".join(f"{k}={v}" for k, v in line.items()), file=sys.stderr)
+    summary: dict[str, Any] = {**reports[0].as_dict(), "reproducibility": line}
+    if args.churn_sweep:
+        summary = {"churn_sweep": [report.as_dict() for report in reports], "reproducibility": line}
     if args.plot:
         written = write_churn_plot(reports, args.plot) if args.churn_sweep else write_hops_plot(reports[0], args.plot)
         if not written:
             print("matplotlib is not installed: no plot written", file=sys.stderr)
-    summary: dict[str, Any] = reports[0].as_dict()
-    if args.churn_sweep:
-        summary = {"churn_sweep": [report.as_dict() for report in reports]}
+    if args.out:
+        _write_out(Path(args.out), Path(args.scenario).stem if args.scenario else "sim", summary, reports, args)
     if args.json:
         print(json.dumps(summary))
     else:
-        for summary_item in summary.get("churn_sweep", [summary]):
-            for name, value in summary_item.items():
+        for item in summary.get("churn_sweep", [summary]):
+            for name, value in item.items():
                 print(f"{name:>28}: {value}")
             print()
     return 0
 
 
+def _write_out(directory: Path, stem: str, summary: dict[str, Any], reports: list[SimReport], args: Any) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{stem}.json"
+    temporary = path.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    temporary.replace(path)
+    written = [str(path)]
+    if args.churn_sweep and write_churn_plot(reports, str(directory / f"{stem}.churn.png")):
+        written.append(str(directory / f"{stem}.churn.png"))
+    written += write_plots(reports[0], directory, stem)
+    print("wrote " + ", ".join(written), file=sys.stderr)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except ScenarioError as error:
+        sys.exit(str(error))

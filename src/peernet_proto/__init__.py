@@ -11,6 +11,7 @@ tests and simulations in :mod:`peernet_proto.testing`.
 
 from ._announcement import Announcement, InfoStoreFile, LocalDiscovery
 from ._behaviour import BaseBehaviour, Behaviour, EngineHost
+from ._codec import PacketCodec, SignedPacketCodec, TrustedPacketCodec
 from ._constants import DEFAULT_PORT, Command, Feature
 from ._distance import sort_by_distance
 from ._engine import (
@@ -104,6 +105,7 @@ __all__ = [
     "MessageTooLargeError",
     "Outgoing",
     "Packet",
+    "PacketCodec",
     "PeerConnected",
     "PeerDirectory",
     "PeerEngine",
@@ -123,9 +125,11 @@ __all__ = [
     "ResponseReceived",
     "RootPeer",
     "SignatureError",
+    "SignedPacketCodec",
     "Transfer",
     "Traverse",
     "TruncatedError",
+    "TrustedPacketCodec",
     "UdpStatistics",
     "UdpTransport",
     "UnknownCommandError",

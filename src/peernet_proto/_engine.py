@@ -25,6 +25,7 @@ import attrs
 from ._announcement import Announcement
 from ._answering import Answerer, PeerDirectory, RequestHandler
 from ._behaviour import Behaviour
+from ._codec import PacketCodec, SignedPacketCodec
 from ._constants import Command, Feature
 from ._errors import EncodeError
 from ._events import (
@@ -64,6 +65,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 TICK = 1.0
+_FIREWALL = int(Feature.FIREWALL)
 
 
 @attrs.frozen
@@ -134,8 +136,11 @@ class PeerEngine:
         handler: RequestHandler | None = None,
         rng: random.Random | None = None,
         behaviours: Sequence[Behaviour] = (),
+        codec: PacketCodec | None = None,
     ) -> None:
         self.key = key
+        # How packets become datagrams: the signed wire format unless a simulation trusts its peers.
+        self.codec: PacketCodec = codec or SignedPacketCodec()
         self.public_key = key.public_key
         self.config = config
         self.limits = limits = config.limits
@@ -158,7 +163,11 @@ class PeerEngine:
         )
         self.directory: PeerDirectory = directory or self.table
         self.outbox = Outbox(
-            key, port_forward=config.port_forward, max_queue=limits.max_outgoing_queue, counters=self.counters
+            key,
+            self.codec,
+            port_forward=config.port_forward,
+            max_queue=limits.max_outgoing_queue,
+            counters=self.counters,
         )
         self.requests = Requests(limits.max_pending_requests, limits.max_pending_per_peer, self.counters)
         self.answerer = Answerer(self)
@@ -306,6 +315,45 @@ class PeerEngine:
         self._emit(PeerRemoved(peer.public_key, reason))
 
     # ---- actions ---------------------------------------------------------------------------------
+
+    def install_peer(
+        self,
+        key: PublicKey,
+        remote: Endpoint,
+        now: float,
+        *,
+        user_agent: str = "",
+        features: int = 0,
+        port_internal: int = 0,
+        port_external: int = 0,
+        rtt: float | None = None,
+    ) -> bool:
+        """Know ``key`` at ``remote`` as if a handshake had just completed there (simulations
+        that fill tables directly). The peer gets one active connection from the first main
+        socket of ``remote``'s family, with the self-reported ports and info an Announcement or
+        Response would have carried; limits apply as for a peer that sent a packet. No event is
+        emitted. False when the peer cannot be added (limits, no socket, our own key)."""
+        if key == self.public_key:
+            return False
+        locals_ = self.outbox.locals_for(remote[0])
+        if not locals_:
+            return False
+        peer = self.table.get(key) or self.table.add(key, remote, now)
+        if peer is None:
+            return False
+        connection = self.table.register_connection(peer, remote, locals_[0], now)
+        if connection is None:
+            return False
+        if user_agent:
+            peer.user_agent = user_agent
+        peer.features = features
+        peer.blockchain_info_at = now
+        connection.port_internal = port_internal
+        connection.port_external = port_external
+        connection.firewall = bool(features & _FIREWALL)
+        if rtt is not None:
+            connection.rtt = rtt
+        return True
 
     def contact(
         self,

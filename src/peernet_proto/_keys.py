@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Final
@@ -49,7 +50,11 @@ class PublicKey:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> PublicKey:
-        """Parse a 33-byte compressed key; raises :class:`InvalidKeyError` if it is not on the curve."""
+        """Parse a 33-byte compressed key; raises :class:`InvalidKeyError` if it is not on the curve.
+
+        Keys parsed recently are shared: the same bytes give the same (immutable) object."""
+        if cls is PublicKey and type(data) is bytes:
+            return _parse_public_key(data)
         return cls(data)
 
     @classmethod
@@ -186,6 +191,11 @@ def recover_compact(signature: bytes, digest: bytes) -> PublicKey:
     except Exception as exc:  # coincurve raises plain Exception/ValueError for invalid input
         raise SignatureError("no public key can be recovered from the signature") from exc
     return PublicKey(point.format(compressed=True), _checked=True)
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def _parse_public_key(data: bytes) -> PublicKey:
+    return PublicKey(data)
 
 
 def _validate_public_key(data: bytes) -> None:

@@ -11,12 +11,13 @@ from collections.abc import Iterable
 
 import attrs
 
+from ._codec import PacketCodec
 from ._constants import Command
 from ._header import PORT_INTERNAL_OFFSET
 from ._keys import PrivateKey, PublicKey
 from ._lite import encode_lite_packet
 from ._messages import Message
-from ._packet import Packet, encode_packet
+from ._packet import Packet
 from ._peers import Connection, Peer, is_ipv4, is_link_local
 from ._stats import EngineCounters
 from ._transport import Endpoint
@@ -36,13 +37,17 @@ class Outgoing:
 
 
 class Outbox:
-    """Encrypts, addresses and queues what the engine sends; bounded by ``max_queue``."""
+    """Encodes, addresses and queues what the engine sends; bounded by ``max_queue``."""
 
-    def __init__(self, key: PrivateKey, *, port_forward: int, max_queue: int, counters: EngineCounters) -> None:
+    def __init__(
+        self, key: PrivateKey, codec: PacketCodec, *, port_forward: int, max_queue: int, counters: EngineCounters
+    ) -> None:
         self.key = key
+        self.codec = codec
         self.port_forward = port_forward
         self.max_queue = max_queue
         self.local: list[Endpoint] = []
+        self._locals_by_kind: dict[tuple[bool, bool], list[Endpoint]] = {}
         self.external_ports: dict[Endpoint, int] = {}
         self._counters = counters
         self._queue: list[Outgoing] = []
@@ -58,14 +63,17 @@ class Outbox:
     def set_local(self, endpoints: Iterable[Endpoint]) -> None:
         """The main sockets packets can leave from."""
         self.local = list(endpoints)
+        self._locals_by_kind = {}
 
     def locals_for(self, host: str) -> list[Endpoint]:
         """Our sockets of the same family (and link-local scope) as ``host``."""
-        family_v4 = is_ipv4(host)
-        link_local = is_link_local(host)
-        return [
-            local for local in self.local if is_ipv4(local[0]) == family_v4 and is_link_local(local[0]) == link_local
-        ]
+        kind = (is_ipv4(host), is_link_local(host))
+        found = self._locals_by_kind.get(kind)
+        if found is None:  # computed once per kind of address until the local endpoints change
+            found = self._locals_by_kind[kind] = [
+                local for local in self.local if (is_ipv4(local[0]), is_link_local(local[0])) == kind
+            ]
+        return list(found)
 
     def patched(self, payload: bytes, local: Endpoint) -> bytes:
         """An Announcement/Response payload with the ports of the socket ``local``."""
@@ -81,8 +89,8 @@ class Outbox:
             self._counters.outgoing_dropped += 1
 
     def packet(self, receiver: PublicKey, command: int, sequence: int, payload: bytes) -> bytes:
-        """One encrypted, signed full packet."""
-        return encode_packet(Packet(0, command, sequence, payload), sender=self.key, receiver=receiver)
+        """One full packet through the codec (encrypted and signed unless the codec trusts its peers)."""
+        return self.codec.encode(Packet(0, command, sequence, payload), self.key, receiver)
 
     def send_raw(
         self, receiver: PublicKey, destination: Endpoint, local: Endpoint, message: Message, sequence: int

@@ -7,6 +7,7 @@ remote IP and the local endpoint match: a NAT may change the source port, which 
 from __future__ import annotations
 
 import enum
+import functools
 import ipaddress
 
 import attrs
@@ -110,6 +111,7 @@ def is_link_local(host: str) -> bool:
     return host.startswith("fe80") or host.startswith("169.254.")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def is_local_address(host: str) -> bool:
     """Private LAN addresses as the reference counts them: 10/8, 172.16/12, 192.168/16, fc00::/7, fe80::/10."""
     try:

@@ -6,7 +6,10 @@ callback so that the engine can close the peer's lite sessions and tell the beha
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 import random
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import attrs
@@ -23,6 +26,8 @@ from ._transport import Endpoint
 __all__ = ["CLOSEST_PER_KEY", "PeerInfo", "PeerTable", "needs_traverse", "record_endpoints", "record_for"]
 
 CLOSEST_PER_KEY = 5  # peer records per key in an answer, nearest first (the reference's 5)
+# Feature bits as plain ints: bit tests on IntFlag members are slow on the hot paths.
+_IPV4_LISTEN, _IPV6_LISTEN, _FIREWALL = int(Feature.IPV4_LISTEN), int(Feature.IPV6_LISTEN), int(Feature.FIREWALL)
 
 
 @attrs.frozen
@@ -144,7 +149,7 @@ class PeerTable:
     def update_peer(peer: Peer, message: Announcement | Response | LocalDiscovery, now: float) -> None:
         """What an Announcement, Response or Local Discovery says about its sender."""
         if message.user_agent:
-            peer.user_agent = message.user_agent
+            peer.user_agent = sys.intern(message.user_agent)  # one object per distinct agent, not per peer
         peer.features = message.features
         peer.blockchain_height = message.blockchain_height
         peer.blockchain_version = message.blockchain_version
@@ -155,7 +160,7 @@ class PeerTable:
         """The ports and FIREWALL bit the sender reports for the connection it used."""
         connection.port_internal = message.port_internal
         connection.port_external = message.port_external
-        connection.firewall = bool(message.features & Feature.FIREWALL)
+        connection.firewall = bool(message.features & _FIREWALL)
 
     def closest(self, key: bytes, count: int, exclude: PublicKey) -> Sequence[PublicKey]:
         """Closest peers by XOR distance (the engine's directory when no DHT is given)."""
@@ -193,9 +198,9 @@ def record_for(peer: Peer, requester_features: int, local_request: bool) -> Peer
         if connection.remote[0].startswith("fe80"):
             continue  # no zone in records: useless to others
         if is_ipv4(connection.remote[0]):
-            if v4 is None and requester_features & Feature.IPV4_LISTEN:
+            if v4 is None and requester_features & _IPV4_LISTEN:
                 v4 = connection
-        elif v6 is None and requester_features & Feature.IPV6_LISTEN:
+        elif v6 is None and requester_features & _IPV6_LISTEN:
             v6 = connection
     if v4 is None and v6 is None:
         return None
@@ -213,13 +218,19 @@ def record_for(peer: Peer, requester_features: int, local_request: bool) -> Peer
     )
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _host(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    """An address as text (formatted once per address: records repeat)."""
+    return str(address)
+
+
 def record_endpoints(record: PeerRecord) -> list[Endpoint]:
     """Where to contact a reported peer; records of bad quality give none (spec wire.md §6.4.3)."""
     endpoints: list[Endpoint] = []
     if int(record.ipv4) and record.ipv4_port_internal:
-        endpoints.append((str(record.ipv4), record.ipv4_port_external or record.ipv4_port))
+        endpoints.append((_host(record.ipv4), record.ipv4_port_external or record.ipv4_port))
     if int(record.ipv6) and record.ipv6_port_internal:
-        endpoints.append((str(record.ipv6), record.ipv6_port_external or record.ipv6_port))
+        endpoints.append((_host(record.ipv6), record.ipv6_port_external or record.ipv6_port))
     if (int(record.ipv4) and not record.ipv4_port_internal) or (int(record.ipv6) and not record.ipv6_port_internal):
         return []
     return endpoints
@@ -228,7 +239,7 @@ def record_endpoints(record: PeerRecord) -> list[Endpoint]:
 def needs_traverse(record: PeerRecord) -> bool:
     """Whether a reported peer looks unreachable without hole punching (spec wire.md §9.5): its
     FIREWALL bit is set, or the port it listens on differs from the one it is reached at."""
-    if record.features & Feature.FIREWALL:
+    if record.features & _FIREWALL:
         return True
     v4_moved = record.ipv4_port_internal != (record.ipv4_port_external or record.ipv4_port)
     v6_moved = record.ipv6_port_internal != (record.ipv6_port_external or record.ipv6_port)

@@ -20,7 +20,6 @@ from ._constants import Command, Feature
 from ._errors import DecodeError
 from ._keys import PublicKey
 from ._messages import decode_message
-from ._packet import decode_packet
 from ._peers import Connection, Peer, is_ipv4, is_link_local, is_local_address
 from ._transport import Endpoint
 from ._traverse import Traverse
@@ -196,7 +195,7 @@ class HolePunching:
         if int(traverse.ipv6):
             addresses.append((str(traverse.ipv6), traverse.ipv6_port_external or traverse.ipv6_port))
         try:
-            packet, sender = decode_packet(traverse.embedded_packet, receiver=engine.public_key)
+            packet, sender = engine.codec.decode(traverse.embedded_packet, engine.public_key)
             if sender != signer or packet.protocol != 0 or packet.command != Command.ANNOUNCEMENT:
                 raise DecodeError("traverse: the embedded packet is not the signer's Announcement")
             request = decode_message(packet.command, packet.payload)

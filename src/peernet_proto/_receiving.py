@@ -18,7 +18,7 @@ from ._lite import decode_lite_packet
 from ._lite_sessions import LiteSession
 from ._maintenance import DISCOVERY_KEYS
 from ._messages import Message, decode_message
-from ._packet import Packet, decode_packet
+from ._packet import Packet
 from ._peers import Connection, Peer, is_ipv4
 from ._peertable import PeerTable
 from ._response import Response
@@ -70,7 +70,7 @@ class Receiver:
         else:
             receiver = self._engine.public_key
         try:
-            packet, sender = decode_packet(data, receiver=receiver)
+            packet, sender = self._engine.codec.decode(data, receiver)
         except DecodeError:
             self._engine.counters.undecryptable += 1
             return

@@ -7,6 +7,7 @@ can never fit) we split the list across packets, or refuse with :class:`MessageT
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import struct
 from collections.abc import Sequence
@@ -40,16 +41,30 @@ _NO_IPV6 = ipaddress.IPv6Address(0)
 _REASON_STORING = 0x80
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _parse_ipv4(value: str | bytes) -> ipaddress.IPv4Address:
+    return ipaddress.IPv4Address(value)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _parse_ipv6(value: str | bytes) -> ipaddress.IPv6Address:
+    return ipaddress.IPv6Address(value)
+
+
 def _ipv4(value: ipaddress.IPv4Address | str | bytes | None) -> ipaddress.IPv4Address:
     if value is None or value == "" or value == b"":
         return _NO_IPV4
-    return ipaddress.IPv4Address(value)
+    if isinstance(value, ipaddress.IPv4Address):
+        return value
+    return _parse_ipv4(value)  # addresses repeat: parse each once (a bounded cache)
 
 
 def _ipv6(value: ipaddress.IPv6Address | str | bytes | None) -> ipaddress.IPv6Address:
     if value is None or value == "" or value == b"":
         return _NO_IPV6
-    return ipaddress.IPv6Address(value)
+    if isinstance(value, ipaddress.IPv6Address):
+        return value
+    return _parse_ipv6(value)
 
 
 @attrs.frozen
@@ -100,12 +115,12 @@ class PeerRecord:
         (key, v4, v4_port, v4_internal, v4_external, v6, v6_port, v6_internal, v6_external, last, flags) = (
             _RECORD.unpack_from(data, offset)
         )
-        address6 = ipaddress.IPv6Address(v6)
+        address6 = _parse_ipv6(v6)
         if address6.ipv4_mapped is not None:
             raise InvalidFieldError("response: peer record holds an IPv4-mapped IPv6 address")
         record = cls(
             PublicKey.from_bytes(key),
-            ipaddress.IPv4Address(v4),
+            _parse_ipv4(v4),
             v4_port,
             v4_internal,
             v4_external,

@@ -100,6 +100,18 @@ def test_candidate_list_is_bounded() -> None:
     assert len(lookup._by_id) == 10
 
 
+def test_a_full_candidate_list_still_takes_closer_contacts() -> None:
+    # Three candidates fill the list; the farthest has answered. A closer contact must replace it,
+    # or a lookup in a large network stalls short of the key (and misses the closest node).
+    lookup = Lookup(KEY, [node(1 << 102)], k=2, alpha=1, max_candidates=3)
+    lookup.start(0.0)
+    step = lookup.on_response(node(1 << 102), [node(1 << 101), node(1 << 100)], 0.1)
+    assert [as_int(r.peer) for r in step.requests] == [1 << 100]
+    step = lookup.on_response(node(1 << 100), [node(5)], 0.2)
+    assert [as_int(r.peer) for r in step.requests] == [5]
+    assert len(lookup._by_id) == 3
+
+
 def test_stop_at_target() -> None:
     lookup = Lookup(KEY, [node(9)], stop_at_target=True)
     lookup.start(0.0)

@@ -1,5 +1,5 @@
-"""The simulator: lookups on 500 nodes that are real peer engines on the in-memory network
-(the 10 000-node run is benchmarks/bench_dht.py)."""
+"""The simulator: lookups on 500 nodes that are real peer engines in simulated time
+(the large runs are benchmarks/bench_sim.py; the fast paths' equivalence is test_sim_modes.py)."""
 
 from __future__ import annotations
 
@@ -25,9 +25,9 @@ def test_success_rate_on_500_engine_nodes(loss: float, churn: float, minimum: fl
     assert summary["success_rate"] >= minimum
     assert summary["hops_median"] <= math.log2(500) / math.log2(40) + 2
     assert summary["messages_per_lookup"] < 200
-    # The tables were filled by real handshakes (two packets each), retried when lost.
-    assert summary["fill_packets"] >= 2 * summary["fill_handshakes"] > 500 * 50
-    assert summary["fill_missing"] <= summary["fill_handshakes"] // 1000
+    # The tables were installed as a clean handshake fill leaves them: no packets.
+    assert summary["fill"] == "direct" and summary["packets"] == "trusted"
+    assert summary["fill_packets"] == 0 and summary["fill_entries"] > 500 * 50
     assert summary["table_size_mean"] > 80
     if loss == churn == 0:
         # Every datagram of the lookup phase is a lookup's request or answer (a few answers are
@@ -53,9 +53,19 @@ def test_abstract_model_is_still_available() -> None:
 def test_cli_prints_one_json_object(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--nodes", "60", "--lookups", "10", "--seed", "1", "--loss", "0.05", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
-    for name in ("nodes", "lookups", "success_rate", "hops_median", "hops_p95", "messages_per_lookup", "wall_seconds"):
+    for name in ("nodes", "lookups", "success_rate", "hops_median", "hops_p95", "messages_per_lookup", "wall_seconds",
+                 "peak_rss_bytes", "reproducibility"):
         assert name in summary
     assert summary["nodes"] == 60 and summary["lookups"] == 10 and summary["model"] == "engine"
+    assert summary["peak_rss_bytes"] > 10 * 2**20
+
+
+def test_cli_keeps_the_old_way_selectable(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["--nodes", "60", "--lookups", "10", "--seed", "1", "--fill", "handshake", "--packets", "signed", "--json"]
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["fill"], summary["packets"]) == ("handshake", "signed")
+    assert summary["fill_packets"] == 2 * summary["fill_handshakes"] > 0
 
 
 def test_cli_churn_sweep(capsys: pytest.CaptureFixture[str]) -> None:
@@ -72,6 +82,9 @@ def test_cli_churn_sweep(capsys: pytest.CaptureFixture[str]) -> None:
         ["--nodes", "10", "--lookups", "1", "--loss", "1.5"],
         ["--nodes", "10", "--lookups", "1", "--model", "nonsense"],
         ["--nodes", "10", "--lookups", "1", "--churn-sweep", "a,b"],
+        ["--nodes", "10", "--lookups", "1", "--fill", "sometimes"],
+        ["--nodes", "10", "--lookups", "1", "--fill", "handshake", "--workers", "2"],
+        ["--lookups", "1"],
     ],
 )
 def test_cli_rejects_nonsense(argv: list[str]) -> None:

@@ -1,0 +1,158 @@
+"""The engine simulator's plan: everything about a run that follows from the seed alone.
+
+Keys, latencies, ideal tables, who introduces whom, which nodes leave and which lookups run are
+drawn from random streams named after their purpose (and, per node, after its index), never from
+one shared stream consumed in processing order. So a shard that simulates only some nodes still
+sees exactly the plan the unsharded run sees.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import random
+from array import array
+from collections.abc import Iterator
+from typing import Final
+
+from peernet_proto import PrivateKey, PublicKey
+
+from ._sim_ideal import ideal_table, xor_closest
+from ._sim_report import SimConfig
+
+__all__ = ["GRID", "PORT", "FillEdge", "LookupPlan", "SimPlan", "address_of", "on_grid", "stream"]
+
+GRID: Final = 1024  # time steps per second
+PORT: Final = 112
+
+# (time the packet arrives, sender = the peer the receiver learns, receiver, rtt or None)
+FillEdge = tuple[float, int, int, float | None]
+_NODE_BITS = 22  # packed edges: time steps (16 bits) | sender | receiver | learns from a Response (1 bit)
+
+
+def on_grid(seconds: float) -> float:
+    """``seconds`` rounded up to the 1/1024 s grid (many events share a time step)."""
+    return math.ceil(seconds * GRID - 1e-9) / GRID
+
+
+def stream(seed: int, purpose: str, index: int = -1) -> random.Random:
+    """A random stream for one purpose (and one node): independent of processing order."""
+    return random.Random(f"{seed}:{purpose}:{index}")
+
+
+def address_of(index: int) -> str:
+    """A public IPv4 address per node (records of private addresses are not shared)."""
+    return f"11.{index // 62500}.{index // 250 % 250}.{index % 250 + 1}"
+
+
+class LookupPlan:
+    """One lookup: where it starts, when, for which key, and the live node truly closest."""
+
+    __slots__ = ("key", "source", "start", "truth")
+
+    def __init__(self, source: int, key: bytes, truth: bytes, start: float) -> None:
+        self.source, self.key, self.truth, self.start = source, key, truth, start
+
+
+class SimPlan:
+    """Keys, latencies, tables to fill, churn and lookups of one run (identical in every shard)."""
+
+    def __init__(self, config: SimConfig) -> None:
+        self.config = config
+        seed = config.seed
+        keys = stream(seed, "keys")
+        self.private_keys = [_new_key(keys) for _ in range(config.nodes)]
+        self.public_keys: list[PublicKey] = [key.public_key for key in self.private_keys]
+        self.ids = [int.from_bytes(key.node_id, "big") for key in self.public_keys]
+        low, high = config.latency
+        latencies = stream(seed, "latency")
+        self.latencies = [max(1, round(latencies.uniform(low, high) * GRID)) / GRID for _ in range(config.nodes)]
+        self.min_latency = min(self.latencies)
+        self.round_trip = 2 * max(self.latencies) + 0.1  # time to wait for an answer, with a margin
+        self.order = sorted(range(config.nodes), key=self.ids.__getitem__)  # node indexes by ID
+        self.ranked = [self.ids[i] for i in self.order]
+        churn = stream(seed, "churn")
+        self.leaving = frozenset(churn.sample(range(config.nodes), int(config.churn * config.nodes)))
+        self.fill_time = on_grid(config.fill_spread + self.round_trip)  # when a clean handshake fill is over
+
+    def fill_start(self, index: int) -> float:
+        """When node ``index`` starts shaking hands."""
+        return on_grid(self.config.fill_spread * index / self.config.nodes)
+
+    def ideal(self, index: int) -> array[int]:
+        """Node indexes of the ideal table of ``index``, sorted."""
+        config = self.config
+        per_bucket = min(config.fill_per_bucket or config.k, config.k)
+        positions = ideal_table(self.ids[index], self.ranked, config.k, per_bucket, stream(config.seed, "table", index))
+        return array("l", sorted(self.order[p] for p in positions))
+
+    def tables(self) -> list[array[int]]:
+        """Every node's ideal table (a few bytes per entry)."""
+        return [self.ideal(index) for index in range(self.config.nodes)]
+
+    def fill_targets(self, tables: list[array[int]], index: int) -> list[int]:
+        """Whom ``index`` shakes hands with: a pair that chose each other is introduced by the lower index."""
+        return [p for p in tables[index] if p > index or not _contains(tables[p], index)]
+
+    def fill_edges(self, tables: list[array[int]], owned: range | None = None) -> Iterator[FillEdge]:
+        """What a clean handshake fill teaches the nodes in ``owned``, in the order they learn it
+        (arrival time, then sender, as the event loop orders datagrams); see :data:`FillEdge`.
+        An Announcement arriving teaches the target the initiator; the Response arriving teaches
+        the initiator the target, with the round trip time. Packed into 64-bit integers while
+        sorting (millions of edges)."""
+        owned = owned or range(self.config.nodes)
+        if self.config.nodes >= 1 << _NODE_BITS:
+            raise ValueError(f"at most {(1 << _NODE_BITS) - 1} nodes")
+        packed = array("q")
+        for index in range(self.config.nodes):
+            start = self.fill_start(index)
+            for target in self.fill_targets(tables, index):
+                if target in owned:
+                    packed.append(self._pack(start + self.latencies[index], index, target, 0))
+                if index in owned:
+                    packed.append(self._pack(start + self.latencies[index] + self.latencies[target], target, index, 1))
+        mask = (1 << _NODE_BITS) - 1
+        for value in sorted(packed):
+            sender, receiver = value >> (_NODE_BITS + 1) & mask, value >> 1 & mask
+            rtt = self.latencies[receiver] + self.latencies[sender] if value & 1 else None
+            yield ((value >> (2 * _NODE_BITS + 1)) / GRID, sender, receiver, rtt)
+
+    @staticmethod
+    def _pack(when: float, sender: int, receiver: int, response: int) -> int:
+        steps = math.ceil(when * GRID - 1e-9)
+        if steps >= 1 << 16:
+            raise ValueError("the fill must end within 64 simulated seconds")
+        return ((steps << _NODE_BITS | sender) << _NODE_BITS | receiver) << 1 | response
+
+    def lookups(self) -> list[LookupPlan]:
+        """The lookups: random live sources and keys, started over ``lookup_spread`` seconds."""
+        config = self.config
+        rng = stream(config.seed, "lookups")
+        live = [i for i in range(config.nodes) if i not in self.leaving]
+        live_ranked = sorted(self.ids[i] for i in live)
+        by_id = {self.ids[i]: i for i in live}
+        plans = []
+        for number in range(config.lookups):
+            source = rng.choice(live)
+            key = rng.randbytes(32)
+            key_int = int.from_bytes(key, "big")
+            best = live_ranked[xor_closest(live_ranked, key_int)]
+            if best == self.ids[source]:
+                others = [v for v in live_ranked if v != best]
+                best = others[xor_closest(others, key_int)]
+            start = on_grid(config.lookup_spread * number / max(config.lookups, 1))
+            plans.append(LookupPlan(source, key, self.public_keys[by_id[best]].node_id, start))
+        return plans
+
+
+def _contains(table: array[int], value: int) -> bool:
+    position = bisect.bisect_left(table, value)
+    return position < len(table) and table[position] == value
+
+
+def _new_key(rng: random.Random) -> PrivateKey:
+    while True:
+        try:
+            return PrivateKey(rng.randbytes(32))
+        except ValueError:  # out of the curve's range: astronomically rare
+            continue
