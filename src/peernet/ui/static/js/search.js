@@ -1,0 +1,179 @@
+// Search: POST /search starts a job; GET /search/result (reset=1 with the filters first, then the next
+// results after the node's cursor) is polled until the job says there is no more. GET /search/terminate
+// stops it.
+
+import { get, post } from "./api.js";
+import { byId, h, say } from "./dom.js";
+import { FILE_FORMATS, FILE_TYPES, SORTS, b64ToHex, formatDate, formatSize, kind, searchDate, shortId } from "./formats.js";
+import { startDownload } from "./downloads.js";
+
+const TIMEOUT_SECONDS = 20;
+const PAGE = 100;
+const POLL_MS = 500;
+const MAX_SHOWN = 2000;
+
+let job = null; // {id, timer, seen: Set, stopped}
+
+function options(select, names, anyLabel) {
+  select.replaceChildren(...(anyLabel ? [h("option", { value: -1 }, anyLabel)] : []),
+    ...names.map((name, value) => h("option", { value }, name)));
+}
+
+/** The filters as the API reads them: -1 = not used; sizes in bytes; dates "YYYY-MM-DD hh:mm:ss" UTC. */
+function filters() {
+  const unit = Number(byId("f-unit").value);
+  const size = (id) => (byId(id).value === "" ? -1 : Math.round(Number(byId(id).value) * unit));
+  return {
+    filetype: Number(byId("f-type").value),
+    fileformat: Number(byId("f-format").value),
+    sizemin: size("f-sizemin"),
+    sizemax: size("f-sizemax"),
+    from: searchDate(byId("f-from").value, false),
+    to: searchDate(byId("f-to").value, true),
+    sort: Number(byId("f-sort").value),
+  };
+}
+
+function ownerLabel(file, node) {
+  return file.username || shortId(node);
+}
+
+function resultRow(file) {
+  const node = b64ToHex(file.nodeid);
+  const state = h("span", { class: "muted" });
+  const download = h("button", {
+    type: "button",
+    "aria-label": `Download ${file.name}`,
+    onclick: async () => {
+      download.disabled = true;
+      try {
+        say("search-state", await startDownload(file));
+      } catch (error) {
+        say("search-state", error.message, "error");
+      }
+      download.disabled = false;
+    },
+  }, "Download");
+  return h("tr", {},
+    h("td", { class: "name" }, file.name || "(no name)", file.description ? h("div", { class: "muted" }, file.description) : null),
+    h("td", {}, kind(file)),
+    h("td", { class: "num" }, formatSize(file.size)),
+    h("td", {}, formatDate(file.date)),
+    h("td", {}, h("a", { href: `#peer/${node}`, title: node }, ownerLabel(file, node))),
+    h("td", {}, download, state));
+}
+
+function showFiles(files) {
+  const body = byId("results-body");
+  for (const file of files) {
+    const key = `${file.nodeid}/${file.id}/${file.hash}`;
+    if (job.seen.has(key) || job.seen.size >= MAX_SHOWN) continue;
+    job.seen.add(key);
+    body.append(resultRow(file));
+  }
+  byId("results-table").hidden = job.seen.size === 0;
+}
+
+function finish(text) {
+  clearTimeout(job.timer);
+  job.stopped = true;
+  byId("search-stop").disabled = true;
+  say("search-state", text);
+}
+
+function count() {
+  return job.seen.size === 1 ? "1 result" : `${job.seen.size} results`;
+}
+
+async function poll(current, reset) {
+  if (current !== job || job.stopped) return;
+  let answer;
+  try {
+    const params = { id: job.id, limit: PAGE };
+    if (reset) Object.assign(params, { reset: 1 }, filters());
+    answer = await get("/search/result", params);
+  } catch (error) {
+    if (current === job) finish(error.message);
+    return;
+  }
+  if (current !== job || job.stopped) return;
+  const files = answer.files ?? [];
+  showFiles(files);
+  if (answer.status === 2) return finish("The search has expired. Search again.");
+  if (answer.status === 1) return finish(`Search complete: ${count()}.`);
+  if (Date.now() > job.deadline) return finish(`Search stopped after ${TIMEOUT_SECONDS + 5} s: ${count()}.`);
+  say("search-state", `Searching… ${count()} so far.`);
+  job.timer = setTimeout(() => poll(current, false), files.length ? 0 : POLL_MS);
+}
+
+async function start(event) {
+  event.preventDefault();
+  const term = byId("search-term").value.trim();
+  if (!term) return;
+  const previous = job;
+  if (previous && !previous.stopped) {
+    clearTimeout(previous.timer);
+    previous.stopped = true;
+  }
+  byId("results-body").replaceChildren();
+  byId("results-table").hidden = true;
+  const f = filters();
+  say("search-state", "Searching…");
+  let answer;
+  try {
+    answer = await post("/search", {
+      term, timeout: TIMEOUT_SECONDS, maxresults: 500, sort: f.sort, filetype: f.filetype, fileformat: f.fileformat,
+      sizemin: f.sizemin, sizemax: f.sizemax, ...(f.from && f.to ? { datefrom: f.from, dateto: f.to } : {}),
+      terminate: previous ? [previous.id] : [],
+    });
+  } catch (error) {
+    say("search-state", error.message, "error");
+    return;
+  }
+  if (answer.status !== 0) {
+    say("search-state", answer.status === 2 ? "Too many searches at once; try again shortly." : "Use a longer search term.", "error");
+    return;
+  }
+  job = { id: answer.id, timer: 0, seen: new Set(), stopped: false, deadline: Date.now() + (TIMEOUT_SECONDS + 5) * 1000 };
+  byId("search-stop").disabled = false;
+  poll(job, true);
+}
+
+/** New filters for the running (or finished) search: the node refilters everything it found (reset=1). */
+function refilter() {
+  if (!job) return;
+  const current = job;
+  clearTimeout(current.timer);
+  current.seen.clear();
+  current.stopped = false;
+  current.deadline = Math.max(current.deadline, Date.now() + 5000);
+  byId("results-body").replaceChildren();
+  poll(current, true);
+}
+
+async function stop() {
+  if (!job || job.stopped) return;
+  const current = job;
+  finish(`Stopped: ${count()}.`);
+  try {
+    await get("/search/terminate", { id: current.id });
+  } catch {
+    // already gone on the node
+  }
+}
+
+export function init() {
+  options(byId("f-type"), FILE_TYPES, "Any type");
+  options(byId("f-format"), FILE_FORMATS, "Any format");
+  options(byId("f-sort"), SORTS, null);
+  byId("f-sort").value = "4";
+  byId("search-form").addEventListener("submit", start);
+  byId("search-stop").addEventListener("click", stop);
+  for (const id of ["f-type", "f-format", "f-sizemin", "f-sizemax", "f-unit", "f-from", "f-to", "f-sort"]) {
+    byId(id).addEventListener("change", refilter);
+  }
+}
+
+export function show() {}
+
+export function hide() {}
