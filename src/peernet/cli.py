@@ -129,6 +129,35 @@ def _cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_ui(args: argparse.Namespace) -> int:
+    """Print (and with ``--open`` open) the link to the running node's web UI; the key rides in the fragment.
+
+    The browser is given a forwarding page in the data directory, not the link: command lines are public.
+    """
+    import json
+    import webbrowser
+
+    from .ui import ui_link, write_launch_page
+
+    try:
+        info = json.loads((Path(args.data_dir) / "api.json").read_text())
+        link = ui_link(str(info["host"]), int(info["port"]), str(info["key"]))
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        print(f"no running node found in {args.data_dir}: {error}", file=sys.stderr)
+        return 1
+    print(link)
+    if args.open and not webbrowser.open(write_launch_page(Path(args.data_dir), link).as_uri()):
+        print("could not start a web browser; open the link above", file=sys.stderr)
+    return 0
+
+
+def _add_ui_command(commands: Any, data_dir: str) -> None:
+    ui = commands.add_parser("ui", help="print the link to the running node's web UI (it holds the API key)")
+    ui.add_argument("--data-dir", default=data_dir)
+    ui.add_argument("--open", action="store_true", help="also open it in the default web browser")
+    ui.set_defaults(run=_cmd_ui)
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from ._demo import run_demo
 
@@ -184,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     search.add_argument("text", nargs="+", help="words; quote the whole term for an exact search")
     search.add_argument("--data-dir", default=data_dir)
     search.set_defaults(run=_cmd_search)
+
+    _add_ui_command(commands, data_dir)
 
     demo = commands.add_parser("demo", help="a small network on loopback: nodes bootstrap from one root")
     demo.add_argument("--nodes", type=int, default=6)

@@ -12,18 +12,23 @@ Mounting is one call around the guarded API app::
 
 from __future__ import annotations
 
+import html
 import mimetypes
+import os
+import tempfile
 from collections.abc import Collection
 from importlib.resources import files
 from pathlib import Path
 from typing import Final
 from urllib.parse import quote
 
+from starlette.exceptions import HTTPException
 from starlette.responses import PlainTextResponse
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["ASSET_PREFIX", "SECURITY_HEADERS", "STATIC_DIR", "UiRouter", "ui_link", "with_ui"]
+__all__ = ["ASSET_PREFIX", "LAUNCH_PAGE", "SECURITY_HEADERS", "STATIC_DIR", "UiRouter", "ui_link", "with_ui",
+           "write_launch_page"]
 
 STATIC_DIR: Final = Path(str(files(__name__) / "static"))
 """The page and its assets (shipped inside the ``peernet`` distribution)."""
@@ -41,6 +46,9 @@ SECURITY_HEADERS: Final = {
 }
 """Sent with the page and every asset: scripts only from the node itself, no framing, no referrer."""
 
+LAUNCH_PAGE: Final = "ui.html"
+"""File name of the page in the data directory that forwards a web browser to the UI link."""
+
 _LOOPBACK_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 
 mimetypes.add_type("text/javascript", ".js")  # some systems map .js to text/plain, which module scripts refuse
@@ -56,6 +64,28 @@ def ui_link(host: str, port: int, key: str) -> str:
     """The address that opens the UI of the node at ``host:port`` with ``key`` in the fragment."""
     name = f"[{host}]" if ":" in host and not host.startswith("[") else host
     return f"http://{name}:{port}/#key={quote(key, safe='-')}"
+
+
+def write_launch_page(data_dir: Path, link: str) -> Path:
+    """Write a page (mode 0600, atomically) into the private ``data_dir`` that forwards to ``link``.
+
+    Opening this file instead of the link keeps the key out of the web browser's command line, which
+    other local users can read; the data directory already holds the key in ``api.json``.
+    """
+    escaped = html.escape(link, quote=True)
+    page = (f'<!doctype html><meta charset="utf-8"><meta name="referrer" content="no-referrer">'
+            f'<meta http-equiv="refresh" content="0;url={escaped}"><title>Peernet</title>'
+            f'<p><a href="{escaped}">Open the Peernet node</a></p>\n')
+    fd, temp = tempfile.mkstemp(dir=data_dir, prefix=".ui-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(page)
+        path = Path(data_dir) / LAUNCH_PAGE
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return path
 
 
 class UiRouter:
@@ -94,7 +124,10 @@ class UiRouter:
                 message = dict(message, headers=[*message.get("headers", []), *extra])
             await send(message)
 
-        await self._assets(inner, receive, send_secured)
+        try:
+            await self._assets(inner, receive, send_secured)
+        except HTTPException as error:  # raised before the response starts (missing file, path outside)
+            await PlainTextResponse("", status_code=error.status_code)(inner, receive, send_secured)
 
 
 def with_ui(api: ASGIApp, *, hosts: Collection[str] = ()) -> ASGIApp:

@@ -26,7 +26,7 @@ function route() {
   return hasKey() ? (name in VIEWS ? [name, arg] : ["status", undefined]) : ["key", undefined];
 }
 
-function showView() {
+function showView(event) {
   const [name, arg] = route();
   current?.hide?.();
   for (const section of document.querySelectorAll(".view")) section.hidden = section.id !== `view-${name}`;
@@ -38,7 +38,8 @@ function showView() {
   current?.show?.(arg);
   const heading = document.querySelector(`#view-${name} h2`);
   document.title = `${heading?.textContent ?? "Peernet"} · Peernet`;
-  if (document.activeElement === document.body || document.activeElement?.closest("nav, .view[hidden]")) {
+  const focusLost = document.activeElement === document.body || document.activeElement?.closest("nav, .view[hidden]");
+  if (event && focusLost) {
     heading?.focus();
   }
 }

@@ -26,9 +26,13 @@ export function downloadFolder() {
 export async function startDownload(file) {
   const folder = downloadFolder();
   if (!folder) {
-    location.hash = "#downloads";
+    const focusFolder = () => byId("download-folder").focus();
+    if (location.hash === "#downloads") focusFolder();
+    else {
+      window.addEventListener("hashchange", focusFolder, { once: true }); // after the view has switched
+      location.hash = "#downloads";
+    }
     say("downloads-state", "Choose the folder for downloads first, then start the download again.", "error");
-    byId("download-folder").focus();
     return "Choose a download folder first.";
   }
   const hash = b64ToHex(file.hash);

@@ -85,25 +85,44 @@ function count() {
   return job.seen.size === 1 ? "1 result" : `${job.seen.size} results`;
 }
 
-async function poll(current, reset) {
-  if (current !== job || job.stopped) return;
+function schedule(current, delay) {
+  clearTimeout(current.timer);
+  current.timer = setTimeout(() => loop(current), delay);
+}
+
+/**
+ * One request at a time per job: a reset (new filters) while a request is out marks that answer stale,
+ * since the node's cursor moves with every request.
+ */
+async function loop(current) {
+  if (current !== job || current.stopped || current.busy) return;
+  current.busy = true;
+  const reset = current.resetPending;
+  current.resetPending = false;
   let answer;
   try {
-    const params = { id: job.id, limit: PAGE };
+    const params = { id: current.id, limit: PAGE };
     if (reset) Object.assign(params, { reset: 1 }, filters());
     answer = await get("/search/result", params);
   } catch (error) {
-    if (current === job) finish(error.message);
+    if (current === job && !current.stopped) finish(error.message);
     return;
+  } finally {
+    current.busy = false;
   }
-  if (current !== job || job.stopped) return;
+  if (current !== job || current.stopped) return;
+  if (current.resetPending) return schedule(current, 0);
+  if (reset) {
+    current.seen.clear();
+    byId("results-body").replaceChildren();
+  }
   const files = answer.files ?? [];
   showFiles(files);
   if (answer.status === 2) return finish("The search has expired. Search again.");
   if (answer.status === 1) return finish(`Search complete: ${count()}.`);
-  if (Date.now() > job.deadline) return finish(`Search stopped after ${TIMEOUT_SECONDS + 5} s: ${count()}.`);
+  if (Date.now() > current.deadline) return finish(`Search stopped after ${TIMEOUT_SECONDS + 5} s: ${count()}.`);
   say("search-state", `Searching… ${count()} so far.`);
-  job.timer = setTimeout(() => poll(current, false), files.length ? 0 : POLL_MS);
+  schedule(current, files.length ? 0 : POLL_MS);
 }
 
 async function start(event) {
@@ -134,21 +153,23 @@ async function start(event) {
     say("search-state", answer.status === 2 ? "Too many searches at once; try again shortly." : "Use a longer search term.", "error");
     return;
   }
-  job = { id: answer.id, timer: 0, seen: new Set(), stopped: false, deadline: Date.now() + (TIMEOUT_SECONDS + 5) * 1000 };
+  job = {
+    id: answer.id, timer: 0, seen: new Set(), stopped: false, busy: false, resetPending: true,
+    deadline: Date.now() + (TIMEOUT_SECONDS + 5) * 1000,
+  };
   byId("search-stop").disabled = false;
-  poll(job, true);
+  loop(job);
 }
 
 /** New filters for the running (or finished) search: the node refilters everything it found (reset=1). */
 function refilter() {
   if (!job) return;
-  const current = job;
-  clearTimeout(current.timer);
-  current.seen.clear();
-  current.stopped = false;
-  current.deadline = Math.max(current.deadline, Date.now() + 5000);
-  byId("results-body").replaceChildren();
-  poll(current, true);
+  job.resetPending = true;
+  job.stopped = false;
+  job.deadline = Math.max(job.deadline, Date.now() + 5000);
+  byId("search-stop").disabled = false;
+  say("search-state", "Filtering…");
+  if (!job.busy) schedule(job, 0);
 }
 
 async function stop() {
