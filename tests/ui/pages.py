@@ -86,9 +86,13 @@ class NodeUi:
     def wait_search_done(self) -> None:
         expect(self.search_state()).to_contain_text(re.compile("Search complete|Stopped|expired"))
 
+    def recent_rows(self) -> Locator:
+        """The "Recently shared in the network" table under the search (GET /explore)."""
+        return self.page.locator("#recent-body tr")
+
     def download(self, name: str) -> None:
-        """Press Download on the search result (or the peer's file) called ``name``."""
-        rows = self.page.locator("section.view:not([hidden]) tbody tr").filter(has_text=name)
+        """Press Download on the search result (or the peer's file, in a peer's view) called ``name``."""
+        rows = self.page.locator("section.view:not([hidden]) tbody:not(#recent-body) tr").filter(has_text=name)
         rows.first.get_by_role("button", name=f"Download {name}").click()
 
     # -- downloads ------------------------------------------------------------------------------------

@@ -205,6 +205,10 @@ class StandIn:
         files = [f for f in self.network if base64.b64decode(f["nodeid"]).hex() == node]
         return JSONResponse({"status": 1, "files": files, "statistic": None})
 
+    async def explore(self, request: Request) -> Response:
+        return JSONResponse({"status": 1, "files": self.network[: int(request.query_params.get("limit", "100"))],
+                             "statistic": None})
+
     async def profile_list(self, request: Request) -> Response:
         node = request.query_params.get("node", "").lower()
         if node and node != self.own_node.hex():
@@ -233,6 +237,7 @@ class StandIn:
             ("GET", "/download/action", self.download_action), ("POST", "/warehouse/create", self.warehouse_create),
             ("POST", "/blockchain/file/add", self.file_add), ("GET", "/blockchain/file/list", self.file_list),
             ("POST", "/blockchain/file/delete", self.file_delete), ("GET", "/blockchain/view", self.blockchain_view),
+            ("GET", "/explore", self.explore),
             ("GET", "/profile/list", self.profile_list), ("POST", "/profile/write", self.profile_write),
             ("POST", "/profile/delete", self.profile_delete),
         ]

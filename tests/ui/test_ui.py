@@ -79,6 +79,18 @@ def test_search_shows_results_as_they_arrive_and_filters_them(ui: NodeUi, standi
     assert standin.calls_to("/search")[1].body["terminate"] == [results[0].params["id"]]
 
 
+def test_recently_shared_files_show_under_the_search(ui: NodeUi, standin: StandIn) -> None:
+    ui.open()
+    ui.set_download_folder("/srv/peernet")
+    ui.go("Search")
+    expect(ui.recent_rows()).to_have_count(3)
+    assert standin.calls_to("/explore")[0].params == {"limit": "50", "type": "-1"}
+    row = ui.recent_rows().filter(has_text="holiday notes.txt")
+    row.get_by_role("button", name="Download holiday notes.txt").click()
+    expect(ui.page.locator("#recent-state")).to_contain_text("Downloading holiday notes.txt")
+    assert standin.calls_to("/download/start")[0].params["path"] == "/srv/peernet/holiday notes.txt"
+
+
 def test_download_shows_progress_and_pause_resume_cancel_call_the_action_route(ui: NodeUi, standin: StandIn) -> None:
     standin.download_step = 100_000  # 40 polls to finish: time enough to pause
     ui.open()

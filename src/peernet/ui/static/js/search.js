@@ -1,6 +1,6 @@
 // Search: POST /search starts a job; GET /search/result (reset=1 with the filters first, then the next
 // results after the node's cursor) is polled until the job says there is no more. GET /search/terminate
-// stops it.
+// stops it. Below the search, GET /explore lists what peers shared recently.
 
 import { get, post } from "./api.js";
 import { byId, h, say } from "./dom.js";
@@ -38,7 +38,8 @@ function ownerLabel(file, node) {
   return file.username || shortId(node);
 }
 
-function resultRow(file) {
+/** A table row for a file of the network, with a Download button that reports in the status line stateId. */
+function resultRow(file, stateId = "search-state") {
   const node = b64ToHex(file.nodeid);
   const state = h("span", { class: "muted" });
   const download = h("button", {
@@ -47,9 +48,9 @@ function resultRow(file) {
     onclick: async () => {
       download.disabled = true;
       try {
-        say("search-state", await startDownload(file));
+        say(stateId, await startDownload(file));
       } catch (error) {
-        say("search-state", error.message, "error");
+        say(stateId, error.message, "error");
       }
       download.disabled = false;
     },
@@ -190,11 +191,29 @@ export function init() {
   byId("f-sort").value = "4";
   byId("search-form").addEventListener("submit", start);
   byId("search-stop").addEventListener("click", stop);
+  byId("recent-refresh").addEventListener("click", loadRecent);
   for (const id of ["f-type", "f-format", "f-sizemin", "f-sizemax", "f-unit", "f-from", "f-to", "f-sort"]) {
     byId(id).addEventListener("change", refilter);
   }
 }
 
-export function show() {}
+let recentLoaded = false;
+
+async function loadRecent() {
+  recentLoaded = true;
+  say("recent-state", "Loading…");
+  try {
+    const answer = await get("/explore", { limit: 50, type: -1 });
+    const files = answer.files ?? [];
+    byId("recent-body").replaceChildren(...files.map((file) => resultRow(file, "recent-state")));
+    say("recent-state", files.length ? "" : "Nothing yet: your node learns what peers share as it meets them.");
+  } catch (error) {
+    say("recent-state", error.message, "error");
+  }
+}
+
+export function show() {
+  if (!recentLoaded) loadRecent();
+}
 
 export function hide() {}
