@@ -7,10 +7,12 @@ from __future__ import annotations
 import base64
 import re
 from pathlib import Path
+from typing import Any
 
 import httpx
 from playwright.sync_api import expect
 
+from .conftest import ARTIFACTS
 from .pages import NodeUi
 from .standin import StandIn
 
@@ -264,3 +266,21 @@ def test_the_ui_is_public_but_the_api_needs_the_key(standin: StandIn) -> None:
     assert httpx.post(f"{base}/", content=b"x").status_code == 401  # only GET/HEAD reach the UI
     assert httpx.get(f"{base}/status", headers={"x-api-key": standin.key}).json()["countpeerlist"] == 2
     assert re.search(r"/ui/js/app\.js", page.text)
+
+
+def test_narrow_dark_screens_fit_without_sideways_scrolling(browser: Any, standin: StandIn) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, color_scheme="dark")
+    ui = NodeUi(context.new_page(), f"http://127.0.0.1:{standin.port}", standin.key, ARTIFACTS)
+    try:
+        ui.open()
+        ui.search("holiday")
+        expect(ui.result_rows()).to_have_count(3)
+        for section in ("Search", "Status", "Downloads", "My files", "Profile"):
+            ui.go(section)
+            width = ui.page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, f"{section} is {width} px wide"
+        ui.go("Search")
+        ui.screenshot("search-narrow-dark")
+    finally:
+        context.close()
+    assert not ui.script_errors
