@@ -9,14 +9,17 @@ let timer = 0;
 /** The footer line: connected or not, and how many peers (GET /status). */
 export async function refreshConnection() {
   const conn = byId("conn");
+  const show = (text, tone) => { // unchanged text is not written again, so screen readers stay quiet
+    if (conn.textContent !== text) conn.textContent = text;
+    conn.dataset.tone = tone;
+  };
   try {
     const status = await get("/status");
-    conn.textContent = status.isconnected ? `Connected · ${status.countpeerlist} peers` : `Not connected yet · ${status.countpeerlist} peers`;
-    conn.dataset.tone = status.isconnected ? "ok" : "";
+    const peers = status.countpeerlist === 1 ? "1 peer" : `${status.countpeerlist} peers`;
+    show(status.isconnected ? `Connected · ${peers}` : `Not connected yet · ${peers}`, status.isconnected ? "ok" : "");
     return status;
   } catch (error) {
-    conn.textContent = error.message;
-    conn.dataset.tone = "error";
+    show(error.message, "error");
     return null;
   }
 }
