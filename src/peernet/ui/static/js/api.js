@@ -1,4 +1,4 @@
-// The node's local API (spec webapi.md), called with the API key in the x-api-key header.
+// The node's local API (the routes of the Go reference's webapi), called with the API key in the x-api-key header.
 // The key lives in sessionStorage of this tab only; the page that the node serves holds no secret.
 
 const KEY_ITEM = "peernet.apiKey";

@@ -1,4 +1,4 @@
-// Value formats of the local API (spec webapi.md §0.1, §3.4, §3.11) and how the page shows them.
+// Value formats of the local API (as the Go reference writes them) and how the page shows them.
 
 export const FILE_TYPES = ["Binary", "Text", "Picture", "Video", "Audio", "Document", "Executable",
   "Container", "Compressed", "Folder", "Ebook"];
@@ -23,7 +23,7 @@ for (const [type, format, names] of [
   [6, 18, "msi"], [6, 19, "apk"],
 ]) for (const ext of names.split(" ")) EXTENSIONS[ext] = [type, format];
 
-/** [type, format] of a file name by its extension, as the node's /file/format does (spec §3.11). */
+/** [type, format] of a file name by its extension, by the same extension table as the node's /file/format. */
 export function detectFormat(name) {
   const dot = name.lastIndexOf(".");
   if (dot < 0) return [0, 0];
