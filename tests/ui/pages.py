@@ -147,10 +147,14 @@ class NodeUi:
         self.own_file_row(name).get_by_role("button", name=f"Stop sharing {name}").click()
 
     # -- profile --------------------------------------------------------------------------------------
+    def wait_profile_loaded(self) -> None:
+        """The profile form is enabled once the node's profile has been read into it."""
+        expect(self.page.get_by_label("Name", exact=True)).to_be_enabled()
+
     def save_profile(self, **fields: str) -> None:
         """Fill profile fields by label (``Name="Bob"``, ``Email=""``) and save."""
         self.go("Profile")
-        expect(self.page.locator("#identity-facts dd").first).to_be_visible()  # the profile has been read
+        self.wait_profile_loaded()
         for label, value in fields.items():
             self.page.get_by_label(label, exact=True).fill(value)
         self.page.get_by_role("button", name="Save profile").click()

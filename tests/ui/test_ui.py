@@ -208,6 +208,7 @@ def test_a_profile_picture_is_uploaded_as_a_blob_and_shown(ui: NodeUi, standin: 
     picture.write_bytes(base64.b64decode(PNG_1X1))
     ui.open()
     ui.go("Profile")
+    ui.wait_profile_loaded()
     ui.page.get_by_label("Picture").set_input_files(str(picture))
     expect(ui.page.get_by_role("img", name="Your picture")).to_be_visible()
     ui.page.get_by_role("button", name="Save profile").click()

@@ -21,7 +21,9 @@ export function showPicture(img, blob) {
   img.src = img.dataset.url;
 }
 
+/** Read the profile; the fields stay disabled until then, so a late answer never overwrites typing. */
 async function load() {
+  byId("profile-fields").disabled = true;
   try {
     const [profile, self] = await Promise.all([get("/profile/list"), get("/account/info")]);
     saved = new Map();
@@ -35,6 +37,8 @@ async function load() {
     fillFacts(byId("identity-facts"), [["Node ID", self.nodeid], ["Peer ID (public key)", self.peerid]]);
   } catch (error) {
     say("profile-state", error.message, "error");
+  } finally {
+    byId("profile-fields").disabled = false;
   }
 }
 
