@@ -132,6 +132,7 @@ def test_a_download_runs_to_the_end(ui: NodeUi, standin: StandIn) -> None:
     ui.go("Downloads")
     ui.wait_download_state("holiday notes.txt", "Finished")
     assert ui.download_progress("holiday notes.txt") == 100
+    expect(ui.page.locator("#downloads-state")).not_to_contain_text("No downloads")
     assert standin.calls_to("/download/start")[0].params["path"] == "C:\\Users\\me\\Downloads\\holiday notes.txt"
     polls = len(standin.calls_to("/download/status"))
     ui.page.wait_for_timeout(1500)
@@ -239,6 +240,7 @@ def test_keyboard_only_search_and_download(ui: NodeUi, standin: StandIn) -> None
     button.focus()
     outline = button.evaluate("el => getComputedStyle(el).outlineStyle")
     assert outline != "none"  # the focus ring shows
+    ui.screenshot("keyboard-focus")
     page.keyboard.press("Enter")
     expect(ui.search_state()).to_contain_text("Downloading holiday photos.zip")
     assert standin.calls_to("/download/start")

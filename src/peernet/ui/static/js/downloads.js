@@ -121,7 +121,9 @@ function render() {
     update(parts, entry);
     if (list.children[i] !== parts.el) list.insertBefore(parts.el, list.children[i] ?? null);
   });
-  if (!downloads.length) say("downloads-state", "No downloads in this window yet.");
+  const empty = "No downloads in this window yet.";
+  if (!downloads.length) say("downloads-state", empty);
+  else if (byId("downloads-state").textContent === empty) say("downloads-state", "");
 }
 
 async function refresh() {
