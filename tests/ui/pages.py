@@ -3,6 +3,7 @@ for end-to-end tests against real nodes. Locators go by role and label, as a scr
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,13 @@ class NodeUi:
         page.on("pageerror", lambda error: self.script_errors.append(str(error)))
         page.on("dialog", lambda dialog: dialog.accept())
         page.set_default_timeout(TIMEOUT_MS)
+
+    @classmethod
+    def of_node(cls, page: Page, data_dir: Path, artifacts: Path | None = None) -> NodeUi:
+        """The UI of the node running on ``data_dir``, found as ``peernet ui`` finds it (``api.json``)."""
+        info = json.loads((Path(data_dir) / "api.json").read_text())
+        host = f"[{info['host']}]" if ":" in str(info["host"]) else info["host"]
+        return cls(page, f"http://{host}:{info['port']}", str(info["key"]), artifacts)
 
     # -- navigation -----------------------------------------------------------------------------------
     def open(self, key: str | None = None) -> NodeUi:
@@ -82,6 +90,9 @@ class NodeUi:
 
     def search_state(self) -> Locator:
         return self.page.locator("#search-state")
+
+    def stop_search(self) -> None:
+        self.page.get_by_role("button", name="Stop", exact=True).click()
 
     def wait_search_done(self) -> None:
         expect(self.search_state()).to_contain_text(re.compile("Search complete|Stopped|expired"))

@@ -81,6 +81,27 @@ def test_search_shows_results_as_they_arrive_and_filters_them(ui: NodeUi, standi
     assert standin.calls_to("/search")[1].body["terminate"] == [results[0].params["id"]]
 
 
+def test_stop_terminates_a_running_search(ui: NodeUi, standin: StandIn) -> None:
+    standin.quiet_polls = 10_000  # the node keeps saying "none yet"
+    ui.open()
+    ui.search("holiday")
+    expect(ui.search_state()).to_contain_text("Searching… 0 results so far.")
+    ui.stop_search()
+    expect(ui.search_state()).to_have_text("Stopped: 0 results.")
+    job = standin.calls_to("/search/result")[0].params["id"]
+    expect(ui.page.get_by_role("button", name="Stop", exact=True)).to_be_disabled()
+    assert [call.params for call in standin.calls_to("/search/terminate")] == [{"id": job}]
+    polls = len(standin.calls_to("/search/result"))
+    ui.page.wait_for_timeout(1200)
+    assert len(standin.calls_to("/search/result")) == polls  # no polling after the stop
+
+
+def test_the_page_objects_find_a_node_by_its_api_file(ui: NodeUi, standin: StandIn, tmp_path: Path) -> None:
+    (tmp_path / "api.json").write_text(f'{{"host": "127.0.0.1", "port": {standin.port}, "key": "{standin.key}"}}')
+    node = NodeUi.of_node(ui.page, tmp_path).open()
+    expect(node.peer_rows()).to_have_count(2)
+
+
 def test_recently_shared_files_show_under_the_search(ui: NodeUi, standin: StandIn) -> None:
     ui.open()
     ui.set_download_folder("/srv/peernet")
