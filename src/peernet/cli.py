@@ -1,4 +1,4 @@
-"""The ``peernet`` command line: run a node, show its identity, list its peers, search, run a demo.
+"""The ``peernet`` command line: run a node, show its identity, list its peers, search, open the web UI, run a demo.
 
 Every expected error (bad input, a damaged file, an OSError, a node already running) is reported
 as one line naming the file or option, with exit code 2; ``--debug`` adds the traceback.
@@ -133,6 +133,27 @@ def _cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_ui(args: argparse.Namespace) -> int:
+    """Print (and with ``--open`` open) the link to the running node's web UI; the key rides in the fragment.
+
+    The browser is given a forwarding page in the data directory, not the link: command lines are public.
+    """
+    import webbrowser
+
+    from ._apifile import read_api_file
+    from .ui import ui_link, write_launch_page
+
+    try:
+        info = read_api_file(Path(args.data_dir))
+    except FileNotFoundError:
+        raise _NoNode(f"no running node found in {args.data_dir} (no api.json)") from None
+    link = ui_link(info.host, info.port, info.key)
+    print(link)
+    if args.open and not webbrowser.open(write_launch_page(Path(args.data_dir), link).as_uri()):
+        print("could not start a web browser; open the link above", file=sys.stderr)
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from ._demo import run_demo
 
@@ -205,6 +226,8 @@ def _parser() -> argparse.ArgumentParser:
     search = command("search", "search the network by keyword through the running node", _cmd_search,
                      json_output=True)
     search.add_argument("text", nargs="+", help="words; quote the whole term for an exact search")
+    ui = command("ui", "print the link to the running node's web UI (it holds the API key)", _cmd_ui)
+    ui.add_argument("--open", action="store_true", help="also open it in the default web browser")
     demo = command("demo", "a small network on loopback: nodes bootstrap from one root", _cmd_demo, data=False)
     demo.add_argument("--nodes", type=int, default=6)
     demo.add_argument("--seconds", type=float, default=12.0)

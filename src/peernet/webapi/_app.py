@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp
 
+from ..ui import with_ui
 from ._backend import ApiBackend
 from ._chain import chain_router
 from ._console import console_router
@@ -70,4 +71,4 @@ def create_app(backend: ApiBackend, hosts: tuple[str, ...] = ()) -> ASGIApp:
     app.add_exception_handler(RequestValidationError, _bad_request)
     app.add_exception_handler(BodyTooLargeError, _too_large)
     app.add_exception_handler(HTTPException, _http_error)
-    return ApiGuard(app, backend.api_key, hosts)
+    return with_ui(ApiGuard(app, backend.api_key, hosts), hosts=hosts)
