@@ -1,0 +1,112 @@
+"""The web UI end to end against two real ``peernet run`` nodes on loopback, in headless Chromium:
+node A shares a file by upload and lists it under "My files"; node B (A as its root peer) finds it
+by search, downloads it, and the downloaded bytes equal the original. Screenshots are kept in
+``tests/ui/artifacts/`` (paths printed)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import ARTIFACTS
+from .pages import NodeUi
+from .realnodes import RealNode, start_node, stop_node, wait_for_peer
+
+pytestmark = pytest.mark.slow
+
+SEARCH_TIMEOUT_MS = 60_000
+
+
+@pytest.fixture(scope="module")
+def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RealNode, RealNode]]:
+    """Node A, and node B with A as its root peer; both stopped afterwards."""
+    home = tmp_path_factory.mktemp("nodes")
+    a = start_node(home / "a")
+    try:
+        b = start_node(home / "b", a)
+        try:
+            wait_for_peer(b, a.public_key)
+            wait_for_peer(a, b.public_key)
+            yield a, b
+        finally:
+            stop_node(b)
+    finally:
+        stop_node(a)
+
+
+def _open_ui(browser: object, node: RealNode) -> NodeUi:
+    """Open the node's UI in a fresh browser context at the link ``peernet ui`` prints."""
+    link = node.ui_link()
+    parts = urlsplit(link)
+    assert parts.fragment == f"key={node.api_key}"
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, color_scheme="light")  # type: ignore[attr-defined]
+    ui = NodeUi(context.new_page(), f"{parts.scheme}://{parts.netloc}", node.api_key, ARTIFACTS)
+    ui.page.goto(link)
+    expect(ui.heading()).to_have_text("Status")
+    assert ui.session_key() == node.api_key and node.api_key not in ui.page.url
+    return ui
+
+
+def _close(ui: NodeUi) -> None:
+    ui.page.context.close()
+    assert not ui.script_errors, f"script errors in the page: {ui.script_errors}"
+
+
+def _share(ui: NodeUi, path: Path) -> None:
+    ui.share_files(path)
+    ui.wait_shared(path.name)
+
+
+def test_a_real_node_shares_an_uploaded_file_and_lists_it(browser: object, nodes: tuple[RealNode, RealNode],
+                                                          tmp_path: Path) -> None:
+    a, _ = nodes
+    original = tmp_path / "field notes 2026.txt"
+    original.write_bytes(b"notes from the field\n" * 400)
+    ui = _open_ui(browser, a)
+    try:
+        _share(ui, original)
+        expect(ui.own_file_row(original.name)).to_contain_text("8.2 KiB")  # 8400 bytes
+        listed = a.api("/blockchain/file/list")
+        assert isinstance(listed, dict)
+        assert [f["name"] for f in listed["files"]].count(original.name) == 1
+        ui.page.reload()  # the list comes from the node, not from the page's memory
+        ui.go("My files")
+        expect(ui.own_file_row(original.name)).to_be_visible()
+        ui.screenshot("real-node-my-files")
+    finally:
+        _close(ui)
+
+
+@pytest.mark.xfail(strict=False, reason="search and download from a peer through the local API come with the "
+                                        "content node's integration; until then B neither finds nor fetches A's file")
+def test_a_peer_finds_and_downloads_the_shared_file(browser: object, nodes: tuple[RealNode, RealNode],
+                                                     tmp_path: Path) -> None:
+    a, b = nodes
+    original = tmp_path / "harbour survey.bin"
+    original.write_bytes(os.urandom(300_000))
+    folder = b.data_dir.parent / "downloads"
+    folder.mkdir(exist_ok=True)
+    ui_a = _open_ui(browser, a)
+    try:
+        _share(ui_a, original)
+    finally:
+        _close(ui_a)
+
+    ui_b = _open_ui(browser, b)
+    try:
+        ui_b.set_download_folder(str(folder))
+        ui_b.search("harbour survey")
+        expect(ui_b.result_row(original.name)).to_be_visible(timeout=SEARCH_TIMEOUT_MS)
+        ui_b.screenshot("real-node-search")
+        ui_b.download(original.name)
+        ui_b.go("Downloads")
+        ui_b.wait_download_state(original.name, "Finished")
+        ui_b.screenshot("real-node-download")
+        assert (folder / original.name).read_bytes() == original.read_bytes()
+    finally:
+        _close(ui_b)
