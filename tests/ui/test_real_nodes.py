@@ -112,6 +112,8 @@ def test_a_peer_finds_and_downloads_the_shared_file(browser: object, nodes: tupl
 
     ui_b = _open_ui(browser, b)
     try:
+        expect(ui_b.peer_rows()).to_have_count(1)  # node A, its root peer
+        ui_b.screenshot("real-node-b-status")
         ui_b.set_download_folder(str(folder))
         _search_until_found(ui_b, "harbour survey", original.name)
         ui_b.screenshot("real-node-search")
