@@ -1,9 +1,12 @@
 """Peer engine figures, each next to a baseline from the same run.
 
-    .venv/bin/python benchmarks/bench_engine.py [--nodes 1000] [--baseline-nodes 100] [--peers 10000]
+    .venv/bin/python benchmarks/bench_engine.py [--nodes 1000] [--baseline-nodes 100] [--peers 10000] [--json]
 
-1. Ping/Pong round trips between two nodes on real UDP loopback (datagrams handled per second by
-   both engines) against the bare codec cost of the same packets (encode + decode, no engine, no I/O).
+1. Ping/Pong round trips between two engines in two processes on real UDP loopback, one in flight:
+   round trips per CPU second of both processes and the median RTT, against the bare codec over
+   UDP in the same run (encode, send, the other process decodes and answers, decode; blocking
+   sockets, no engine), and against the same codec driven by trio's socket waits on both sides
+   (the floor of any trio-driven engine). ``--json`` prints these figures as one JSON line.
 2. Memory per known peer: tracemalloc growth of one engine that learns N peers.
 3. Bootstrap of a simulated network (in-memory network, simulated time): wall and CPU time until
    every node knows at least 20 peers, next to a smaller network bootstrapped the same way and to
@@ -14,8 +17,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
+import select
+import socket
+import statistics
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -25,57 +33,243 @@ import attrs
 import trio
 from trio.testing import MockClock
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(_ROOT))
 
-from peernet import Node
-from peernet_proto import (
+from peernet import Node  # noqa: E402
+from peernet_proto import (  # noqa: E402
     Announcement,
+    Command,
+    Endpoint,
     EngineConfig,
+    EngineEvent,
     EngineLimits,
+    EngineRunner,
+    MemoryNetwork,
     Packet,
     PeerEngine,
     PongReceived,
     PrivateKey,
+    PublicKey,
     RootPeer,
     UdpTransport,
     decode_packet,
     encode_packet,
 )
-from peernet_proto.testing import MemoryNetwork
 
 
-async def ping_pong(seconds: float) -> float:
-    async with UdpTransport.open([("127.0.0.1", 0)]) as ua, UdpTransport.open([("127.0.0.1", 0)]) as ub:
-        a = Node(PrivateKey.generate(), ua)
-        b = Node(PrivateKey.generate(), ub)
-        pongs = 0
-        done = trio.Event()
+@attrs.frozen
+class PingRun:
+    """Sequential round trips (one in flight) between this process and a child process."""
 
-        def on_pong(event: object) -> None:
-            nonlocal pongs
-            if isinstance(event, PongReceived):
-                pongs += 1
-                if not done.is_set():
-                    a.engine.ping(b.public_key, trio.current_time())
-                    a.runner.poke()
+    round_trips: int
+    cpu: float  # CPU seconds of both processes while pinging
+    rtts: tuple[float, ...]  # seconds, measured by the application around each round trip
 
-        a.runner.add_event_handler(on_pong)
+    @property
+    def per_cpu_second(self) -> float:
+        return self.round_trips / self.cpu
+
+    @property
+    def rtt_median_us(self) -> float:
+        return statistics.median(self.rtts) * 1e6
+
+
+def _spawn(mode: str) -> tuple[subprocess.Popen[str], Endpoint, PublicKey]:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(_ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
+    child = subprocess.Popen([sys.executable, __file__, "--child", mode], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True, env=env)
+    assert child.stdout is not None
+    _, port, key = child.stdout.readline().split()
+    return child, ("127.0.0.1", int(port)), PublicKey.from_hex(key)
+
+
+def _child_command(child: subprocess.Popen[str], command: str) -> str:
+    assert child.stdin is not None and child.stdout is not None
+    child.stdin.write(command + "\n")
+    child.stdin.flush()
+    return child.stdout.readline().strip()
+
+
+async def engine_pings(seconds: float) -> PingRun:
+    """Ping/Pong between two engines, each in its own process, on UDP loopback."""
+    child, endpoint, peer = _spawn("engine")
+    rtts: list[float] = []
+    try:
+        async with UdpTransport.open([("127.0.0.1", 0)]) as transport:
+            engine = PeerEngine(PrivateKey.generate(), EngineConfig(local_discovery=False))
+            sent = 0.0
+            running = True
+
+            def on_event(event: EngineEvent) -> None:
+                nonlocal sent
+                if isinstance(event, PongReceived) and running:
+                    rtts.append(time.perf_counter() - sent)
+                    sent = time.perf_counter()
+                    engine.ping(peer, trio.current_time())
+                    runner.poke()
+
+            runner = EngineRunner(engine, transport, on_event)
+            async with trio.open_nursery() as nursery:
+                await nursery.start(runner.run)
+                engine.contact(peer, [endpoint], trio.current_time())
+                runner.poke()
+                while engine.peer(peer) is None:
+                    await trio.sleep(0.01)
+                await trio.sleep(0.2)
+                _child_command(child, "go")
+                rtts.clear()
+                cpu = time.process_time()
+                sent = time.perf_counter()
+                engine.ping(peer, trio.current_time())
+                runner.poke()
+                await trio.sleep(seconds)
+                running = False
+                cpu = time.process_time() - cpu
+                count = len(rtts)
+                nursery.cancel_scope.cancel()
+        child_cpu = float(_child_command(child, "stop"))
+    finally:
+        child.kill()
+        child.wait()
+    return PingRun(count, cpu + child_cpu, tuple(rtts[:count]))
+
+
+def codec_pings(seconds: float) -> PingRun:
+    """The bare codec over UDP: encode, send, the child decodes and answers, decode; blocking sockets."""
+    child, endpoint, peer = _spawn("codec")
+    me = PrivateKey.generate()
+    rtts: list[float] = []
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            _child_command(child, "go")
+            cpu = time.process_time()
+            end = time.perf_counter() + seconds
+            sequence = 0
+            while (sent := time.perf_counter()) < end:
+                sequence += 1
+                sock.sendto(encode_packet(Packet(0, Command.PING, sequence, b""), sender=me, receiver=peer), endpoint)
+                data = sock.recv(2048)
+                packet, _ = decode_packet(data, receiver=me.public_key)
+                assert packet.sequence == sequence
+                rtts.append(time.perf_counter() - sent)
+            cpu = time.process_time() - cpu
+        child_cpu = float(_child_command(child, "stop"))
+    finally:
+        child.kill()
+        child.wait()
+    return PingRun(len(rtts), cpu + child_cpu, tuple(rtts))
+
+
+async def _trio_recv(sock: socket.socket) -> tuple[bytes, Endpoint]:
+    while True:
+        try:
+            data, source = sock.recvfrom(2048)
+            return data, (str(source[0]), int(source[1]))
+        except BlockingIOError:
+            await trio.lowlevel.wait_readable(sock)
+
+
+async def codec_trio_pings(seconds: float) -> PingRun:
+    """The bare codec over UDP with trio waiting for the socket on both sides: the floor of any
+    engine driven by trio (its event loop costs, without the engine)."""
+    child, endpoint, peer = _spawn("codec-trio")
+    me = PrivateKey.generate()
+    rtts: list[float] = []
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            sock.setblocking(False)
+            _child_command(child, "go")
+            cpu = time.process_time()
+            end = time.perf_counter() + seconds
+            sequence = 0
+            while (sent := time.perf_counter()) < end:
+                sequence += 1
+                sock.sendto(encode_packet(Packet(0, Command.PING, sequence, b""), sender=me, receiver=peer), endpoint)
+                data, _ = await _trio_recv(sock)
+                packet, _ = decode_packet(data, receiver=me.public_key)
+                assert packet.sequence == sequence
+                rtts.append(time.perf_counter() - sent)
+            cpu = time.process_time() - cpu
+        child_cpu = float(_child_command(child, "stop"))
+    finally:
+        child.kill()
+        child.wait()
+    return PingRun(len(rtts), cpu + child_cpu, tuple(rtts))
+
+
+async def _codec_trio_child() -> None:
+    key = PrivateKey.generate()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.setblocking(False)
+        print("port", sock.getsockname()[1], key.public_key.hex(), flush=True)
+
+        async def answer() -> None:
+            while True:
+                data, source = await _trio_recv(sock)
+                packet, sender = decode_packet(data, receiver=key.public_key)
+                pong = encode_packet(Packet(0, Command.PONG, packet.sequence, b""), sender=key, receiver=sender)
+                sock.sendto(pong, source)
+
         async with trio.open_nursery() as nursery:
-            await nursery.start(a.run)
-            await nursery.start(b.run)
-            a.engine.contact(b.public_key, ub.local_endpoints(), trio.current_time())
-            a.runner.poke()
-            while a.engine.peer(b.public_key) is None or b.engine.peer(a.public_key) is None:
-                await trio.sleep(0.01)
-            for _ in range(8):  # eight pings in flight
-                a.engine.ping(b.public_key, trio.current_time())
-            a.runner.poke()
-            start = time.perf_counter()
-            await trio.sleep(seconds)
-            done.set()
-            elapsed = time.perf_counter() - start
-            nursery.cancel_scope.cancel()
-    return pongs * 2 / elapsed  # a Ping and a Pong per round trip
+            nursery.start_soon(answer)
+            await _serve_commands(nursery.cancel_scope)
+
+
+async def _serve_commands(scope: trio.CancelScope) -> None:
+    cpu = 0.0
+    while True:
+        command = (await trio.to_thread.run_sync(sys.stdin.readline)).strip()
+        if command == "go":
+            cpu = time.process_time()
+            print("ok", flush=True)
+        else:
+            print(time.process_time() - cpu, flush=True)
+            scope.cancel()
+            return
+
+
+def _child(mode: str) -> None:
+    """The other process: an engine (answers Pings) or the bare codec (answers with a Pong)."""
+    if mode == "engine":
+        trio.run(_engine_child)
+        return
+    if mode == "codec-trio":
+        trio.run(_codec_trio_child)
+        return
+    key = PrivateKey.generate()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        print("port", sock.getsockname()[1], key.public_key.hex(), flush=True)
+        cpu = 0.0
+        while True:
+            readable, _, _ = select.select([sock, sys.stdin], [], [])
+            if sys.stdin in readable:
+                command = sys.stdin.readline().strip()
+                if command == "go":
+                    cpu = time.process_time()
+                    print("ok", flush=True)
+                else:
+                    print(time.process_time() - cpu, flush=True)
+                    return
+            if sock in readable:
+                data, source = sock.recvfrom(2048)
+                packet, sender = decode_packet(data, receiver=key.public_key)
+                pong = encode_packet(Packet(0, Command.PONG, packet.sequence, b""), sender=key, receiver=sender)
+                sock.sendto(pong, source)
+
+
+async def _engine_child() -> None:
+    key = PrivateKey.generate()
+    async with UdpTransport.open([("127.0.0.1", 0)]) as transport:
+        engine = PeerEngine(key, EngineConfig(local_discovery=False))
+        async with trio.open_nursery() as nursery:
+            await nursery.start(EngineRunner(engine, transport).run)
+            print("port", transport.local_endpoints()[0][1], key.public_key.hex(), flush=True)
+            await _serve_commands(nursery.cancel_scope)
 
 
 def bare_codec(seconds: float) -> float:
@@ -131,9 +325,8 @@ async def bootstrap(count: int) -> Bootstrap:
     async with trio.open_nursery() as nursery:
         for index in range(count):
             host = network.add_host([f"10.{index // 250}.{index % 250}.1"], ports=[112])
-            roots = []
-            if nodes:
-                roots = [RootPeer(nodes[0].public_key, tuple(nodes[0].runner.transport.local_endpoints()))]
+            first = nodes[0] if nodes else None
+            roots = [RootPeer(first.public_key, tuple(first.runner.transport.local_endpoints()))] if first else []
             node = Node(PrivateKey.generate(), host, root_peers=roots, rng=random.Random(index), refresh_interval=60.0)
             nodes.append(node)
             await nursery.start(node.run)
@@ -155,22 +348,65 @@ def report_bootstrap(run: Bootstrap, codec_seconds: float) -> str:
             f"bare codec for those datagrams {codec:.1f} s, ratio (CPU) {run.cpu / codec:.1f}")
 
 
+def ping_figures(seconds: float) -> dict[str, float]:
+    """Engine and bare-codec round trips, measured alternately (twice each) to even out the load."""
+    engine_runs, codec_runs, floor_runs = [], [], []
+    for _ in range(2):
+        codec_runs.append(codec_pings(seconds / 2))
+        engine_runs.append(trio.run(engine_pings, seconds / 2))
+        floor_runs.append(trio.run(codec_trio_pings, seconds / 2))
+    engine = PingRun(sum(r.round_trips for r in engine_runs), sum(r.cpu for r in engine_runs),
+                     tuple(t for r in engine_runs for t in r.rtts))
+    codec = PingRun(sum(r.round_trips for r in codec_runs), sum(r.cpu for r in codec_runs),
+                    tuple(t for r in codec_runs for t in r.rtts))
+    floor = PingRun(sum(r.round_trips for r in floor_runs), sum(r.cpu for r in floor_runs),
+                    tuple(t for r in floor_runs for t in r.rtts))
+    return {
+        "ping_round_trips": engine.round_trips,
+        "ping_round_trips_per_cpu_s": round(engine.per_cpu_second, 1),
+        "codec_round_trips_per_cpu_s": round(codec.per_cpu_second, 1),
+        "throughput_ratio": round(engine.per_cpu_second / codec.per_cpu_second, 3),
+        "rtt_median_us": round(engine.rtt_median_us, 1),
+        "codec_rtt_median_us": round(codec.rtt_median_us, 1),
+        "rtt_ratio": round(engine.rtt_median_us / codec.rtt_median_us, 3),
+        "codec_trio_round_trips_per_cpu_s": round(floor.per_cpu_second, 1),
+        "codec_trio_rtt_median_us": round(floor.rtt_median_us, 1),
+        "ratio_to_trio_floor": round(engine.per_cpu_second / floor.per_cpu_second, 3),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--nodes", type=int, default=1000)
+    parser.add_argument("--nodes", type=int, default=1000, help="simulated bootstrap network (0: skip)")
     parser.add_argument("--baseline-nodes", type=int, default=100, help="smaller network, bootstrapped first")
-    parser.add_argument("--peers", type=int, default=10000)
-    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--peers", type=int, default=10000, help="memory per peer (0: skip)")
+    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--json", action="store_true", help="print the ping figures as one JSON line")
+    parser.add_argument("--child", choices=("engine", "codec", "codec-trio"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    engine_rate = trio.run(ping_pong, args.seconds)
-    codec_rate = bare_codec(args.seconds)
-    print(f"ping/pong on UDP loopback: {engine_rate:,.0f} datagrams/s handled; bare codec (encode+decode): "
-          f"{codec_rate:,.0f} packets/s; ratio {engine_rate / codec_rate:.2f}")
-    per_peer = memory_per_peer(args.peers)
-    print(f"memory per known peer ({args.peers} peers): {per_peer:,.0f} bytes (target < 4096)")
-    for count in (args.baseline_nodes, args.nodes):
-        run = trio.run(bootstrap, count, clock=MockClock(autojump_threshold=0))
-        print(report_bootstrap(run, args.seconds), flush=True)
+    if args.child:
+        _child(args.child)
+        return
+    figures = ping_figures(args.seconds)
+    if args.json:
+        print(json.dumps(figures), flush=True)
+    else:
+        print(f"ping round trips between two processes on UDP loopback: {figures['ping_round_trips_per_cpu_s']:,.0f} "
+              f"per CPU second; bare codec over UDP: {figures['codec_round_trips_per_cpu_s']:,.0f}; "
+              f"ratio {figures['throughput_ratio']:.2f} (target >= 0.8)")
+        print(f"RTT median {figures['rtt_median_us']:.0f} us; bare codec {figures['codec_rtt_median_us']:.0f} us; "
+              f"ratio {figures['rtt_ratio']:.2f} (target <= 1.5)")
+        print(f"the bare codec driven by trio on both sides (the event loop's floor): "
+              f"{figures['codec_trio_round_trips_per_cpu_s']:,.0f} per CPU second, RTT median "
+              f"{figures['codec_trio_rtt_median_us']:.0f} us; engine / floor {figures['ratio_to_trio_floor']:.2f}",
+              flush=True)
+    if args.peers:
+        per_peer = memory_per_peer(args.peers)
+        print(f"memory per known peer ({args.peers} peers): {per_peer:,.0f} bytes (target < 4096)")
+    if args.nodes:
+        for count in (args.baseline_nodes, args.nodes):
+            run = trio.run(bootstrap, count, clock=MockClock(autojump_threshold=0))
+            print(report_bootstrap(run, args.seconds), flush=True)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ from collections.abc import Callable
 import trio
 from Crypto.Cipher import Salsa20
 
-from peernet_proto.wire import decode_lite_packet, encode_lite_packet
 from peernet_proto.udt import (
     UdtConfig,
     UdtConnection,
@@ -34,6 +33,7 @@ from peernet_proto.udt import (
     decode_udt_frame,
     encode_udt_frame,
 )
+from peernet_proto.wire import decode_lite_packet, encode_lite_packet
 
 MIB = 1 << 20
 

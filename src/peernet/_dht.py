@@ -2,10 +2,10 @@
 and the trio glue that turns its operations into awaitable calls.
 
 The service answers FIND_VALUE / INFO_STORE / keyword-search items for the engine (what is stored
-and served is documented in :mod:`peernet_dht._service`), and runs the client operations. This
-module feeds it the engine's events and the time, wakes the engine runner when requests were
-queued, and hands each finished operation to whoever awaits it. Operations nobody awaits
-(republishing) are dropped when they finish.
+and served is documented in :mod:`peernet_dht._service`), and runs the client operations. It is
+registered with the engine as a behaviour, so the engine's runner feeds it events and the time;
+this module wakes the runner when requests were queued and hands each finished operation to
+whoever awaits it. Operations nobody awaits (republishing) are dropped when they finish.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import trio
 
 from peernet_dht import (
+    DhtBehaviour,
     DhtResult,
     DhtService,
     IndexedFile,
@@ -30,7 +31,7 @@ from peernet_dht import (
     StoreResult,
     ValueResult,
 )
-from peernet_proto import EngineEvent, Feature, PeerEngine, PublicKey
+from peernet_proto import PeerEngine, PublicKey
 
 __all__ = ["NodeDht"]
 
@@ -40,7 +41,8 @@ R = TypeVar("R", bound=DhtResult)
 
 
 class NodeDht:
-    """Owns the service; ``run`` is its timer task, ``on_event`` must see every engine event."""
+    """Owns the service and registers it with ``engine`` as a :class:`DhtBehaviour`: the engine's
+    runner drives its timers and hands it its events; finished operations wake their callers."""
 
     def __init__(
         self,
@@ -54,47 +56,24 @@ class NodeDht:
         self.engine = engine
         self.service = DhtService(engine, closest=lambda key, count: table.closest(key, count), **options)
         engine.handler = self.service
-        if keyword_search:
-            engine.extra_features |= Feature.KEYWORD_SEARCH
+        # keyword_search=False leaves the KEYWORD_SEARCH feature bit off (no search items, like a Go peer).
+        self.behaviour = DhtBehaviour(self.service, keyword_search=keyword_search, on_finished=self._finished)
+        engine.register(self.behaviour)
         self._poke = poke
         self._waiting: dict[int, trio.Event] = {}
         self._results: dict[int, DhtResult] = {}
-        self._wakeup = trio.Event()
 
-    # ---- glue ------------------------------------------------------------------------------------
-
-    def on_event(self, event: EngineEvent) -> None:
-        if self.service.handle_event(event, trio.current_time()):
-            self._changed()
-
-    def _changed(self) -> None:
-        """Requests may have been queued and deadlines moved: flush both loops."""
-        self._collect()
-        self._wakeup.set()
-        self._poke()
-
-    def _collect(self) -> None:
-        for result in self.service.finished():
-            waiter = self._waiting.pop(result.op, None)
-            if waiter is not None:
-                self._results[result.op] = result
-                waiter.set()
-
-    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        task_status.started()
-        while True:
-            deadline = self.service.next_deadline()
-            with trio.move_on_at(deadline if deadline is not None else trio.current_time() + 60.0):
-                await self._wakeup.wait()
-            self._wakeup = trio.Event()
-            self.service.handle_timer(trio.current_time())
-            self._collect()
-            self._poke()
+    def _finished(self, result: DhtResult) -> None:
+        waiter = self._waiting.pop(result.op, None)
+        if waiter is not None:
+            self._results[result.op] = result
+            waiter.set()
 
     async def _wait(self, op: int, kind: type[R]) -> R:
         waiter = self._waiting[op] = trio.Event()
         try:
-            self._changed()
+            self.behaviour.collect()  # it may have finished at once
+            self._poke()  # send what it queued; its deadlines may be earlier than the runner's sleep
             await waiter.wait()
             result = self._results.pop(op)
         finally:

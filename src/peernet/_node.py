@@ -10,19 +10,20 @@ from collections.abc import Iterable, Sequence
 
 import trio
 
-from peernet_chain import LocalChain
+from peernet_chain import ChainState, LocalChain
 from peernet_dht import (
+    BucketRefresh,
     IndexedFile,
     KeywordEntry,
     NetworkHit,
     PublishResult,
     Remote,
+    RoutingDirectory,
     RoutingTable,
     StoreResult,
     ValueResult,
 )
 from peernet_proto import (
-    Announcement,
     DatagramTransport,
     EngineConfig,
     EngineEvent,
@@ -32,46 +33,32 @@ from peernet_proto import (
     PeerRemoved,
     PrivateKey,
     PublicKey,
-    ResponseReceived,
     RootPeer,
     format_endpoint,
     hash_data,
-    record_endpoints,
 )
+from peernet_proto.transfer import TransferBehaviour, TransferClient
 
+from ._content import NodeContent
 from ._dht import NodeDht
 from ._reachability import ReachabilityMonitor
+from ._transfer_adapters import ChainBlockProvider, WarehouseFileSource
 
 __all__ = ["Node"]
 
 log = logging.getLogger(__name__)
 
-
-class _RoutingDirectory:
-    """Answers the engine's "closest peers" questions from the Kademlia routing table."""
-
-    def __init__(self, table: RoutingTable[PublicKey]) -> None:
-        self._table = table
-
-    def closest(self, key: bytes, count: int, exclude: PublicKey) -> Sequence[PublicKey]:
-        # Ask for more than needed: the engine drops peers without a usable connection.
-        return self._table.closest(key, count * 4, exclude)
-
-
-REFRESH = "bucket refresh"
-REFRESH_FANOUT = 3  # peers asked per refresh target
-SUBRANGE_BITS = 3  # an under-filled bucket with an answer's worth of contacts is searched in 8 parts
-ANSWER_SIZE = 5  # closest records per key in an answer (the engine's CLOSEST_PER_KEY)
-RECORDS_FOLLOWED = 5  # closest records contacted per answer, as the reference's bootstrap
-MAX_FOLLOW_UPS = 1024
+ROOT_WARNING_AFTER = 60.0  # seconds without any root peer answering before a warning
 
 
 class Node:
     """Runs until cancelled: ``async with trio.open_nursery() as n: await n.start(node.run)``.
 
-    Bucket refresh as the reference schedules it: once the routing table holds a peer, three
-    rounds one second apart, then one round every ``refresh_interval`` seconds. A round asks the
-    closest known peers for random targets in under-filled buckets and contacts what they report.
+    Its engine hosts the behaviours: :class:`~peernet_dht.BucketRefresh` (routing table and
+    bucket refresh, every ``refresh_interval`` seconds with jitter), the DHT service
+    (:mod:`peernet._dht`), reachability (:mod:`peernet._reachability`) and file and block
+    transfers (:class:`~peernet_proto.transfer.TransferBehaviour`, serving ``content``'s warehouse
+    and own chain); one runner drives them.
     """
 
     def __init__(
@@ -83,6 +70,7 @@ class Node:
         root_peers: Sequence[RootPeer] = (),
         local_discovery: bool = False,
         chain: LocalChain | None = None,
+        content: NodeContent | None = None,
         rng: random.Random | None = None,
         refresh_interval: float = 300.0,
         keyword_search: bool = True,
@@ -91,16 +79,21 @@ class Node:
         self.key = key
         self._rng = rng or random.Random()
         self.refresh_interval = refresh_interval
-        # Peers reported by a refresh answer, contacted and then asked for the same target: this
-        # walks towards each target hop by hop, as an iterative Kademlia lookup does.
-        self._follow_up: dict[PublicKey, bytes] = {}
+        self.content = content
+        if content is not None:
+            chain = content.chain
         self.chain = chain
         self.table: RoutingTable[PublicKey] = RoutingTable(key.public_key.node_id)
         config = EngineConfig(user_agent=user_agent, root_peers=tuple(root_peers), local_discovery=local_discovery)
-        self.engine = PeerEngine(
-            key, config, directory=_RoutingDirectory(self.table), rng=rng, blockchain=self._blockchain_state
-        )
+        self.engine = PeerEngine(key, config, directory=RoutingDirectory(self.table), rng=rng)
+        if chain is not None:
+            # Pushed on every change: no chain read per Response or keep-alive.
+            self._chain_changed(chain.state)
+            chain.watch(self._chain_changed)
         self.runner = EngineRunner(self.engine, transport, self._on_event)
+        # Behaviours, in the order they see events: the routing table first.
+        self.bucket_refresh = BucketRefresh(self.engine, self.table, interval=refresh_interval, rng=self._rng)
+        self.engine.register(self.bucket_refresh)
         # FIND_VALUE / INFO_STORE / search answers, lookups; keyword_search=False leaves the
         # KEYWORD_SEARCH feature bit off (the node then gets no search items, like a Go peer).
         self.dht = NodeDht(self.engine, self.table, self.runner.poke, keyword_search=keyword_search)
@@ -108,70 +101,39 @@ class Node:
         # PCP mappings of the listening sockets): sets the FIREWALL bit and external port.
         self.map_ports = map_ports
         self.reachability = ReachabilityMonitor(self.engine)
+        self.engine.register(self.reachability)
+        # File and block transfers: files from the warehouse, blocks of the own chain.
+        files = WarehouseFileSource(content.warehouse) if content is not None else None
+        blocks = ChainBlockProvider(chain) if chain is not None else None
+        self.transfer = TransferBehaviour(files, blocks)
+        self.engine.register(self.transfer)
+        self.transfer_client = TransferClient(self.transfer, poke=self.runner.poke)
 
     @property
     def public_key(self) -> PublicKey:
         return self.key.public_key
 
-    def _blockchain_state(self) -> tuple[int, int]:
-        if self.chain is None:
-            return 0, 0
-        state = self.chain.state
-        return state.height, state.version
+    def _chain_changed(self, state: ChainState) -> None:
+        self.engine.set_blockchain(state.height, state.version)
 
     def _on_event(self, event: EngineEvent) -> None:
-        now = trio.current_time()
         if isinstance(event, PeerConnected):
-            self.table.add(event.peer, now)
-            target = self._follow_up.pop(event.peer, None)
-            if target is not None:
-                self._ask(event.peer, target, now)
             log.info("peer connected %s %s %s", event.peer.hex()[:16], format_endpoint(event.remote), event.user_agent)
         elif isinstance(event, PeerRemoved):
-            self.table.remove(event.peer.node_id)
             log.info("peer removed %s (%s)", event.peer.hex()[:16], event.reason)
-        elif isinstance(event, ResponseReceived) and event.tag == REFRESH:
-            self._follow(event, now)
-            return
-        self.dht.on_event(event)
-
-    def _follow(self, event: ResponseReceived, now: float) -> None:
-        for entry in event.response.hash2peers:
-            for record in entry.closest[:RECORDS_FOLLOWED]:
-                if record.public_key == self.public_key or self.engine.peer(record.public_key) is not None:
-                    continue
-                endpoints = record_endpoints(record)
-                if endpoints and len(self._follow_up) < MAX_FOLLOW_UPS:
-                    self._follow_up[record.public_key] = entry.key
-                    self.engine.contact(record.public_key, endpoints, now)
-
-    def _ask(self, peer: PublicKey, target: bytes, now: float) -> None:
-        announcement = Announcement(features=self.engine.features, find_peer=[target])
-        self.engine.send_announcement(peer, announcement, now, tag=REFRESH)
 
     def refresh(self) -> None:
-        """One refresh round; FIND_SELF for our own ID is sent as FIND_PEER like any target."""
-        now = trio.current_time()
-        self._follow_up.clear()  # contacts that never answered are forgotten each round
-        for target in self.table.refresh_targets(self._rng):
-            for peer in self.table.closest(target, REFRESH_FANOUT):
-                self._ask(peer, target, now)
-        for target in self.table.subrange_targets(self._rng, split_bits=SUBRANGE_BITS, min_size=ANSWER_SIZE):
-            for peer in self.table.closest(target, 1):
-                self._ask(peer, target, now)
+        """One bucket refresh round now (they also run on their own schedule)."""
+        self.bucket_refresh.refresh(trio.current_time())
         self.runner.poke()
 
-    async def _refresh_loop(self) -> None:
-        # A root whose first answer was lost can stay the only contact (the engine stops
-        # bootstrapping once the root is a peer): refresh as soon as there is one contact.
-        while not self.table:
-            await trio.sleep(1.0)
-        for _ in range(3):
-            self.refresh()
-            await trio.sleep(1.0)
-        while True:
-            await trio.sleep(self.refresh_interval)
-            self.refresh()
+    async def _watch_roots(self, roots: int) -> None:
+        """Warn when no root peer has answered within a minute of the start."""
+        if not roots:
+            return
+        await trio.sleep(ROOT_WARNING_AFTER)
+        if not any(self.engine.peer(root.public_key) for root in self.engine.config.root_peers):
+            log.warning("no root peer has answered within %.0f s of the start", ROOT_WARNING_AFTER)
 
     async def _follow_addresses(self) -> None:
         """Sockets come and go as interfaces change (the UDP transport re-scans every 10 s)."""
@@ -188,9 +150,8 @@ class Node:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         async with trio.open_nursery() as nursery:
             await nursery.start(self.runner.run)
-            nursery.start_soon(self._refresh_loop)
             nursery.start_soon(self._follow_addresses)
-            await nursery.start(self.dht.run)
+            nursery.start_soon(self._watch_roots, len(self.engine.config.root_peers))
             await nursery.start(functools.partial(self.reachability.run, self.runner, map_ports=self.map_ports))
             task_status.started()
 

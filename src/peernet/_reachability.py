@@ -46,8 +46,10 @@ from peernet_nat import (
 from peernet_proto import (
     AddressObserved,
     Announcement,
+    BaseBehaviour,
     Endpoint,
     EngineEvent,
+    EngineHost,
     EngineRunner,
     PeerEngine,
     PublicKey,
@@ -57,18 +59,22 @@ __all__ = ["REANNOUNCE", "ReachabilityMonitor"]
 
 log = logging.getLogger(__name__)
 
-REANNOUNCE = "reachability announcement"  # the tag of the Announcements sent after a change
+REANNOUNCE = "reachability announcement"  # what the Announcements sent after a change are for (logs)
 _UNKNOWN = Reachability(ReachabilityClass.UNKNOWN)
 _MAPPING_KEPT = (MappingEventKind.MAPPED, MappingEventKind.RENEWED, MappingEventKind.REMAPPED)
 
 
-class ReachabilityMonitor:
+class ReachabilityMonitor(BaseBehaviour):
     """Feeds address reports and port mappings into trackers and applies the result to ``engine``.
 
     Sans-IO at its core (:meth:`handle_event`, :meth:`handle_mapping_event`, :meth:`tick` take
-    ``now``); :meth:`run` is the trio shell that also keeps a port mapping for every private IPv4
-    socket. The Announcements it sends after a change carry the blockchain state the engine fills in.
+    ``now``), and an engine behaviour: registered with the engine it gets the engine's events and
+    ages its reports on the engine's timer. :meth:`run` is the trio shell that keeps a port mapping
+    for every private IPv4 socket. The Announcements it sends after a change carry the blockchain
+    state the engine fills in; their answers come back here (and need nothing).
     """
+
+    commands: frozenset[int] = frozenset()
 
     def __init__(
         self,
@@ -77,8 +83,12 @@ class ReachabilityMonitor:
         make_tracker: Callable[[], ReachabilityTracker] = ReachabilityTracker,
         announce_limit: int = 256,
         on_change: Callable[[Endpoint, ReachabilityChanged], None] | None = None,
+        tick_interval: float = 10.0,
     ) -> None:
         self.engine = engine
+        self.tick_interval = tick_interval
+        self._next_tick: float | None = None
+        self._host: EngineHost | None = None
         self.configured_firewall = engine.firewall  # kept while nothing is known
         self.announce_limit = announce_limit
         self._make_tracker = make_tracker
@@ -98,6 +108,20 @@ class ReachabilityMonitor:
         return {local: tracker.current for local, tracker in self._trackers.items()}
 
     # ---- evidence --------------------------------------------------------------------------
+
+    def attach(self, host: EngineHost, now: float) -> None:
+        """Registered with the engine: age reports every ``tick_interval`` seconds from now."""
+        self._host = host
+        self._next_tick = now + self.tick_interval
+
+    def next_deadline(self) -> float | None:
+        """The next :meth:`tick`."""
+        return self._next_tick
+
+    def handle_timer(self, now: float) -> None:
+        """The engine's timer: :meth:`tick`."""
+        self._next_tick = now + self.tick_interval
+        self.tick(now)
 
     def handle_event(self, event: EngineEvent, now: float) -> None:
         """Give every engine event here; only :class:`AddressObserved` is used."""
@@ -184,15 +208,10 @@ class ReachabilityMonitor:
     def _announce(self, now: float) -> None:
         announcement = Announcement(features=self.engine.features)
         for peer in self.engine.peers()[: self.announce_limit]:
-            self.engine.send_announcement(peer.public_key, announcement, now, tag=REANNOUNCE)
+            self.engine.send_announcement(peer.public_key, announcement, now, owner=self)
         self.wake()
 
     # ---- the trio shell --------------------------------------------------------------------
-
-    def attach(self, runner: EngineRunner) -> None:
-        """Receive the runner's engine events and wake it after sending."""
-        runner.add_event_handler(lambda event: self.handle_event(event, trio.current_time()))
-        self.wake = runner.poke
 
     async def run(
         self,
@@ -201,13 +220,14 @@ class ReachabilityMonitor:
         map_ports: bool = True,
         methods: Sequence[MappingMethod] = (MappingMethod.PCP, MappingMethod.NATPMP, MappingMethod.UPNP),
         lifetime: int = 3600,
-        tick_interval: float = 10.0,
         task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
     ) -> None:
-        """Attach to ``runner`` and run until cancelled; with ``map_ports``, keep a port mapping
-        (UPnP IGD, NAT-PMP or PCP) for every private IPv4 socket of its transport. Mappings are
-        deleted when cancelled."""
-        self.attach(runner)
+        """Run until cancelled, registered with ``runner``'s engine (unless it already is); with
+        ``map_ports``, keep a port mapping (UPnP IGD, NAT-PMP or PCP) for every private IPv4
+        socket of its transport. Mappings are deleted when cancelled."""
+        if self._host is None:
+            runner.engine.register(self)
+        self.wake = runner.poke
         ports = sorted({port for ip, port in runner.transport.local_endpoints() if _mappable(ip)})
         async with trio.open_nursery() as nursery:
             if map_ports and ports:
@@ -222,9 +242,7 @@ class ReachabilityMonitor:
                         self._tracker((ip, port))
                 nursery.start_soon(mapper.run)
             task_status.started()
-            while True:
-                await trio.sleep(tick_interval)
-                self.tick(trio.current_time())
+            await trio.sleep_forever()
 
 
 def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

@@ -88,6 +88,7 @@ class LocalChain:
         self._key = key
         self.target_block_size = target_block_size
         self.max_block_size = max_block_size
+        self._watchers: list[Callable[[ChainState], None]] = []
         try:
             self._open_header(key)
         except BaseException:
@@ -125,6 +126,10 @@ class LocalChain:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def watch(self, watcher: Callable[[ChainState], None]) -> None:
+        """Call ``watcher`` with the new state after every change (height or version)."""
+        self._watchers.append(watcher)
 
     @property
     def owner(self) -> PrivateKey:
@@ -234,7 +239,10 @@ class LocalChain:
             if new != old:
                 txn.put(HEADER_KEY, encode_local_header(new, self._key))
                 log.debug("chain changed from %s to %s", old, new)
-            return new
+        if new != old:
+            for watcher in self._watchers:
+                watcher(new)
+        return new
 
     def _state(self, txn: Any) -> ChainState:
         raw = txn.get(HEADER_KEY)

@@ -9,6 +9,7 @@ Limits of :class:`DhtService` on what one peer's request may cost: ``INFO_STORE_
 entries taken from one request) and ``QUERY_KEYWORDS_SERVED`` (keyword hashes of one QUERY that are answered).
 """
 
+from ._behaviours import BucketRefresh, DhtBehaviour, RefreshHost, RoutingDirectory
 from ._contact import Contact, HasNodeId
 from ._distance import BITS, ID_SIZE, bucket_index, distance, random_id_in_bucket
 from ._errors import InvalidKeySizeError, KeySizeError, SearchPayloadError
@@ -81,7 +82,9 @@ __all__ = [
     "VALUE_SIZE_MAX",
     "AddOutcome",
     "AddResult",
+    "BucketRefresh",
     "Contact",
+    "DhtBehaviour",
     "DhtEngine",
     "DhtResult",
     "DhtService",
@@ -110,9 +113,11 @@ __all__ = [
     "Providers",
     "PublishResult",
     "Query",
+    "RefreshHost",
     "Remote",
     "Request",
     "RequestSender",
+    "RoutingDirectory",
     "RoutingTable",
     "SearchHit",
     "SearchPayload",

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final, Protocol
+from typing import Final, Protocol
 
 import attrs
 
 from peernet_proto import (
     Announcement,
+    Behaviour,
     Endpoint,
     EngineEvent,
     PeerRecord,
@@ -59,7 +60,7 @@ class RequestSender(Protocol):
         *,
         endpoints: Sequence[Endpoint] = (),
         relay: PublicKey | None = None,
-        tag: Any = None,
+        owner: Behaviour | None = None,
         timeout: float = 20.0,
     ) -> int | None: ...
 
@@ -96,11 +97,6 @@ class LookupDone:
     extensions: tuple[tuple[PublicKey, bytes], ...] = ()
 
 
-@attrs.frozen(slots=True)
-class _Tag:
-    lookup_id: int
-
-
 class _Running:
     __slots__ = ("answers", "extension", "lookup", "started")
 
@@ -133,6 +129,9 @@ class LookupDriver:
         self.request_timeout, self.lookup_timeout, self.punch_timeout = request_timeout, lookup_timeout, punch_timeout
         self.max_lookups = max_lookups
         self._running: dict[int, _Running] = {}
+        # (peer, sequence) of every request in flight -> its lookup; answers are matched here
+        self._pending: dict[tuple[PublicKey, int], int] = {}
+        self.owner: Behaviour | None = None  # the behaviour the engine delivers answers to
         self._done: list[LookupDone] = []
         self._next_id = 0
         self.requests_sent = 0
@@ -173,10 +172,18 @@ class LookupDriver:
         return lookup_id
 
     def handle_event(self, event: EngineEvent, now: float) -> bool:
-        """Feed every engine event; returns True when it belonged to a lookup."""
-        if not isinstance(event, ResponseReceived | RequestTimedOut) or not isinstance(event.tag, _Tag):
+        """Feed every engine event (or only the answers, when the engine delivers them to
+        :attr:`owner`); returns True when it belonged to a lookup."""
+        if not isinstance(event, ResponseReceived | RequestTimedOut):
             return False
-        running = self._running.get(event.tag.lookup_id)
+        key = (event.peer, event.sequence)
+        if isinstance(event, RequestTimedOut) or event.response.sequence_last:
+            lookup_id = self._pending.pop(key, None)
+        else:
+            lookup_id = self._pending.get(key)
+        if lookup_id is None:
+            return False
+        running = self._running.get(lookup_id)
         if running is None:
             return True  # a late answer to a finished lookup
         lookup = running.lookup
@@ -200,7 +207,7 @@ class LookupDriver:
                 for record in (*entry.storing, *entry.closest)
             ]
             step = lookup.on_response(remote, contacts, now)
-        self._apply(event.tag.lookup_id, running, step, now)
+        self._apply(lookup_id, running, step, now)
         return True
 
     def handle_timer(self, now: float) -> None:
@@ -249,10 +256,11 @@ class LookupDriver:
             now,
             endpoints=remote.endpoints,
             relay=remote.relay,
-            tag=_Tag(lookup_id),
+            owner=self.owner,
             timeout=timeout + 1.0,  # the lookup's own timer fires first and decides
         )
         if sequence is None:
             return False
+        self._pending[(remote.public_key, sequence)] = lookup_id
         self.requests_sent += 1
         return True

@@ -63,6 +63,7 @@ import attrs
 
 from peernet_proto import (
     Announcement,
+    Behaviour,
     DecodeError,
     EncodeError,
     EngineEvent,
@@ -216,7 +217,7 @@ class _Kind(enum.Enum):
 
 @attrs.frozen
 class _Tag:
-    """Tag of a direct request (not a lookup's): which operation and what was asked."""
+    """What a direct request (not a lookup's) was sent for: which operation and what was asked."""
 
     op: int
     keywords: frozenset[bytes] = frozenset()
@@ -333,6 +334,8 @@ class DhtService:
         self._lookup_ops: dict[int, int] = {}  # lookup id -> operation id
         self._value_ops: dict[bytes, set[int]] = {}  # key -> running FIND_VALUE operations
         self._finished: list[DhtResult] = []
+        self._requests: dict[tuple[PublicKey, int], _Tag] = {}  # direct requests in flight
+        self.owner: Behaviour | None = None  # the behaviour the engine delivers answers to
         self._next_op = 0
         self._next_housekeeping: float | None = None
         self._next_keyword_republish: float | None = None
@@ -518,13 +521,23 @@ class DhtService:
         self._now = now
         if isinstance(event, ResponseReceived) and self._value_ops:
             self._watch_providers(event, now)
-        if isinstance(event, ResponseReceived | RequestTimedOut) and isinstance(event.tag, _Tag):
-            self._on_answer(event, now)
+        tag = self._request_of(event)
+        if tag is not None and isinstance(event, ResponseReceived | RequestTimedOut):
+            self._on_answer(event, tag, now)
             handled = True
         else:
             handled = self.driver.handle_event(event, now)
         self._pump(now)
         return handled
+
+    def _request_of(self, event: EngineEvent) -> _Tag | None:
+        """What a direct request was sent for, when ``event`` answers one (matched by peer and sequence)."""
+        if not isinstance(event, ResponseReceived | RequestTimedOut):
+            return None
+        key = (event.peer, event.sequence)
+        if isinstance(event, RequestTimedOut) or event.response.sequence_last:
+            return self._requests.pop(key, None)
+        return self._requests.get(key)
 
     def handle_timer(self, now: float) -> None:
         self._now = now
@@ -704,7 +717,7 @@ class DhtService:
                 now,
                 endpoints=remote.endpoints,
                 relay=remote.relay,
-                tag=attrs.evolve(tag, remote=remote, announcement=announcement),
+                owner=self.owner,
                 timeout=self.request_timeout,
             )
         except EncodeError:  # cannot happen with the payload bounds; never let it stop the node
@@ -712,6 +725,7 @@ class DhtService:
             sequence = None
         if sequence is None:
             return False
+        self._requests[(remote.public_key, sequence)] = attrs.evolve(tag, remote=remote, announcement=announcement)
         op.outstanding += 1
         op.messages += 1
         return True
@@ -737,9 +751,7 @@ class DhtService:
                     self._fetch(op, remote_from_record(record, event.peer), now)
                 self._check(op)
 
-    def _on_answer(self, event: ResponseReceived | RequestTimedOut, now: float) -> None:
-        tag = event.tag
-        assert isinstance(tag, _Tag)
+    def _on_answer(self, event: ResponseReceived | RequestTimedOut, tag: _Tag, now: float) -> None:
         op = self._ops.get(tag.op)
         if op is None:
             return  # a late answer to a finished operation

@@ -64,12 +64,13 @@ from peernet_proto import (
 )
 from peernet_proto.testing import MemoryHost, MemoryNetwork
 
+from ._behaviours import RoutingDirectory
 from ._network import LookupDone, LookupDriver, Remote
 from ._routing import RoutingTable
 from ._sim_abstract import ideal_table
 from ._sim_report import LookupRecord, SimConfig, SimReport
 
-__all__ = ["EngineSimulator", "TableDirectory"]
+__all__ = ["EngineSimulator"]
 
 USER_AGENT: Final = "peernet-sim/0.1"
 FILL: Final = "sim fill"  # the tag of the handshakes that fill the tables
@@ -85,17 +86,6 @@ def _on_grid(seconds: float) -> float:
 def _address(index: int) -> str:
     """A public IPv4 address per node (records of private addresses are not shared)."""
     return f"11.{index // 62500}.{index // 250 % 250}.{index % 250 + 1}"
-
-
-class TableDirectory:
-    """The engine's "closest peers" answers from the routing table (as the node does)."""
-
-    def __init__(self, table: RoutingTable[PublicKey]) -> None:
-        self._table = table
-
-    def closest(self, key: bytes, count: int, exclude: PublicKey) -> list[PublicKey]:
-        # Ask for more than needed: the engine drops peers without a usable connection.
-        return self._table.closest(key, count * 4, exclude)
 
 
 class _Node:
@@ -123,7 +113,7 @@ class _Node:
         self.engine = PeerEngine(
             key,
             EngineConfig(user_agent=USER_AGENT, local_discovery=False),
-            directory=TableDirectory(self.table),
+            directory=RoutingDirectory(self.table),
             rng=random.Random(seed),
         )
         self.host: MemoryHost | None = None

@@ -10,6 +10,7 @@ tests and simulations in :mod:`peernet_proto.testing`.
 """
 
 from ._announcement import Announcement, InfoStoreFile, LocalDiscovery
+from ._behaviour import BaseBehaviour, Behaviour, EngineHost
 from ._constants import DEFAULT_PORT, Command, Feature
 from ._distance import sort_by_distance
 from ._engine import (
@@ -56,6 +57,7 @@ from ._packet import Packet, decode_packet, encode_packet
 from ._response import EmbeddedFile, Hash2Peer, PeerRecord, Response
 from ._runner import EngineRunner
 from ._simple import Chat, Ping, Pong
+from ._stats import EngineStatistics
 from ._transfer import Transfer
 from ._transport import Datagram, DatagramTransport, Endpoint, format_endpoint
 from ._traverse import Traverse
@@ -68,6 +70,8 @@ __all__ = [
     "AddressObserved",
     "AdmissionPolicy",
     "Announcement",
+    "BaseBehaviour",
+    "Behaviour",
     "BlockList",
     "Chat",
     "Command",
@@ -79,8 +83,10 @@ __all__ = [
     "Endpoint",
     "EngineConfig",
     "EngineEvent",
+    "EngineHost",
     "EngineLimits",
     "EngineRunner",
+    "EngineStatistics",
     "ExtensionType",
     "Feature",
     "Hash2Peer",

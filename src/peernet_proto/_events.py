@@ -42,7 +42,8 @@ class PeerRemoved:
 
 @attrs.frozen
 class ResponseReceived:
-    """A Response packet to one of our Announcements; ``tag`` is what the request was sent for."""
+    """A Response packet to one of our Announcements. It goes to the behaviour that sent the
+    request (its owner), or to the application with the request's optional ``tag``."""
 
     peer: PublicKey
     response: Response

@@ -59,9 +59,20 @@ def garbage_length_bound(length_without_garbage: int) -> int:
     return MAX_RANDOM_GARBAGE
 
 
-def _keystream_xor(key: bytes, nonce4: bytes, data: bytes) -> bytes:
-    result: bytes = Salsa20.new(key=key, nonce=nonce4 + nonce4).encrypt(data)
+def _keystream(key: bytes, nonce4: bytes, length: int) -> bytes:
+    """The first ``length`` bytes of the packet's Salsa20 keystream: one cipher per packet serves
+    the body and the signature, both encrypted from offset 0."""
+    result: bytes = Salsa20.new(key=key, nonce=nonce4 + nonce4).encrypt(bytes(length))
     return result
+
+
+def _xor(data: bytes, keystream: bytes) -> bytes:
+    """``data`` XOR the start of ``keystream`` (at least as long as ``data``)."""
+    length = len(data)
+    if not length:
+        return b""
+    mixed = int.from_bytes(data, "little") ^ int.from_bytes(keystream[:length], "little")
+    return mixed.to_bytes(length, "little")
 
 
 def encode_packet(
@@ -91,10 +102,11 @@ def encode_packet(
         nonce = os.urandom(_NONCE_SIZE)
     elif len(nonce) != _NONCE_SIZE:
         raise EncodeError("nonce must be 4 bytes")
-    key = receiver.salsa20_key
-    body = nonce + _keystream_xor(key, nonce, header + payload + garbage)
+    plain = header + payload + garbage
+    keystream = _keystream(receiver.salsa20_key, nonce, max(len(plain), SIGNATURE_SIZE))
+    body = nonce + _xor(plain, keystream)
     signature = sender.sign_compact(hash_data(body))
-    return body + _keystream_xor(key, nonce, signature)
+    return body + _xor(signature, keystream)
 
 
 def decode_packet(raw: bytes, *, receiver: PublicKey) -> tuple[Packet, PublicKey]:
@@ -109,11 +121,11 @@ def decode_packet(raw: bytes, *, receiver: PublicKey) -> tuple[Packet, PublicKey
         raise TruncatedError(f"packet of {length} bytes is shorter than {PACKET_LENGTH_MIN}")
     raw = bytes(raw)
     nonce = raw[:_NONCE_SIZE]
-    key = receiver.salsa20_key
     signed_end = length - SIGNATURE_SIZE
-    signature = _keystream_xor(key, nonce, raw[signed_end:])
+    keystream = _keystream(receiver.salsa20_key, nonce, max(signed_end - _NONCE_SIZE, SIGNATURE_SIZE))
+    signature = _xor(raw[signed_end:], keystream)
     sender = recover_compact(signature, hash_data(raw[:signed_end]))
-    plain = _keystream_xor(key, nonce, raw[_NONCE_SIZE:signed_end])
+    plain = _xor(raw[_NONCE_SIZE:signed_end], keystream)
     protocol, command, sequence, payload_size = _HEADER.unpack_from(plain)
     if payload_size > len(plain) - (PACKET_HEADER_SIZE - _NONCE_SIZE):
         raise InvalidFieldError(f"payload size field {payload_size} exceeds the packet")

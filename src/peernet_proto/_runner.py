@@ -1,21 +1,47 @@
-"""The trio shell around the sans-IO engine: moves datagrams between a transport and the engine,
-drives its timer, and hands its events to the application."""
+"""The trio shell around the sans-IO engine: one loop drives the engine and every behaviour
+registered with it.
+
+Datagrams are handled straight from the socket's receive task when the transport offers
+:class:`DirectTransport` (the UDP transport does): no queue between the socket and the engine,
+and what the engine queues in answer leaves at once with a non-blocking send. A single timer
+task sleeps until the earliest deadline of the engine and its behaviours; it is woken only when
+a call moved that deadline earlier. Other transports (the in-memory network) go through
+:meth:`DatagramTransport.receive`.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Callable
+from typing import Protocol, runtime_checkable
 
 import trio
 
 from ._engine import PeerEngine
 from ._events import EngineEvent
-from ._transport import DatagramTransport
+from ._outbox import Outgoing
+from ._transport import DatagramTransport, Endpoint
 
-__all__ = ["EngineRunner"]
+__all__ = ["DirectTransport", "EngineRunner"]
 
 log = logging.getLogger(__name__)
+
+_IDLE = 60.0  # the timer task's sleep when nothing is scheduled
+
+
+@runtime_checkable
+class DirectTransport(Protocol):
+    """A transport that hands datagrams to a callback from its socket tasks and can send
+    without waiting."""
+
+    def set_receiver(self, receiver: Callable[[bytes, Endpoint, Endpoint], None] | None) -> None:
+        """Call ``receiver(data, source, local)`` for every datagram instead of queueing it."""
+        ...
+
+    def send_nowait(self, data: bytes, destination: Endpoint, local: Endpoint) -> bool:
+        """Send at once; False when the socket would block (then use ``send``)."""
+        ...
 
 
 class EngineRunner:
@@ -34,22 +60,67 @@ class EngineRunner:
         self.transport = transport
         self._handlers: list[Callable[[EngineEvent], None]] = [on_event] if on_event else []
         self._wakeup = trio.Event()
+        self._sleeping_until = float("inf")
+        self._timer_awake = True  # until the timer task first sleeps
+        self._direct = transport if isinstance(transport, DirectTransport) else None
+        self._backlog: list[Outgoing] = []
+        self._backlog_ready = trio.Event()
 
     def add_event_handler(self, handler: Callable[[EngineEvent], None]) -> None:
+        """Also call ``handler`` for every engine event."""
         self._handlers.append(handler)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Drive the engine until cancelled."""
         self.engine.unix_offset = time.time() - trio.current_time()
         self.engine.set_local_endpoints(self.transport.local_endpoints(), trio.current_time())
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._receive_loop)
+            if self._direct is not None:
+                self._direct.set_receiver(self._on_datagram)
+                nursery.start_soon(self._send_backlog)
+            else:
+                nursery.start_soon(self._receive_loop)
             nursery.start_soon(self._timer_loop)
             task_status.started()
+            try:
+                await trio.sleep_forever()
+            finally:
+                if self._direct is not None:
+                    self._direct.set_receiver(None)
 
     def poke(self) -> None:
-        """Call after using the engine directly (contact, send_announcement, ...) so that what it
-        queued is sent now rather than on the next timer tick."""
-        self._wakeup.set()
+        """Call after using the engine directly (contact, send_announcement, ...): what it queued
+        is sent now, and the timer is rescheduled if a deadline moved earlier."""
+        if self._direct is not None:
+            self._flush_now()
+        else:
+            self._wakeup.set()
+
+    # ---- direct path ---------------------------------------------------------------------------
+
+    def _on_datagram(self, data: bytes, source: Endpoint, local: Endpoint) -> None:
+        self.engine.receive_datagram(data, source, local, trio.current_time())
+        self._flush_now()
+
+    def _flush_now(self) -> None:
+        direct = self._direct
+        assert direct is not None
+        for outgoing in self.engine.datagrams_to_send(trio.current_time()):
+            if self._backlog or not direct.send_nowait(outgoing.data, outgoing.destination, outgoing.local):
+                self._backlog.append(outgoing)
+                self._backlog_ready.set()
+        self._dispatch_events()
+        self._reschedule()
+
+    async def _send_backlog(self) -> None:
+        while True:
+            await self._backlog_ready.wait()
+            self._backlog_ready = trio.Event()
+            while self._backlog:
+                outgoing = self._backlog.pop(0)
+                await self.transport.send(outgoing.data, outgoing.destination, outgoing.local)
+
+    # ---- queued path and timers ------------------------------------------------------------
 
     async def _receive_loop(self) -> None:
         engine = self.engine
@@ -61,16 +132,34 @@ class EngineRunner:
     async def _timer_loop(self) -> None:
         engine = self.engine
         while True:
+            self._timer_awake = False
             deadline = engine.next_deadline()
-            with trio.move_on_at(deadline if deadline is not None else trio.current_time() + 1.0):
+            self._sleeping_until = deadline if deadline is not None else trio.current_time() + _IDLE
+            with trio.move_on_at(self._sleeping_until):
                 await self._wakeup.wait()
+            self._sleeping_until = float("inf")  # awake: it computes the next deadline itself
             self._wakeup = trio.Event()
+            self._timer_awake = True
             engine.handle_timer(trio.current_time())
-            await self._flush()
+            if self._direct is not None:
+                self._flush_now()
+            else:
+                await self._flush()
 
     async def _flush(self) -> None:
-        for outgoing in self.engine.datagrams_to_send():
+        for outgoing in self.engine.datagrams_to_send(trio.current_time()):
             await self.transport.send(outgoing.data, outgoing.destination, outgoing.local)
+        self._dispatch_events()
+        self._reschedule()
+
+    def _reschedule(self) -> None:
+        if self._timer_awake:
+            return
+        deadline = self.engine.next_deadline()
+        if deadline is not None and deadline < self._sleeping_until:
+            self._wakeup.set()
+
+    def _dispatch_events(self) -> None:
         for event in self.engine.events():
             for handler in self._handlers:
                 try:

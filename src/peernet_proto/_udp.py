@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 ListenAddress = str | Endpoint
 
 IPV4_LIMITED_BROADCAST: Final = "255.255.255.255"
+_BURST = 32  # datagrams handled in a row before the receive task yields
 _DEFAULT_PORT_REFUSALS = (errno.EADDRINUSE, errno.EACCES)
 # (ip, port or None for "112, else any")
 _ListenSpec = tuple[str, int | None]
@@ -52,6 +53,7 @@ class UdpStatistics:
 @attrs.define(eq=False)
 class _Socket:
     sock: trio.socket.SocketType
+    raw: socket.socket  # the same socket, for non-blocking calls without a trio checkpoint
     endpoint: Endpoint
     spec: _ListenSpec | None  # None for a discovery socket
     interface: InterfaceAddress | None
@@ -96,6 +98,7 @@ class UdpTransport:
         self._datagrams_sent = self._bytes_sent = self._send_errors = 0
         self._datagrams_received = self._bytes_received = self._dropped = 0
         self._watcher_scope = trio.CancelScope()
+        self._receiver: Callable[[bytes, Endpoint, Endpoint], None] | None = None
         self._wildcard = False
         self._closed = False
 
@@ -174,6 +177,29 @@ class UdpTransport:
     async def receive(self) -> Datagram:
         return await self._queue_out.receive()
 
+    def set_receiver(self, receiver: Callable[[bytes, Endpoint, Endpoint], None] | None) -> None:
+        """Hand every datagram to ``receiver(data, source, local)`` straight from the socket's
+        receive task instead of queueing it for :meth:`receive` (None: queue again)."""
+        self._receiver = receiver
+
+    def send_nowait(self, data: bytes, destination: Endpoint, local: Endpoint) -> bool:
+        """Send without waiting; False when the socket would block or ``local`` is not open
+        (then :meth:`send` does it, or reports it). Other network errors drop the datagram."""
+        entry = self._sockets.get(local)
+        if entry is None:
+            return False
+        try:
+            entry.raw.sendto(data, destination)
+        except BlockingIOError:
+            return False
+        except OSError as error:
+            self._send_errors += 1
+            logger.debug("sending from %s to %s failed: %s", local, destination, error)
+            return True
+        self._datagrams_sent += 1
+        self._bytes_sent += len(data)
+        return True
+
     async def aclose(self) -> None:
         self._close()
         await trio.lowlevel.checkpoint()
@@ -251,7 +277,8 @@ class UdpTransport:
     async def _open_main_socket(self, spec: _ListenSpec, interface: InterfaceAddress | None) -> _Socket:
         ip, port = spec
         family = _family(ip)
-        sock = trio.socket.socket(family, socket.SOCK_DGRAM)
+        raw = socket.socket(family, socket.SOCK_DGRAM)
+        sock = trio.socket.from_stdlib_socket(raw)
         try:
             if family == socket.AF_INET6:
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
@@ -259,6 +286,7 @@ class UdpTransport:
                     sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, interface.index)
             else:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+            _large_buffers(raw)
             try:
                 await sock.bind((ip, DEFAULT_PORT if port is None else port))
             except OSError as error:
@@ -270,7 +298,7 @@ class UdpTransport:
             sock.close()
             raise
         name = sock.getsockname()
-        return _Socket(sock, (str(name[0]), int(name[1])), spec, interface)
+        return _Socket(sock, raw, (str(name[0]), int(name[1])), spec, interface)
 
     def _start(self, entry: _Socket, table: dict[Endpoint, _Socket]) -> None:
         table[entry.endpoint] = entry
@@ -287,32 +315,58 @@ class UdpTransport:
 
     async def _receive_loop(self, entry: _Socket) -> None:
         with entry.cancel_scope:
+            burst = 0
             while True:
                 try:
-                    data, address = await entry.sock.recvfrom(RECEIVE_BUFFER_SIZE)
-                except trio.ClosedResourceError:
-                    return
+                    data, address = entry.raw.recvfrom(RECEIVE_BUFFER_SIZE)
+                except BlockingIOError:
+                    burst = 0
+                    try:
+                        await trio.lowlevel.wait_readable(entry.raw)
+                    except trio.ClosedResourceError:
+                        return
+                    continue
                 except ConnectionError as error:  # ICMP reports on some systems; UDP goes on
                     logger.debug("%s: %s", format_endpoint(entry.endpoint), error)
                     continue
                 except OSError as error:
+                    if entry.raw.fileno() == -1:
+                        return  # closed
                     logger.error("receiving on %s stopped: %s", format_endpoint(entry.endpoint), error)
                     return
-                self._datagrams_received += 1
-                self._bytes_received += len(data)
-                try:
-                    self._queue_in.send_nowait(Datagram(data, (str(address[0]), int(address[1])), entry.endpoint))
-                except trio.WouldBlock:
-                    self._dropped += 1
-                except (trio.ClosedResourceError, trio.BrokenResourceError):
+                burst += 1
+                if burst >= _BURST:  # let other tasks run during a flood
+                    burst = 0
+                    await trio.lowlevel.checkpoint()
+                if not self._deliver(data, (str(address[0]), int(address[1])), entry.endpoint):
                     return
+
+    def _deliver(self, data: bytes, source: Endpoint, local: Endpoint) -> bool:
+        """Hand over one datagram; False when the transport was closed."""
+        self._datagrams_received += 1
+        self._bytes_received += len(data)
+        receiver = self._receiver
+        if receiver is not None:
+            try:
+                receiver(data, source, local)
+            except Exception:  # the receiver's bug must not stop the socket
+                logger.exception("datagram receiver failed")
+            return True
+        try:
+            self._queue_in.send_nowait(Datagram(data, source, local))
+        except trio.WouldBlock:
+            self._dropped += 1
+        except (trio.ClosedResourceError, trio.BrokenResourceError):
+            return False
+        return True
 
     # ---- local discovery (§10.3) ------------------------------------------------------------
 
     async def _open_discovery(self, port: int) -> None:
         for ip in ("0.0.0.0", "::"):
             family = _family(ip)
-            sock = trio.socket.socket(family, socket.SOCK_DGRAM)
+            raw = socket.socket(family, socket.SOCK_DGRAM)
+            sock = trio.socket.from_stdlib_socket(raw)
             try:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 if hasattr(socket, "SO_REUSEPORT"):
@@ -328,7 +382,7 @@ class UdpTransport:
                 logger.warning("no local discovery on [%s]:%d: %s", ip, port, error)
                 continue
             name = sock.getsockname()
-            self._start(_Socket(sock, (str(name[0]), int(name[1])), None, None), self._discovery)
+            self._start(_Socket(sock, raw, (str(name[0]), int(name[1])), None, None), self._discovery)
         self._join_multicast_group()
 
     def _join_multicast_group(self) -> None:
@@ -368,3 +422,15 @@ class UdpTransport:
         """Send a discovery packet from the main socket ``local`` to every discovery destination."""
         for destination in self.discovery_destinations(local, port):
             await self.send(data, destination, local)
+
+
+SOCKET_BUFFER = 4 << 20  # transfers burst whole UDT windows; the kernel caps this at its maximum
+
+
+def _large_buffers(sock: socket.socket) -> None:
+    """Ask for large send and receive buffers (at least 1 MiB where the system allows it)."""
+    for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, option, SOCKET_BUFFER)
+        except OSError as error:
+            logger.debug("cannot set socket buffer %d: %s", option, error)

@@ -51,9 +51,9 @@ from peernet_proto import (
     decode_message,
     decode_packet,
     encode_extensions,
-    encode_observed_address,
     encode_packet,
 )
+from peernet_proto.wire import encode_observed_address
 
 __all__ = [
     "GOOD_PEER",

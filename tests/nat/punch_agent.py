@@ -229,7 +229,7 @@ async def punch(
         outcome["timed_out"] = isinstance(result, RequestTimedOut)
         if result is None:
             outcome["error"] = "no outcome within the timeout (hang)"
-    outcome["counters"] = dict(engine.counters)
+    outcome["counters"] = engine.statistics().counts()
     return outcome
 
 

@@ -162,7 +162,7 @@ def test_cone_nat_without_mapping_sets_the_firewall_bit_and_peers_see_it() -> No
     # every peer got an Announcement with the new bit at once
     assert all(seen_features(peer, node) & Feature.FIREWALL for peer in peers)
     assert [announcements(peer, node) for peer in peers] == [2, 2, 2]  # introduction, news
-    assert node.counters.get("unmatched_response", 0) == 0
+    assert node.statistics().unmatched_response == 0
     # and says so in the records it hands out: others know to punch
     asker = switch.add(("11.0.0.99", 112))
     record = record_from(asker, peers[0], PEERS[0], node, switch, 2.0)
@@ -306,6 +306,6 @@ async def test_run_on_the_memory_network(autojump_clock: trio.testing.MockClock)
         assert changes == [(LAN, ReachabilityClass.NAT_CONSISTENT)]
         assert node.firewall
         assert all(seen_features(root, node) & Feature.FIREWALL for root in root_engines)
-        assert node.counters.get("unmatched_response", 0) == 0
+        assert node.statistics().unmatched_response == 0
         nursery.cancel_scope.cancel()
     assert REANNOUNCE == "reachability announcement"

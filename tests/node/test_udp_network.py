@@ -95,7 +95,7 @@ async def test_node_follows_new_local_addresses():
             await nursery.start(node.run)
             await udp.update([("127.0.0.1", 0), ("127.0.0.2", 0)])
             with trio.fail_after(15):
-                while len(node.engine._local) < 2:
+                while len(node.engine.local_endpoints) < 2:
                     await trio.sleep(0.5)
-            assert sorted(h for h, _ in node.engine._local) == ["127.0.0.1", "127.0.0.2"]
+            assert sorted(h for h, _ in node.engine.local_endpoints) == ["127.0.0.1", "127.0.0.2"]
             nursery.cancel_scope.cancel()

@@ -63,7 +63,7 @@ def test_unsolicited_response_is_dropped():
     raw = encode_packet(Packet(0, Command.RESPONSE, 12345, payload), sender=b.key, receiver=a.public_key)
     a.events()
     a.receive_datagram(raw, B, A, 2.0)
-    assert a.counters["unmatched_response"] == 1
+    assert a.statistics().unmatched_response == 1
     assert not [e for e in a.events() if isinstance(e, ResponseReceived)]
 
 
@@ -155,7 +155,7 @@ def test_admission_policy_blocks_a_key():
     a.policy = policy
     b.contact(a.public_key, [A], 0.0)
     switch.pump(0.0)
-    assert len(a) == 0 and a.counters["not_admitted"] >= 1
+    assert len(a) == 0 and a.statistics().not_admitted >= 1
 
 
 def test_forged_identities_from_one_address_are_bounded():
@@ -166,7 +166,7 @@ def test_forged_identities_from_one_address_are_bounded():
         raw = encode_packet(Packet(0, 0, i, payload), sender=PrivateKey.generate(), receiver=a.public_key)
         a.receive_datagram(raw, ("203.0.113.9", 5000 + i), A, 0.0)
     assert len(a) == 5
-    assert a.counters["identities_per_ip_exceeded"] == 45
+    assert a.statistics().identities_per_ip_exceeded == 45
 
 
 def test_peer_table_is_bounded_and_evicts_silent_peers():

@@ -76,7 +76,7 @@ def test_request_to_a_reported_peer_without_nat_is_answered_directly():
     switch.pump(1.0)
     assert len(responses(a, "direct")) == 1
     assert a.peer(b.public_key) is not None and b.peer(a.public_key) is not None
-    assert a.counters.get("traverse_sent", 0) == 0
+    assert a.statistics().traverse_sent == 0
 
 
 def test_request_without_any_usable_endpoint_is_refused():
@@ -102,11 +102,11 @@ def test_hole_punching_through_a_relay_connects_two_peers_behind_port_restricted
     switch.pump(6.0)
     (event,) = responses(a, "punch")
     assert event.sequence == sequence
-    assert r.counters["traverse_relayed"] == 1 and b.counters["traverse_answered"] == 1
-    assert a.counters["punched"] == 1
+    assert r.statistics().traverse_relayed == 1 and b.statistics().traverse_answered == 1
+    assert a.statistics().punched == 1
     switch.run(6.0, 8.0, 0.05)  # A's ping after punching lets B register A too
     assert b.peer(a.public_key) is not None and a.peer(b.public_key) is not None
-    assert not a._punches  # nothing left to re-send
+    assert a.statistics().punches == 0  # nothing left to re-send
 
 
 def test_punching_between_unreachable_peers_fails_within_its_timeout():
@@ -123,8 +123,8 @@ def test_punching_between_unreachable_peers_fails_within_its_timeout():
     events = a.events()
     assert not [e for e in events if isinstance(e, ResponseReceived) and e.tag == "punch"]
     (failed,) = [e for e in events if isinstance(e, RequestTimedOut) and e.tag == "punch"]
-    assert not failed.answered and not a._punches
-    assert b.counters["traverse_answered"] == 1
+    assert not failed.answered and a.statistics().punches == 0
+    assert b.statistics().traverse_answered == 1
     assert switch.delivered - sent_before < 40  # bounded re-sends, keep-alives only
 
 
@@ -142,7 +142,7 @@ def test_relay_refuses_forwarding_for_someone_else_expired_or_unknown_targets():
     a.send_message(r.public_key, _traverse_from(a.key, b.public_key, r.public_key, 1))  # expired
     a.send_message(r.public_key, _traverse_from(a.key, stranger.public_key, r.public_key, 10**10))  # unknown target
     switch.pump(1.0)
-    assert r.counters["traverse_relay_refused"] == 3 and "traverse_relayed" not in r.counters
+    assert r.statistics().traverse_relay_refused == 3 and r.statistics().traverse_relayed == 0
 
 
 def test_relay_forwards_at_most_thirty_per_minute_for_one_signer():
@@ -150,7 +150,7 @@ def test_relay_forwards_at_most_thirty_per_minute_for_one_signer():
     for _ in range(40):
         a.send_message(r.public_key, _traverse_from(a.key, b.public_key, r.public_key, 10**10))
     switch.pump(1.0)
-    assert r.counters["traverse_relayed"] == 30 and r.counters["traverse_relay_rate_limited"] == 10
+    assert r.statistics().traverse_relayed == 30 and r.statistics().traverse_relay_rate_limited == 10
 
 
 def test_target_ignores_traverses_not_relayed_by_the_named_relay_or_with_a_foreign_packet():
@@ -159,16 +159,16 @@ def test_target_ignores_traverses_not_relayed_by_the_named_relay_or_with_a_forei
     # Signed by A but embedding a packet of someone else.
     a.send_message(r.public_key, _traverse_from(a.key, b.public_key, r.public_key, 10**10, inner_sender=stranger))
     switch.pump(1.0)
-    assert b.counters["traverse_invalid"] == 1
+    assert b.statistics().traverse_invalid == 1
     inner_ping = _traverse_from(a.key, b.public_key, r.public_key, 10**10, command=Command.PING)
     a.send_message(r.public_key, inner_ping)
     switch.pump(2.0)
-    assert b.counters["traverse_invalid"] == 2
+    assert b.statistics().traverse_invalid == 2
     direct = _traverse_from(a.key, b.public_key, r.public_key, 10**10).with_addresses(ipv4_port=1)
     # A Traverse straight from A, naming R as relay: B checks that the sender is the relay.
     raw = encode_packet(Packet(0, Command.TRAVERSE, 0, direct.encode()[0]), sender=a.key, receiver=b.public_key)
     b.receive_datagram(raw, A, B, 3.0)
-    assert b.counters["traverse_not_for_us"] == 1
+    assert b.statistics().traverse_not_for_us == 1
 
 
 def test_needs_traverse_follows_firewall_bit_and_port_mismatch():
@@ -263,7 +263,7 @@ def test_a_failed_punch_is_reported_at_its_timeout_not_on_the_next_tick():
 
 def test_requests_carry_our_blockchain_state():
     switch, a, _b, r = three_with_relay(nat=())
-    a._blockchain = lambda: (5, 2)
+    a.set_blockchain(5, 2)
     a.request(r.public_key, Announcement(features=a.features, find_peer=[bytes(32)]), 1.0)
     switch.pump(1.0)
     info = r.peer(a.public_key)
@@ -282,5 +282,5 @@ def test_a_value_too_large_to_embed_is_answered_as_a_miss():
     )
     switch.pump(1.0)
     (event,) = responses(a, "big")
-    assert not event.response.embedded_files and r.counters["value_too_large"] == 1
+    assert not event.response.embedded_files and r.statistics().value_too_large == 1
     assert [p.public_key for p in event.response.hash2peers[0].closest] == [b.public_key]

@@ -110,13 +110,14 @@ class EngineMachine(RuleBasedStateMachine):
         engine = self.engine
         assert len(engine) <= LIMITS.max_peers
         assert all(len(p.connections) <= LIMITS.max_connections_per_peer for p in engine.peers())
-        assert len(engine._sequences) <= LIMITS.max_pending_requests
-        assert len(engine._outgoing) <= LIMITS.max_outgoing_queue
-        assert len(engine._events) <= LIMITS.max_events
-        assert all(count <= LIMITS.max_identities_per_ip for count in engine._identities_per_ip.values())
-        assert sum(engine._identities_per_ip.values()) == len(engine)
-        assert len(engine._punches) <= LIMITS.max_pending_requests
-        assert len(engine._relayed) <= LIMITS.max_peers
+        stats = engine.statistics()
+        assert stats.pending_requests <= LIMITS.max_pending_requests
+        assert stats.outgoing_queued <= LIMITS.max_outgoing_queue
+        assert stats.events_queued <= LIMITS.max_events
+        assert stats.busiest_ip_identities <= LIMITS.max_identities_per_ip
+        assert stats.identities_by_ip == len(engine)
+        assert stats.punches <= LIMITS.max_pending_requests
+        assert stats.relay_windows <= LIMITS.max_peers
 
 
 TestEngineMachine = EngineMachine.TestCase

@@ -1,0 +1,229 @@
+"""The receiving side of the engine: lite packets first, then decryption, admission, the
+connection, and dispatch by command through a table (the engine's own handlers, then the
+commands behaviours registered, else a generic :class:`MessageReceived` event)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from ._announcement import Announcement, LocalDiscovery
+from ._bisequences import is_request_start
+from ._constants import LITE_HEADER_SIZE, LOCAL_DISCOVERY_PORT, PACKET_LENGTH_MIN, Command
+from ._errors import DecodeError, PeernetError
+from ._events import AddressObserved, MessageReceived, PeerConnected, PongReceived, ResponseReceived
+from ._extensions import ExtensionType, decode_extensions, decode_observed_address
+from ._keys import PublicKey
+from ._lite import decode_lite_packet
+from ._lite_sessions import LiteSession
+from ._maintenance import DISCOVERY_KEYS
+from ._messages import Message, decode_message
+from ._packet import Packet, decode_packet
+from ._peers import Connection, Peer, is_ipv4
+from ._peertable import PeerTable
+from ._response import Response
+from ._simple import Ping, Pong
+from ._transport import Endpoint
+from ._traverse import Traverse
+
+if TYPE_CHECKING:
+    from ._engine import PeerEngine
+
+__all__ = ["Receiver"]
+
+log = logging.getLogger(__name__)
+
+_Handler = Callable[[Peer, Connection, int, Any, float], None]
+
+
+class Receiver:
+    """Turns datagrams into the engine's actions and events."""
+
+    def __init__(self, engine: PeerEngine) -> None:
+        self._engine = engine
+        self._handlers: dict[int, _Handler] = {
+            Command.LOCAL_DISCOVERY: self._on_discovery,
+            Command.ANNOUNCEMENT: self._on_announcement,
+            Command.RESPONSE: self._on_response,
+            Command.PING: self._on_ping,
+            Command.PONG: self._on_pong,
+            Command.TRAVERSE: self._on_traverse,
+        }
+
+    def handles(self, commands: Iterable[int]) -> bool:
+        """Whether the engine itself handles any of ``commands``."""
+        return any(command in self._handlers for command in commands)
+
+    def receive(self, data: bytes, source: Endpoint, local: Endpoint, now: float) -> None:
+        """Process one datagram that arrived from ``source`` on the socket bound to ``local``."""
+        session = self._engine.lite.match(data)
+        if session is not None and self._lite(session, data, source, now):
+            return
+        if len(data) < PACKET_LENGTH_MIN:
+            self._engine.counters.too_short += 1
+            return
+        discovery = local[1] == LOCAL_DISCOVERY_PORT and local not in self._engine.outbox.local
+        if discovery:
+            if source in self._engine.outbox.local:
+                return  # our own broadcast
+            receiver = DISCOVERY_KEYS[4 if is_ipv4(source[0]) else 6].public_key
+        else:
+            receiver = self._engine.public_key
+        try:
+            packet, sender = decode_packet(data, receiver=receiver)
+        except DecodeError:
+            self._engine.counters.undecryptable += 1
+            return
+        if sender == self._engine.public_key or packet.protocol != 0:
+            self._engine.counters.dropped_self_or_protocol += 1
+            return
+        if discovery:
+            if packet.command != Command.LOCAL_DISCOVERY:
+                self._engine.counters.discovery_wrong_command += 1
+                return
+            locals_ = self._engine.outbox.locals_for(source[0])
+            if not locals_:
+                return
+            local = locals_[0]
+        self._receive_packet(packet, sender, source, local, now)
+
+    def _lite(self, session: LiteSession, data: bytes, source: Endpoint, now: float) -> bool:
+        """Hand a lite packet to its session's owner if it comes from the session's peer."""
+        peer = self._engine.table.get(session.peer)
+        if peer is None or not any(c.remote == source for c in peer.connections):
+            self._engine.counters.lite_wrong_endpoint += 1
+            return False  # perhaps a full packet after all
+        if len(data) < LITE_HEADER_SIZE:
+            return False
+        try:
+            lite = decode_lite_packet(data)
+        except DecodeError:
+            return False
+        self._engine.counters.lite_received += 1
+        try:
+            session.owner.handle_lite(session.peer, session.session_id, lite.data, now)
+        except Exception:
+            self._engine.counters.behaviour_errors += 1
+            log.exception("behaviour %r failed on a lite packet", session.owner)
+        return True
+
+    def _receive_packet(self, packet: Packet, sender: PublicKey, source: Endpoint, local: Endpoint, now: float) -> None:
+        known = sender in self._engine.table
+        if not self._engine.policy.admit(sender, source, packet.command, known):
+            self._engine.counters.not_admitted += 1
+            return
+        peer = self._engine.table.get(sender) or self._engine.table.add(sender, source, now)
+        if peer is None:
+            return
+        connection = self._engine.table.register_connection(peer, source, local, now)
+        if connection is None:
+            return
+        try:
+            message = decode_message(packet.command, packet.payload)
+        except DecodeError:
+            self._engine.counters.undecodable_message += 1
+            return
+        try:
+            self._dispatch(peer, connection, packet.sequence, message, now)
+        except PeernetError as error:  # e.g. an answer too large for the wire: drop, never crash
+            log.debug("cannot handle %s from %s: %s", type(message).__name__, peer.public_key, error)
+            self._engine.counters.handler_errors += 1
+        if not known:
+            self._engine._emit(PeerConnected(peer.public_key, source, peer.user_agent))
+
+    def _dispatch(self, peer: Peer, connection: Connection, sequence: int, message: Message, now: float) -> None:
+        """By command: the engine's own handlers, then behaviours' commands, else an event."""
+        handler = self._handlers.get(message.COMMAND)
+        if handler is not None:
+            handler(peer, connection, sequence, message, now)
+            return
+        behaviour = self._engine._routes.get(message.COMMAND)
+        if behaviour is not None:
+            if not self._transfer_sequence(peer, sequence, message, now):
+                return
+            try:
+                behaviour.handle_message(peer.public_key, message, sequence, now)
+            except PeernetError:
+                raise
+            except Exception:
+                self._engine.counters.behaviour_errors += 1
+                log.exception("behaviour %r failed on %s", behaviour, type(message).__name__)
+            return
+        self._engine._emit(MessageReceived(peer.public_key, message, sequence, connection.remote, connection.local))
+
+    def _transfer_sequence(self, peer: Peer, sequence: int, message: Message, now: float) -> bool:
+        """Transfer and GetBlock messages other than REQUEST_START need a live bidirectional sequence."""
+        if message.COMMAND not in (Command.TRANSFER, Command.GET_BLOCK):
+            return True
+        if is_request_start(message):
+            self._engine.bisequences.register(peer.public_key, sequence, message, now)
+            return True
+        if self._engine.bisequences.accept(peer.public_key, sequence, message, now):
+            return True
+        self._engine.counters.unmatched_transfer += 1
+        return False
+
+    def _on_discovery(
+        self, peer: Peer, connection: Connection, sequence: int, message: LocalDiscovery, now: float
+    ) -> None:
+        PeerTable.update_peer(peer, message, now)
+        self._engine.contact(peer.public_key, [connection.remote], now)
+
+    def _on_announcement(
+        self, peer: Peer, connection: Connection, sequence: int, message: Announcement, now: float
+    ) -> None:
+        PeerTable.update_peer(peer, message, now)
+        PeerTable.update_connection(connection, message)
+        self._engine.answerer.answer(peer, connection, sequence, message, now)
+        self._engine._emit(MessageReceived(peer.public_key, message, sequence, connection.remote, connection.local))
+
+    def _on_response(self, peer: Peer, connection: Connection, sequence: int, message: Response, now: float) -> None:
+        matched = self._engine.requests.match(peer.public_key, sequence, now, last=message.sequence_last)
+        if matched is None:
+            self._engine.counters.unmatched_response += 1
+            return
+        request, owner = matched
+        rtt = now - request.sent_at
+        if not request.answered:
+            connection.rtt = rtt
+        request.answered = True
+        PeerTable.update_peer(peer, message, now)
+        PeerTable.update_connection(connection, message)
+        self._engine.punching.answered(peer, connection, sequence, now)
+        response = ResponseReceived(peer.public_key, message, sequence, request.tag, rtt)
+        if owner is not None and owner is self._engine.maintenance.bootstrap:
+            self._engine._deliver(owner, response)  # the engine's own requests: the application sees them too
+        self._engine._emit(response, self._engine._external(owner))
+        if message.extension:
+            self._observe(peer, connection, message.extension)
+
+    def _on_ping(self, peer: Peer, connection: Connection, sequence: int, message: Ping, now: float) -> None:
+        if connection.port_internal == 0:
+            # Not yet introduced on this connection: introduce ourselves instead of answering.
+            self._engine.maintenance.introduce(peer, connection, now, user_agent=True)
+        else:
+            self._engine.outbox.send_payload(peer, Command.PONG, sequence, b"")
+
+    def _on_pong(self, peer: Peer, connection: Connection, sequence: int, message: Pong, now: float) -> None:
+        matched = self._engine.requests.match(peer.public_key, sequence, now)
+        if matched is None:
+            self._engine.counters.unmatched_pong += 1
+            return
+        request, owner = matched
+        connection.rtt = now - request.sent_at
+        self._engine._emit(PongReceived(peer.public_key, connection.rtt), self._engine._external(owner))
+
+    def _on_traverse(self, peer: Peer, connection: Connection, sequence: int, message: Traverse, now: float) -> None:
+        self._engine.punching.handle_traverse(peer, message, now)
+
+    def _observe(self, peer: Peer, connection: Connection, extension: bytes) -> None:
+        try:
+            value = decode_extensions(extension).get(ExtensionType.OBSERVED_ADDRESS)
+            if value is None:
+                return
+            observed = decode_observed_address(value)
+        except DecodeError:
+            self._engine.counters.bad_extension += 1
+            return
+        self._engine._emit(AddressObserved(peer.public_key, observed, connection.local))
