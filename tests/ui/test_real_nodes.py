@@ -95,8 +95,6 @@ def test_a_real_node_shares_an_uploaded_file_and_lists_it(browser: object, nodes
         _close(ui)
 
 
-@pytest.mark.xfail(strict=False, reason="search and download from a peer through the local API come with the "
-                                        "content node's integration; until then B neither finds nor fetches A's file")
 def test_a_peer_finds_and_downloads_the_shared_file(browser: object, nodes: tuple[RealNode, RealNode],
                                                      tmp_path: Path) -> None:
     a, b = nodes
