@@ -1,7 +1,7 @@
 """The web UI end to end against two real ``peernet run`` nodes on loopback, in headless Chromium:
 node A shares a file by upload and lists it under "My files"; node B (A as its root peer) finds it
-by search, downloads it, and the downloaded bytes equal the original. Screenshots are kept in
-``tests/ui/artifacts/`` (paths printed)."""
+by search, downloads it (the bytes equal the original) and lists it in its view of A. Screenshots
+are kept in ``tests/ui/artifacts/`` (paths printed)."""
 
 from __future__ import annotations
 
@@ -120,5 +120,9 @@ def test_a_peer_finds_and_downloads_the_shared_file(browser: object, nodes: tupl
         ui_b.wait_download_state(original.name, "Finished")
         ui_b.screenshot("real-node-download")
         assert (folder / original.name).read_bytes() == original.read_bytes()
+        ui_b.go("Status")  # A's own files, from the cache of A's chain (GET /blockchain/view)
+        ui_b.open_peer(0)
+        expect(ui_b.peer_file_rows().filter(has_text=original.name)).to_be_visible(timeout=30_000)
+        ui_b.screenshot("real-node-peer-files")
     finally:
         _close(ui_b)

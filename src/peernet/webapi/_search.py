@@ -1,8 +1,8 @@
 """Search routes (spec webapi.md §2.5–2.6): jobs over the node's network keyword search
 (``POST /search``, ``/search/result``, ``/search/statistic``, ``/search/terminate``), and
 ``GET /search/network?term=`` (one search, answered when it completes; used by ``peernet search``).
-``/explore``, ``/blockchain/view`` and ``/merge/directory`` need other peers' chains, which the
-node does not keep yet: they answer status 1 with the own files (own node) or none."""
+``/explore`` and ``/blockchain/view`` answer from the cache of peers' chains (and the own chain for
+the own node ID); ``/merge/directory`` answers status 1 with no files."""
 
 from __future__ import annotations
 
@@ -195,29 +195,46 @@ def _directory_routes(router: APIRouter, backend: ApiBackend) -> None:
     listing = params(("node", "string", False), ("limit", "integer", False), ("type", "integer", False),
                      ("offset", "integer", False))
 
-    def own_files(request: Request) -> list[dict[str, Any]]:
+    def paging(request: Request) -> tuple[int, int, int]:
         wanted = query_int(request, "type")
-        wanted = -1 if wanted is None else wanted
         limit, offset = query_int(request, "limit"), max(0, query_int(request, "offset") or 0)
-        limit = 100 if limit is None or limit < 0 else limit
+        return -1 if wanted is None else wanted, 100 if limit is None or limit < 0 else limit, offset
+
+    def own_files(request: Request) -> list[dict[str, Any]]:
+        wanted, limit, offset = paging(request)
         files = [file_to_api(f, own) for f in backend.content.chain.files()
                  if wanted == -1 or f.file_type == wanted or (wanted == -2 and f.file_type in (0, 6, 7, 8))]
         return [{**f, "metadata": [*f["metadata"], {"type": 5, "name": "Shared By Count", "text": "", "blob": None,
                                                       "date": go_date(None), "number": 1}]}
                 for f in reversed(files)][offset : offset + limit]
 
+    def node_files(request: Request, node: bytes | None) -> list[dict[str, Any]]:
+        """The own files for the own node ID, a peer's from the cache of its chain, else none."""
+        if node == own:
+            return own_files(request)
+        owner = next((key for key in backend.content.cache.owners() if key.node_id == node), None)
+        if owner is None:
+            return []
+        wanted, limit, offset = paging(request)
+        return [file_to_api(f.record, owner.node_id) for f in
+                backend.content.files(owner, limit=limit, file_type=wanted, offset=offset)]
+
     @router.get("/explore", openapi_extra=listing)
     async def explore(request: Request) -> GoJSONResponse:
-        """Recently shared files of other peers (none known yet); with ``node``, as /blockchain/view."""
-        node = _hex_node(query(request, "node"))
-        files = own_files(request) if node == own else []
+        """Recently shared files of other peers (from the cache of their chains); with ``node``, as /blockchain/view."""
+        if query(request, "node") is not None:
+            return GoJSONResponse({"status": 1, "files": node_files(request, _hex_node(query(request, "node"))),
+                                   "statistic": None})
+        wanted, limit, offset = paging(request)
+        files = [file_to_api(f.record, f.owner.node_id) for f in
+                 backend.content.recent(limit=limit, file_type=wanted, offset=offset)]
         return GoJSONResponse({"status": 1, "files": files, "statistic": None})
 
     @router.get("/blockchain/view", openapi_extra=listing)
     async def view(request: Request) -> GoJSONResponse:
-        """The files of one node: the own chain for the own node ID."""
-        files = own_files(request) if _hex_node(query(request, "node")) == own else []
-        return GoJSONResponse({"status": 1, "files": files, "statistic": None})
+        """The files of one node: the own chain for the own node ID, a peer's from the cache of its chain."""
+        return GoJSONResponse({"status": 1, "files": node_files(request, _hex_node(query(request, "node"))),
+                               "statistic": None})
 
     @router.get("/merge/directory", openapi_extra=params(("hash", "string", False), ("limit", "integer", False),
                                                            ("type", "integer", False), ("offset", "integer", False)))
