@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Final, Protocol
 
 from peernet_proto import (
+    CLOSEST_PER_KEY,
     Announcement,
     BaseBehaviour,
     Behaviour,
@@ -41,7 +42,6 @@ log = logging.getLogger(__name__)
 
 REFRESH_FANOUT: Final = 3  # peers asked per refresh target
 SUBRANGE_BITS: Final = 3  # an under-filled bucket with an answer's worth of contacts is searched in 8 parts
-ANSWER_SIZE: Final = 5  # closest records per key in an answer (the engine's CLOSEST_PER_KEY)
 RECORDS_FOLLOWED: Final = 5  # closest records contacted per answer, as the reference's bootstrap
 MAX_FOLLOW_UPS: Final = 1024
 FIRST_ROUNDS: Final = 3  # rounds one second apart once the first peer is known
@@ -169,7 +169,7 @@ class BucketRefresh(BaseBehaviour):
         for target in self.table.refresh_targets(self._rng):
             for peer in self.table.closest(target, REFRESH_FANOUT):
                 self._ask(peer, target, now)
-        for target in self.table.subrange_targets(self._rng, split_bits=SUBRANGE_BITS, min_size=ANSWER_SIZE):
+        for target in self.table.subrange_targets(self._rng, split_bits=SUBRANGE_BITS, min_size=CLOSEST_PER_KEY):
             for peer in self.table.closest(target, 1):
                 self._ask(peer, target, now)
         log.debug("bucket refresh round %d: %d peers in the table", self._rounds, len(self.table))

@@ -79,6 +79,7 @@ class Remote:
 
 
 def remote_from_record(record: PeerRecord, reporter: PublicKey) -> Remote:
+    """How to reach the peer of ``record``: its endpoints, and ``reporter`` as relay when it needs a traverse."""
     return Remote(
         record.public_key,
         tuple(record_endpoints(record)),
@@ -88,6 +89,8 @@ def remote_from_record(record: PeerRecord, reporter: PublicKey) -> Remote:
 
 @attrs.frozen
 class LookupDone:
+    """A finished lookup of ``key`` (32 bytes): its result and its start and end times (seconds, the caller's clock)."""
+
     lookup_id: int
     key: bytes
     result: LookupResult[Remote]

@@ -54,6 +54,7 @@ from ._interfaces import InterfaceAddress, list_interface_addresses
 from ._keys import PrivateKey, PublicKey, hash_data, recover_compact
 from ._messages import Message, UnknownCommandError, decode_message, encode_message
 from ._packet import Packet, decode_packet, encode_packet
+from ._peertable import CLOSEST_PER_KEY
 from ._response import EmbeddedFile, Hash2Peer, PeerRecord, Response
 from ._runner import EngineRunner
 from ._simple import Chat, Ping, Pong
@@ -66,6 +67,7 @@ from ._udp import ListenAddress, UdpStatistics, UdpTransport, machine_listen_add
 __version__ = "0.1.0"
 
 __all__ = [
+    "CLOSEST_PER_KEY",
     "DEFAULT_PORT",
     "AddressObserved",
     "AdmissionPolicy",

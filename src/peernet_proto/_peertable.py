@@ -13,6 +13,7 @@ import attrs
 
 from ._announcement import Announcement, LocalDiscovery
 from ._constants import Feature
+from ._distance import sort_by_distance
 from ._keys import PublicKey
 from ._peers import Connection, ConnectionStatus, Peer, is_ipv4, is_local_address
 from ._response import PeerRecord, Response
@@ -21,7 +22,7 @@ from ._transport import Endpoint
 
 __all__ = ["CLOSEST_PER_KEY", "PeerInfo", "PeerTable", "needs_traverse", "record_endpoints", "record_for"]
 
-CLOSEST_PER_KEY = 5
+CLOSEST_PER_KEY = 5  # peer records per key in an answer, nearest first (the reference's 5)
 
 
 @attrs.frozen
@@ -158,9 +159,8 @@ class PeerTable:
 
     def closest(self, key: bytes, count: int, exclude: PublicKey) -> Sequence[PublicKey]:
         """Closest peers by XOR distance (the engine's directory when no DHT is given)."""
-        target = int.from_bytes(key, "big")
         candidates = (p for p in self._peers.values() if p.public_key != exclude)
-        ranked = sorted(candidates, key=lambda p: int.from_bytes(p.node_id, "big") ^ target)
+        ranked = sort_by_distance(candidates, key)
         return [p.public_key for p in ranked[: count * 4]]
 
     def records(
