@@ -213,7 +213,7 @@ class ContentService:
     ) -> uuid.UUID:
         """Queue a verified download of ``file_hash`` from the peers whose chains publish it into
         ``directory`` (as ``name``, by default the published name). An unfinished download of the
-        same file to the same place is continued instead. Raises
+        same file to the same place is continued instead (a finished one is reported). Raises
         :class:`FileNotFoundOnNetworkError` or :class:`~peernet.downloads.DownloadPathError`."""
         files = self.find_file(file_hash, node_id)
         if not files and node_id is not None:
@@ -226,8 +226,10 @@ class ContentService:
         target_name = name or files[0].name or file_hash.hex()
         target = (Path(directory) / target_name).resolve()
         for info in self.downloads.list():
-            if info.file_hash == file_hash and info.target == target and info.status < DownloadStatus.CANCELED:
-                return info.id
+            if info.file_hash != file_hash or info.target != target:
+                continue
+            if info.status < DownloadStatus.CANCELED or (info.status == DownloadStatus.FINISHED and target.exists()):
+                return info.id  # continued (after a restart, say), or already complete
         sources = [f.owner for f in files if f.owner != self.content.owner]
         if not sources:
             raise DownloadPathError("the file is our own")
