@@ -3,7 +3,7 @@
 * ``GET /peernet/get?hash=&node=&directory=&name=``: queue a verified download of a file from the
   peers whose chains publish it (``node`` optional: any known owner); an unfinished download of the
   same file to the same place is continued. Answers ``{"id": ...}`` or ``{"error": ...}`` (status 404
-  when no known chain publishes the file, 400 for a refused target).
+  when no known chain publishes the file or the node does not download, 400 for a refused target).
 * ``GET /peernet/downloads[?id=]``: the download manager's downloads (or one), with progress.
 """
 
@@ -37,13 +37,15 @@ def peernet_router(backend: ApiBackend) -> APIRouter:
     """The ``/peernet/`` routes."""
     router = APIRouter()
 
-    @router.get("/peernet/get", openapi_extra=params(("hash", HEX32, True), ("node", HEX32, False),
+    @router.get("/peernet/get", responses={200: {"description": "queued"}, 400: {"description": "bad target"},
+                                           404: {"description": "not published by any known chain"}},
+                openapi_extra=params(("hash", HEX32, True), ("node", HEX32, False),
                                                      ("directory", "string", True), ("name", "string", False)))
     async def get(request: Request) -> GoJSONResponse:
         """Queue (or continue) a download from peers."""
         service = backend.service
         if service is None:
-            return GoJSONResponse({"error": "this node does not download from peers"}, status_code=503)
+            return GoJSONResponse({"error": "this node does not download from peers"}, status_code=404)
         file_hash = query_hash(request, "hash")
         node = query_hash(request, "node") if query(request, "node") else None
         directory = query(request, "directory")
@@ -57,7 +59,8 @@ def peernet_router(backend: ApiBackend) -> APIRouter:
             return GoJSONResponse({"error": str(error)}, status_code=400)
         return GoJSONResponse({"id": str(download_id)})
 
-    @router.get("/peernet/downloads", openapi_extra=params(("id", {"type": "string", "format": "uuid"}, False)))
+    @router.get("/peernet/downloads", responses={200: {"description": "downloads"}, 404: {"description": "unknown"}},
+                openapi_extra=params(("id", {"type": "string", "format": "uuid"}, False)))
     async def downloads(request: Request) -> GoJSONResponse:
         """Every download of the manager, or the one with ``id`` (404 when unknown)."""
         service = backend.service
