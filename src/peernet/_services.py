@@ -43,6 +43,7 @@ SYNC_INTERVAL: Final = 1.0
 MAX_SYNCS: Final = 4
 MAX_SEEN: Final = 20_000
 LOCATE_TIMEOUT: Final = 6.0
+REFRESH_TIMEOUT: Final = 3.0
 
 
 class FileNotFoundOnNetworkError(PeernetError):
@@ -115,6 +116,9 @@ class ContentService:
         the DHT and contacted when not known yet) and its announced chain state."""
         engine = self.node.engine
         info = engine.peer(owner)
+        if info is not None:
+            await self._refresh_state(owner)
+            info = engine.peer(owner)
         if info is None or not info.blockchain_height:
             with trio.move_on_after(LOCATE_TIMEOUT):
                 if info is None:
@@ -129,6 +133,16 @@ class ContentService:
         if info is None or not info.blockchain_height:
             return None
         return PeerBlockSource(self.client, owner), info.blockchain_version, info.blockchain_height
+
+    async def _refresh_state(self, owner: PublicKey) -> None:
+        """Ask a connected owner for its current chain state (its Response carries it): a search
+        hit may be newer than the state it last announced."""
+        engine = self.node.engine
+        sequences = engine.send_announcement(owner, engine.announcement(), trio.current_time())
+        self.node.runner.poke()
+        with trio.move_on_after(REFRESH_TIMEOUT):
+            while any(engine.requests.in_use(owner, sequence) for sequence in sequences):
+                await trio.sleep(0.02)
 
     # ---- publishing ----------------------------------------------------------------------------
 

@@ -141,6 +141,9 @@ def _cmd_search(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from ._demo import run_demo
 
+    if not getattr(args, "log_level", None) and not getattr(args, "verbose", False):
+        logging.getLogger().setLevel(logging.WARNING)  # the demo prints its own steps
+
     trio.run(run_demo, args.nodes, args.seconds, Path(args.data_dir) if args.data_dir else None)
     return 0
 
@@ -211,9 +214,10 @@ def _parser() -> argparse.ArgumentParser:
                      json_output=True)
     search.add_argument("text", nargs="+", help="words; quote the whole term for an exact search")
     add_content_commands(command)
-    demo = command("demo", "a small network on loopback: nodes bootstrap from one root", _cmd_demo, data=False)
-    demo.add_argument("--nodes", type=int, default=6)
-    demo.add_argument("--seconds", type=float, default=12.0)
+    demo = command("demo", "nodes on loopback: share a file on one, find it and download it verified on another",
+                   _cmd_demo, data=False)
+    demo.add_argument("--nodes", type=int, default=4)
+    demo.add_argument("--seconds", type=float, default=20.0, help="the longest wait of each step")
     demo.add_argument("--data-dir", default=None, help="where the demo nodes keep their data (default: temporary)")
     command("packet-demo", "encode and decode one packet between two fresh identities", _cmd_packet_demo, data=False)
     return parser
