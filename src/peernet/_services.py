@@ -10,11 +10,13 @@
   file with that hash and size; hits of the local index (own and cached chains) are added.
 * Downloads: a :class:`~peernet.downloads.DownloadManager` over the transfer layer, its state in
   ``<data>/downloads.json`` so downloads resume after a restart.
+* Known peers: saved to ``<data>/peers.json`` every 5 minutes and at stop, contacted at start.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,6 +32,7 @@ from peernet_proto import InvalidKeyError, PeernetError, PublicKey
 from ._catalog import ChainFile, files_of, indexed_file
 from ._content import NodeContent
 from ._node import Node
+from ._state import KnownPeer, load_known_peers, save_known_peers
 from ._transfer_adapters import PeerBlockSource, TransferRangeSource
 from ._verify import CandidateHit
 from .downloads import DownloadManager, DownloadPathError, DownloadStatus
@@ -44,6 +47,9 @@ MAX_SYNCS: Final = 4
 MAX_SEEN: Final = 20_000
 LOCATE_TIMEOUT: Final = 6.0
 REFRESH_TIMEOUT: Final = 3.0
+PEERS_FILE: Final = "peers.json"
+MAX_CONTACTED: Final = 64  # known peers contacted at start
+SAVE_PEERS_INTERVAL: Final = 300.0
 
 
 class FileNotFoundOnNetworkError(PeernetError):
@@ -74,11 +80,42 @@ class ContentService:
         restored = self.downloads.load()
         if restored:
             log.info("%d downloads restored", restored)
-        async with trio.open_nursery() as nursery:
-            await nursery.start(self.downloads.run)
-            nursery.start_soon(self._sync_loop, nursery)
-            nursery.start_soon(self._publish_loop)
-            task_status.started()
+        self._contact_known_peers()
+        try:
+            async with trio.open_nursery() as nursery:
+                await nursery.start(self.downloads.run)
+                nursery.start_soon(self._sync_loop, nursery)
+                nursery.start_soon(self._publish_loop)
+                nursery.start_soon(self._save_peers_loop)
+                task_status.started()
+        finally:
+            self._save_known_peers()
+
+    # ---- known peers ---------------------------------------------------------------------------
+
+    def _contact_known_peers(self) -> None:
+        """Contact the peers known from the last run (besides the root peers)."""
+        engine = self.node.engine
+        peers = load_known_peers(self.content.data_dir / PEERS_FILE)[:MAX_CONTACTED]
+        for peer in peers:
+            engine.contact(peer.key, peer.endpoints, trio.current_time())
+        if peers:
+            self.node.runner.poke()
+            log.info("contacting %d peers known from the last run", len(peers))
+
+    def _save_known_peers(self) -> None:
+        now = time.time()
+        peers = [KnownPeer(p.public_key, tuple(c[0] for c in p.connections), now)
+                 for p in self.node.engine.peers() if p.connections]
+        try:
+            save_known_peers(self.content.data_dir / PEERS_FILE, peers)
+        except OSError as error:
+            log.warning("known peers not saved: %s", error)
+
+    async def _save_peers_loop(self) -> None:
+        while True:
+            await trio.sleep(SAVE_PEERS_INTERVAL)
+            self._save_known_peers()
 
     # ---- chain sync ----------------------------------------------------------------------------
 
