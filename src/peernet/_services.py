@@ -8,7 +8,8 @@
   them before they expire) and are withdrawn when unshared.
 * Verified search: network hits count only once the owner's chain (fetched if needed) holds the
   file with that hash and size; hits of the local index (own and cached chains) are added.
-* Downloads: a :class:`~peernet.downloads.DownloadManager` over the transfer layer, its state in
+* Downloads: a :class:`~peernet.downloads.DownloadManager` over the transfer layer (pieces checked
+  against merkle trees from peers with the extension, :mod:`peernet._merkle_ext`), its state in
   ``<data>/downloads.json`` so downloads resume after a restart.
 * Known peers: saved to ``<data>/peers.json`` every 5 minutes and at stop, contacted at start.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
@@ -25,12 +27,13 @@ from typing import Final
 import attrs
 import trio
 
-from peernet_chain import BlockSource
+from peernet_chain import BlockSource, MerkleTree
 from peernet_dht import NetworkHit, SearchResult
 from peernet_proto import InvalidKeyError, PeernetError, PublicKey
 
 from ._catalog import ChainFile, files_of, indexed_file
 from ._content import NodeContent
+from ._merkle_ext import MerkleHandler, MerkleTrees
 from ._node import Node
 from ._state import KnownPeer, load_known_peers, save_known_peers
 from ._transfer_adapters import PeerBlockSource, TransferRangeSource
@@ -64,7 +67,12 @@ class ContentService:
         self.client = node.transfer_client
         self.sync_interval = sync_interval
         content.verifier.locator = self
-        self.downloads = DownloadManager(TransferRangeSource(self.client), content.data_dir / DOWNLOADS_FILE)
+        # Merkle trees: served from the warehouse, asked of peers so every piece is checked on arrival.
+        self.merkle = MerkleTrees(node.engine, node.runner.poke)
+        node.engine.register(self.merkle)
+        node.engine.handler = MerkleHandler(node.engine.handler, content.tree_of)
+        source = TransferRangeSource(self.client, trees=self._tree)
+        self.downloads = DownloadManager(source, content.data_dir / DOWNLOADS_FILE)
         self._seen: dict[PublicKey, tuple[int, int]] = {}
         self._syncing: set[PublicKey] = set()
         self._published: dict[bytes, bytes] = {}  # own file ID -> content hash, as last published
@@ -284,7 +292,22 @@ class ContentService:
         sources = [f.owner for f in files if f.owner != self.content.owner]
         if not sources:
             raise DownloadPathError("the file is our own")
-        return self.downloads.start(file_hash, files[0].record.size, sources, directory, target_name)
+        root = self._merkle_root(files)
+        size = next(f.record.size for f in files if f.record.merkle_root == root)
+        return self.downloads.start(file_hash, size, sources, directory, target_name, merkle_root=root)
+
+    async def _tree(self, peer: PublicKey, file_hash: bytes) -> MerkleTree | None:
+        root = self._merkle_root(self.find_file(file_hash))
+        if root is None:
+            return None
+        size = next(f.record.size for f in self.find_file(file_hash) if f.record.merkle_root == root)
+        return await self.merkle.tree(peer, file_hash, size, root)
+
+    @staticmethod
+    def _merkle_root(files: Sequence[ChainFile]) -> bytes | None:
+        """The merkle root most records of the file agree on (a lying record cannot win alone)."""
+        roots = Counter(f.record.merkle_root for f in files)
+        return roots.most_common(1)[0][0] if roots else None
 
     async def locate_and_sync(self, owner: PublicKey) -> None:
         """Fetch ``owner``'s chain now (through :meth:`locate`)."""

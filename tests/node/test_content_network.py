@@ -3,7 +3,9 @@ simulated time: one shares files, the others find each by keyword and download o
 
 Three lying nodes answer searches with forged hits (a file ID the owner never published, a wrong
 hash for a real file, a file of their own that their chain does not hold) and serve forged bytes
-of a real file they claim in their chain. No forged hit is shown and no forged byte is kept.
+of a real file they claim in their chain. No forged hit is shown and no forged byte is kept: every
+piece is checked on arrival (against the merkle tree, fetched through the merkle extension, for
+files of several pieces).
 """
 
 from __future__ import annotations
@@ -87,7 +89,9 @@ def _lie(liar: ContentService, victim: ContentService, files: dict[str, bytes], 
 
 async def test_find_and_download_with_liars(autojump_clock: MockClock, tmp_path: Path) -> None:
     network = MemoryNetwork(seed=3, latency=0.02, loss=0.01)
+    # The first file spans five 256 KiB pieces: they are checked against the merkle tree from the owner.
     files = {name: os.urandom(200_000 + 1000 * i) for i, name in enumerate(NAMES)}
+    files[NAMES[0]] = os.urandom(1_200_000)
     async with trio.open_nursery() as nursery:
         services, go = await _start(nursery, network, tmp_path)
         assert go == COUNT // GO_EVERY and len(services) == COUNT - go
@@ -127,6 +131,10 @@ async def test_find_and_download_with_liars(autojump_clock: MockClock, tmp_path:
             assert [p.name for p in target.iterdir()] == [NAMES[index % 3]]  # nothing else kept
             rejected += info.rejected_pieces
         assert rejected > 0  # the liars were asked, and their bytes refused
+        (record,) = [f.record for f in honest[0].find_file(hash_data(files[NAMES[0]]), owner.node.public_key.node_id)]
+        assert record.size > 4 * 256 * 1024
+        tree = await honest[0].merkle.tree(owner.node.public_key, record.hash, record.size, record.merkle_root)
+        assert tree is not None and tree.fragment_count == 5 and tree.root_hash == record.merkle_root
         nursery.cancel_scope.cancel()
 
 
