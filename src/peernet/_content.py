@@ -19,6 +19,7 @@ import trio
 from peernet_chain import CacheLimits
 from peernet_proto import PrivateKey
 
+from ._chains import ChainPolicy
 from ._config import KEY_FILE
 from ._library import ContentLibrary
 
@@ -28,6 +29,7 @@ CHAIN_DIR: Final = "blockchain"
 WAREHOUSE_DIR: Final = "warehouse"
 CACHE_DIR: Final = "chains"
 DELETED_MARKER: Final = "account-deleted"
+MIN_FETCH_INTERVAL: Final = 2.0
 log = logging.getLogger(__name__)
 
 
@@ -40,7 +42,12 @@ class NodeContent(ContentLibrary):
         if marker.exists():  # the account was deleted: the old identity's chain goes with its key
             shutil.rmtree(data_dir / CHAIN_DIR, ignore_errors=True)
             marker.unlink()
-        super().__init__(data_dir, key, cache_limits=cache_limits, dirs=(CHAIN_DIR, WAREHOUSE_DIR, CACHE_DIR))
+        # A changed chain is fetched again after 2 s at the earliest: a search hit of a file shared
+        # a moment ago is verified at once, while a peer changing its chain all the time costs one
+        # fetch per 2 s (and at most a few fetches run at once).
+        policy = ChainPolicy(min_interval=MIN_FETCH_INTERVAL)
+        super().__init__(data_dir, key, cache_limits=cache_limits, policy=policy,
+                         dirs=(CHAIN_DIR, WAREHOUSE_DIR, CACHE_DIR))
         self.lock = trio.Lock()
 
     def delete_account(self) -> None:

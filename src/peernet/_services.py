@@ -8,14 +8,18 @@
   them before they expire) and are withdrawn when unshared.
 * Verified search: network hits count only once the owner's chain (fetched if needed) holds the
   file with that hash and size; hits of the local index (own and cached chains) are added.
-* Downloads: a :class:`~peernet.downloads.DownloadManager` over the transfer layer, its state in
+* Downloads: a :class:`~peernet.downloads.DownloadManager` over the transfer layer (pieces checked
+  against merkle trees from peers with the extension, :mod:`peernet._merkle_ext`), its state in
   ``<data>/downloads.json`` so downloads resume after a restart.
+* Known peers: saved to ``<data>/peers.json`` every 5 minutes and at stop, contacted at start.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
@@ -23,13 +27,15 @@ from typing import Final
 import attrs
 import trio
 
-from peernet_chain import BlockSource
+from peernet_chain import BlockSource, MerkleTree
 from peernet_dht import NetworkHit, SearchResult
 from peernet_proto import InvalidKeyError, PeernetError, PublicKey
 
 from ._catalog import ChainFile, files_of, indexed_file
 from ._content import NodeContent
+from ._merkle_ext import MerkleHandler, MerkleTrees
 from ._node import Node
+from ._state import KnownPeer, load_known_peers, save_known_peers
 from ._transfer_adapters import PeerBlockSource, TransferRangeSource
 from ._verify import CandidateHit
 from .downloads import DownloadManager, DownloadPathError, DownloadStatus
@@ -43,6 +49,10 @@ SYNC_INTERVAL: Final = 1.0
 MAX_SYNCS: Final = 4
 MAX_SEEN: Final = 20_000
 LOCATE_TIMEOUT: Final = 6.0
+REFRESH_TIMEOUT: Final = 3.0
+PEERS_FILE: Final = "peers.json"
+MAX_CONTACTED: Final = 64  # known peers contacted at start
+SAVE_PEERS_INTERVAL: Final = 300.0
 
 
 class FileNotFoundOnNetworkError(PeernetError):
@@ -57,7 +67,12 @@ class ContentService:
         self.client = node.transfer_client
         self.sync_interval = sync_interval
         content.verifier.locator = self
-        self.downloads = DownloadManager(TransferRangeSource(self.client), content.data_dir / DOWNLOADS_FILE)
+        # Merkle trees: served from the warehouse, asked of peers so every piece is checked on arrival.
+        self.merkle = MerkleTrees(node.engine, node.runner.poke)
+        node.engine.register(self.merkle)
+        node.engine.handler = MerkleHandler(node.engine.handler, content.tree_of)
+        source = TransferRangeSource(self.client, trees=self._tree)
+        self.downloads = DownloadManager(source, content.data_dir / DOWNLOADS_FILE)
         self._seen: dict[PublicKey, tuple[int, int]] = {}
         self._syncing: set[PublicKey] = set()
         self._published: dict[bytes, bytes] = {}  # own file ID -> content hash, as last published
@@ -73,11 +88,42 @@ class ContentService:
         restored = self.downloads.load()
         if restored:
             log.info("%d downloads restored", restored)
-        async with trio.open_nursery() as nursery:
-            await nursery.start(self.downloads.run)
-            nursery.start_soon(self._sync_loop, nursery)
-            nursery.start_soon(self._publish_loop)
-            task_status.started()
+        self._contact_known_peers()
+        try:
+            async with trio.open_nursery() as nursery:
+                await nursery.start(self.downloads.run)
+                nursery.start_soon(self._sync_loop, nursery)
+                nursery.start_soon(self._publish_loop)
+                nursery.start_soon(self._save_peers_loop)
+                task_status.started()
+        finally:
+            self._save_known_peers()
+
+    # ---- known peers ---------------------------------------------------------------------------
+
+    def _contact_known_peers(self) -> None:
+        """Contact the peers known from the last run (besides the root peers)."""
+        engine = self.node.engine
+        peers = load_known_peers(self.content.data_dir / PEERS_FILE)[:MAX_CONTACTED]
+        for peer in peers:
+            engine.contact(peer.key, peer.endpoints, trio.current_time())
+        if peers:
+            self.node.runner.poke()
+            log.info("contacting %d peers known from the last run", len(peers))
+
+    def _save_known_peers(self) -> None:
+        now = time.time()
+        peers = [KnownPeer(p.public_key, tuple(c[0] for c in p.connections), now)
+                 for p in self.node.engine.peers() if p.connections]
+        try:
+            save_known_peers(self.content.data_dir / PEERS_FILE, peers)
+        except OSError as error:
+            log.warning("known peers not saved: %s", error)
+
+    async def _save_peers_loop(self) -> None:
+        while True:
+            await trio.sleep(SAVE_PEERS_INTERVAL)
+            self._save_known_peers()
 
     # ---- chain sync ----------------------------------------------------------------------------
 
@@ -115,6 +161,9 @@ class ContentService:
         the DHT and contacted when not known yet) and its announced chain state."""
         engine = self.node.engine
         info = engine.peer(owner)
+        if info is not None:
+            await self._refresh_state(owner)
+            info = engine.peer(owner)
         if info is None or not info.blockchain_height:
             with trio.move_on_after(LOCATE_TIMEOUT):
                 if info is None:
@@ -129,6 +178,16 @@ class ContentService:
         if info is None or not info.blockchain_height:
             return None
         return PeerBlockSource(self.client, owner), info.blockchain_version, info.blockchain_height
+
+    async def _refresh_state(self, owner: PublicKey) -> None:
+        """Ask a connected owner for its current chain state (its Response carries it): a search
+        hit may be newer than the state it last announced."""
+        engine = self.node.engine
+        sequences = engine.send_announcement(owner, engine.announcement(), trio.current_time())
+        self.node.runner.poke()
+        with trio.move_on_after(REFRESH_TIMEOUT):
+            while any(engine.requests.in_use(owner, sequence) for sequence in sequences):
+                await trio.sleep(0.02)
 
     # ---- publishing ----------------------------------------------------------------------------
 
@@ -213,7 +272,7 @@ class ContentService:
     ) -> uuid.UUID:
         """Queue a verified download of ``file_hash`` from the peers whose chains publish it into
         ``directory`` (as ``name``, by default the published name). An unfinished download of the
-        same file to the same place is continued instead. Raises
+        same file to the same place is continued instead (a finished one is reported). Raises
         :class:`FileNotFoundOnNetworkError` or :class:`~peernet.downloads.DownloadPathError`."""
         files = self.find_file(file_hash, node_id)
         if not files and node_id is not None:
@@ -226,12 +285,29 @@ class ContentService:
         target_name = name or files[0].name or file_hash.hex()
         target = (Path(directory) / target_name).resolve()
         for info in self.downloads.list():
-            if info.file_hash == file_hash and info.target == target and info.status < DownloadStatus.CANCELED:
-                return info.id
+            if info.file_hash != file_hash or info.target != target:
+                continue
+            if info.status < DownloadStatus.CANCELED or (info.status == DownloadStatus.FINISHED and target.exists()):
+                return info.id  # continued (after a restart, say), or already complete
         sources = [f.owner for f in files if f.owner != self.content.owner]
         if not sources:
             raise DownloadPathError("the file is our own")
-        return self.downloads.start(file_hash, files[0].record.size, sources, directory, target_name)
+        root = self._merkle_root(files)
+        size = next(f.record.size for f in files if f.record.merkle_root == root)
+        return self.downloads.start(file_hash, size, sources, directory, target_name, merkle_root=root)
+
+    async def _tree(self, peer: PublicKey, file_hash: bytes) -> MerkleTree | None:
+        root = self._merkle_root(self.find_file(file_hash))
+        if root is None:
+            return None
+        size = next(f.record.size for f in self.find_file(file_hash) if f.record.merkle_root == root)
+        return await self.merkle.tree(peer, file_hash, size, root)
+
+    @staticmethod
+    def _merkle_root(files: Sequence[ChainFile]) -> bytes | None:
+        """The merkle root most records of the file agree on (a lying record cannot win alone)."""
+        roots = Counter(f.record.merkle_root for f in files)
+        return roots.most_common(1)[0][0] if roots else None
 
     async def locate_and_sync(self, owner: PublicKey) -> None:
         """Fetch ``owner``'s chain now (through :meth:`locate`)."""

@@ -16,8 +16,10 @@ from peernet.downloads import DownloadStatus
 from peernet_proto import PrivateKey, RootPeer, UdpTransport, hash_data
 
 
-async def _content_node(path: Path, roots: list[RootPeer], *, task_status: trio.TaskStatus[ContentService]) -> None:
-    key = PrivateKey.generate()
+async def _content_node(
+    path: Path, roots: list[RootPeer], key: PrivateKey | None = None, *, task_status: trio.TaskStatus[ContentService]
+) -> None:
+    key = key or PrivateKey.generate()
     with NodeContent(path, key) as content:
         async with UdpTransport.open([("127.0.0.1", 0)]) as udp:
             node = Node(key, udp, root_peers=roots, content=content, refresh_interval=10.0)
@@ -59,4 +61,31 @@ async def test_share_search_download_on_loopback(tmp_path: Path) -> None:
                 await seeker.downloads.wait_changed()
         assert info is not None and info.status == DownloadStatus.FINISHED, info
         assert (downloads / "holiday-video.bin").read_bytes() == data
+        nursery.cancel_scope.cancel()
+
+
+async def test_known_peers_are_contacted_after_a_restart(tmp_path: Path) -> None:
+    async with trio.open_nursery() as nursery:
+        first: ContentService = await nursery.start(_content_node, tmp_path / "a", [])
+        root = RootPeer(first.node.public_key, tuple(first.node.runner.transport.local_endpoints()))
+        key = PrivateKey.generate()
+        with trio.CancelScope() as scope:
+            second_run = trio.CancelScope()
+
+            async def second_node(*, task_status: trio.TaskStatus[ContentService]) -> None:
+                with second_run:
+                    await _content_node(tmp_path / "b", [root], key, task_status=task_status)
+
+            second: ContentService = await nursery.start(second_node)
+            with trio.fail_after(10):
+                while second.node.engine.peer(first.node.public_key) is None:
+                    await trio.sleep(0.05)
+            second_run.cancel()
+        assert not scope.cancelled_caught
+        await trio.sleep(0.1)
+        assert first.node.public_key.hex() in (tmp_path / "b" / "peers.json").read_text()
+        again: ContentService = await nursery.start(_content_node, tmp_path / "b", [], key)  # no root peer now
+        with trio.fail_after(10):
+            while again.node.engine.peer(first.node.public_key) is None:
+                await trio.sleep(0.05)
         nursery.cancel_scope.cancel()

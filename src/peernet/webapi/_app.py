@@ -21,6 +21,7 @@ from ._download import download_router
 from ._encoding import BadRequestError, BodyTooLargeError
 from ._files import files_router
 from ._guard import ApiGuard
+from ._peernet import peernet_router
 from ._profile import profile_router
 from ._search import search_router
 from ._status import status_router
@@ -65,7 +66,7 @@ def create_app(backend: ApiBackend, hosts: tuple[str, ...] = ()) -> ASGIApp:
                   redirect_slashes=False)
     for router in (status_router(backend), chain_router(backend), profile_router(backend),
                    warehouse_router(backend), files_router(backend), console_router(backend),
-                   search_router(backend), download_router(backend)):
+                   search_router(backend), download_router(backend), peernet_router(backend)):
         app.include_router(router)
     app.add_exception_handler(BadRequestError, _bad_request)
     app.add_exception_handler(RequestValidationError, _bad_request)
