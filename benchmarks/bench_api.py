@@ -6,13 +6,22 @@
   file from disk in the same chunk size.
 
 Client and server share one process (and core); both figures of a pair pay the same cost.
-Run: .venv/bin/python benchmarks/bench_api.py [--requests N]
+
+With ``--go RUNNER`` (a script starting a Go reference node as ``RUNNER DIR UDPPORT APIPORT``, key
+from ``APIKEY``): ``/status`` requests per second of a ``peernet run`` node and of the Go node, each
+its own process on loopback, asked by the same client loop in the same run.
+
+Run: .venv/bin/python benchmarks/bench_api.py [--requests N] [--go RUNNER]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import socket
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -81,7 +90,78 @@ def read_from_disk(path: Path) -> tuple[float, float]:
     return first, total / MIB / (time.perf_counter() - start)
 
 
-async def main(count: int) -> None:
+def _free_port(kind: socket.SocketKind) -> int:
+    with socket.socket(socket.AF_INET, kind) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+async def _wait_status(url: str, key: str, process: subprocess.Popen[bytes]) -> None:
+    async with httpx.AsyncClient(base_url=url, headers={"x-api-key": key}) as client:
+        for _ in range(300):
+            if process.poll() is not None:
+                raise RuntimeError(f"{process.args} ended with {process.returncode}")
+            try:
+                (await client.get("/status")).raise_for_status()
+                return
+            except httpx.HTTPError:
+                await trio.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer")
+
+
+def _start_go(runner: str, folder: Path, key: str) -> tuple[str, subprocess.Popen[bytes]]:
+    api_port = _free_port(socket.SOCK_STREAM)
+    process = subprocess.Popen([runner, str(folder), str(_free_port(socket.SOCK_DGRAM)), str(api_port)],
+                               env={**os.environ, "APIKEY": key}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return f"http://127.0.0.1:{api_port}", process
+
+
+async def _start_ours(folder: Path, key: str) -> tuple[str, subprocess.Popen[bytes]]:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    process = subprocess.Popen([sys.executable, "-m", "peernet", "run", "--data-dir", str(folder), "--listen",
+                                f"127.0.0.1:{_free_port(socket.SOCK_DGRAM)}", "-webapi=127.0.0.1:0", f"-apikey={key}",
+                                "--no-local-discovery", "--no-map-ports"],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(600):
+        try:
+            return f"http://127.0.0.1:{json.loads((folder / 'api.json').read_text())['port']}", process
+        except (OSError, ValueError, KeyError):
+            if process.poll() is not None:
+                raise RuntimeError(f"peernet run ended with {process.returncode}") from None
+            await trio.sleep(0.1)
+    raise RuntimeError("peernet run wrote no api.json")
+
+
+def _stop(url: str, key: str, process: subprocess.Popen[bytes]) -> None:
+    try:
+        httpx.get(url + "/shutdown", params={"action": "0"}, headers={"x-api-key": key}, timeout=10)
+        process.wait(timeout=20)
+    except (httpx.HTTPError, subprocess.TimeoutExpired):
+        process.kill()
+        process.wait()
+
+
+async def compare_with_go(runner: str, count: int) -> None:
+    """``/status`` of a ``peernet run`` node next to a Go node's: separate processes, same client loop."""
+    key = str(uuid.uuid4())
+    with tempfile.TemporaryDirectory() as root:
+        nodes: dict[str, tuple[str, subprocess.Popen[bytes]]] = {}
+        try:
+            nodes["go"] = _start_go(runner, Path(root) / "go", key)
+            nodes["ours"] = await _start_ours(Path(root) / "py", key)
+            rates = {}
+            for name, (url, process) in nodes.items():
+                await _wait_status(url, key, process)
+                rates[name] = await requests_per_second(url, {"x-api-key": key}, count)
+            print(f"/status, keep-alive, {count} requests, node processes: peernet run {rates['ours']:8.0f} req/s   "
+                  f"Go node: {rates['go']:8.0f} req/s   ratio {rates['ours'] / rates['go']:.2f}")
+        finally:
+            for url, process in nodes.values():
+                _stop(url, key, process)
+
+
+async def main(count: int, go_runner: str | None = None) -> None:
     with tempfile.TemporaryDirectory() as root:
         key = PrivateKey.generate()
         with NodeContent(Path(root) / "data", key) as content:
@@ -103,9 +183,13 @@ async def main(count: int) -> None:
                 print(f"/file/read 64 MiB: first byte {api_first * 1000:6.2f} ms, {api_rate:7.1f} MiB/s   "
                       f"disk read: first byte {disk_first * 1000:6.2f} ms, {disk_rate:7.1f} MiB/s")
                 nursery.cancel_scope.cancel()
+    if go_runner:
+        await compare_with_go(go_runner, count)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
-    trio.run(main, parser.parse_args().requests)
+    parser.add_argument("--go", metavar="RUNNER", help="also compare /status with a Go node started by RUNNER")
+    arguments = parser.parse_args()
+    trio.run(main, arguments.requests, arguments.go)

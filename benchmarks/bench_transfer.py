@@ -1,6 +1,8 @@
-"""Transfer benchmark: bytes through two UDT connections wired in memory in one process, next to the
-bare cost measured in the same run (Salsa20 over as many lite-packet-sized payloads, plus the UDT
-frame codec encoding and decoding the same frames).
+"""Transfer benchmark: bytes through two UDT connections wired in memory in one process, over UDP
+streams, and between two real peer engines (PeerEngine + EngineRunner + TransferBehaviour, two
+processes on UDP loopback: one Transfer of the whole file, and the download manager's verified
+256 KiB pieces), next to the bare cost measured in the same run (Salsa20 over as many
+lite-packet-sized payloads, plus the UDT frame codec encoding and decoding the same frames).
 
 Run: .venv/bin/python benchmarks/bench_transfer.py [--mib 64] [--profile]
 """
@@ -224,6 +226,80 @@ def two_process_transfer(total: int) -> dict[str, float]:
     return result
 
 
+def _engine_owner(total: int, conn: multiprocessing.connection.Connection) -> None:
+    """The data owner: a real engine serving ``total`` random bytes; reports its CPU time at the end."""
+    from peernet_proto import EngineRunner, PeerEngine, PrivateKey, UdpTransport, hash_data
+    from peernet_proto.transfer import MemoryFiles, TransferBehaviour
+
+    data = os.urandom(total)
+    key = PrivateKey.generate()
+
+    async def main() -> None:
+        behaviour = TransferBehaviour(MemoryFiles({hash_data(data): data}))
+        engine = PeerEngine(key, behaviours=[behaviour])
+        async with UdpTransport.open([("127.0.0.1", 0)]) as udp, trio.open_nursery() as nursery:
+            runner = EngineRunner(engine, udp)
+            await nursery.start(runner.run)
+            conn.send((key.public_key.to_bytes(), udp.local_endpoints()[0], hash_data(data)))
+            start = time.process_time()
+            await trio.to_thread.run_sync(conn.recv)
+            conn.send(time.process_time() - start)
+            nursery.cancel_scope.cancel()
+
+    trio.run(main)
+
+
+def engine_transfer(total: int, tmp: str) -> dict[str, float]:
+    """Download from a real engine in a child process: one Transfer, then the download manager."""
+    from peernet._transfer_adapters import TransferRangeSource
+    from peernet.downloads import DownloadManager, DownloadStatus
+    from peernet_proto import EngineRunner, PeerEngine, PrivateKey, PublicKey, UdpTransport
+    from peernet_proto.transfer import TransferBehaviour, TransferClient
+
+    context = multiprocessing.get_context("spawn")
+    parent, child = context.Pipe()
+    process = context.Process(target=_engine_owner, args=(total, child))
+    process.start()
+    raw_key, endpoint, file_hash = parent.recv()
+    owner = PublicKey.from_bytes(raw_key)
+
+    async def main() -> dict[str, float]:
+        behaviour = TransferBehaviour()
+        engine = PeerEngine(PrivateKey.generate(), behaviours=[behaviour])
+        result: dict[str, float] = {}
+        async with UdpTransport.open([("127.0.0.1", 0)]) as udp, trio.open_nursery() as nursery:
+            runner = EngineRunner(engine, udp)
+            await nursery.start(runner.run)
+            engine.contact(owner, [endpoint], trio.current_time())
+            runner.poke()
+            while engine.peer(owner) is None:
+                await trio.sleep(0.01)
+            client = TransferClient(behaviour, poke=runner.poke)
+            start_wall, start_cpu = time.perf_counter(), time.process_time()
+            received = 0
+            async for chunk in client.download(owner, file_hash):
+                received += len(chunk)
+            assert received == total
+            result["wall"], result["cpu"] = time.perf_counter() - start_wall, time.process_time() - start_cpu
+            manager = DownloadManager(TransferRangeSource(client), os.path.join(tmp, "downloads.json"))
+            await nursery.start(manager.run)
+            start_wall, start_cpu = time.perf_counter(), time.process_time()
+            download_id = manager.start(file_hash, total, [owner], tmp, "bench.bin")
+            while (info := manager.info(download_id)) is not None and info.status < DownloadStatus.CANCELED:
+                await manager.wait_changed()
+            assert info is not None and info.status == DownloadStatus.FINISHED, info
+            result["pieces_wall"] = time.perf_counter() - start_wall
+            result["pieces_cpu"] = time.process_time() - start_cpu
+            nursery.cancel_scope.cancel()
+        return result
+
+    result = trio.run(main)
+    parent.send("done")
+    result["owner_cpu"] = parent.recv()
+    process.join()
+    return result
+
+
 def bare_cost(frames: int, payload: int) -> dict[str, float]:
     """Salsa20 over ``frames`` lite-packet-sized payloads plus the codec on the same data frames."""
     data = os.urandom(payload)
@@ -278,6 +354,18 @@ def main() -> None:
         f"  UDP loopback, two processes:             {args.mib / two['wall']:7.1f} MiB/s wall, "
         f"sender {two['cpu']:5.2f} CPU s, receiver {two['receiver_cpu']:5.2f} CPU s, "
         f"{int(two['retransmitted'])} retransmitted"
+    )
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        engines = engine_transfer(total, tmp)
+    print(
+        f"  two real engines, two processes, one Transfer:          {args.mib / engines['wall']:7.1f} MiB/s wall, "
+        f"requester {engines['cpu']:5.2f} CPU s, owner {engines['owner_cpu']:5.2f} CPU s (both downloads)"
+    )
+    print(
+        f"  two real engines, download manager (verified pieces):   {args.mib / engines['pieces_wall']:7.1f} MiB/s "
+        f"wall, requester {engines['pieces_cpu']:5.2f} CPU s"
     )
     frames = total // config.payload_size + 1
     bare = bare_cost(frames, config.max_frame_size + 18)

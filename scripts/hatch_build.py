@@ -2,8 +2,8 @@
 
 A layer's sources live once, in the repository's ``src/<package>``. Building in the repository,
 the hook takes them from there; the sdist gets them as ``src/<package>`` (with this hook, the
-readme and the license), so that an sdist alone builds the same wheel. Only ``*.py`` files and
-``py.typed`` are bundled, never caches.
+readme and the license), so that an sdist alone builds the same wheel. Only ``*.py`` files,
+``py.typed`` and the web UI's assets (``*.html``, ``*.css``, ``*.js``) are bundled, never caches.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-PATTERNS = ("*.py", "py.typed")
+PATTERNS = ("*.py", "py.typed", "*.html", "*.css", "*.js")
 
 
 class LayerSourcesHook(BuildHookInterface):  # type: ignore[misc]

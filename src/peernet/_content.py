@@ -1,4 +1,6 @@
-"""The node's own content: its chain (LMDB, ``<data>/blockchain``) and its warehouse (``<data>/warehouse``).
+"""The node's content: its chain (LMDB, ``<data>/blockchain``), its warehouse (``<data>/warehouse``)
+and the cache of other peers' chains (``<data>/chains``), with the local search index over them —
+a :class:`~peernet._library.ContentLibrary` under the node's directory names.
 
 One :class:`trio.Lock` serialises every change that touches the chain and the warehouse together
 (publishing, deleting, account deletion), so a reference check and the delete it allows cannot
@@ -10,37 +12,42 @@ from __future__ import annotations
 import logging
 import shutil
 from pathlib import Path
-from typing import Self
+from typing import Final
 
 import trio
 
-from peernet_chain import LocalChain, Warehouse
+from peernet_chain import CacheLimits
 from peernet_proto import PrivateKey
 
+from ._chains import ChainPolicy
 from ._config import KEY_FILE
+from ._library import ContentLibrary
 
-__all__ = ["CHAIN_DIR", "DELETED_MARKER", "WAREHOUSE_DIR", "NodeContent"]
+__all__ = ["CACHE_DIR", "CHAIN_DIR", "DELETED_MARKER", "WAREHOUSE_DIR", "NodeContent"]
 
-CHAIN_DIR = "blockchain"
-WAREHOUSE_DIR = "warehouse"
-DELETED_MARKER = "account-deleted"
+CHAIN_DIR: Final = "blockchain"
+WAREHOUSE_DIR: Final = "warehouse"
+CACHE_DIR: Final = "chains"
+DELETED_MARKER: Final = "account-deleted"
+MIN_FETCH_INTERVAL: Final = 2.0
 log = logging.getLogger(__name__)
 
 
-class NodeContent:
-    """Opens (creating when needed) the own chain and the warehouse of a data directory."""
+class NodeContent(ContentLibrary):
+    """Opens (creating when needed) the own chain, the warehouse and the chain cache of a data directory."""
 
-    def __init__(self, data_dir: Path, key: PrivateKey) -> None:
-        self.data_dir = Path(data_dir)
-        marker = self.data_dir / DELETED_MARKER
+    def __init__(self, data_dir: Path, key: PrivateKey, *, cache_limits: CacheLimits | None = None) -> None:
+        data_dir = Path(data_dir)
+        marker = data_dir / DELETED_MARKER
         if marker.exists():  # the account was deleted: the old identity's chain goes with its key
-            shutil.rmtree(self.data_dir / CHAIN_DIR, ignore_errors=True)
+            shutil.rmtree(data_dir / CHAIN_DIR, ignore_errors=True)
             marker.unlink()
-        self.chain = LocalChain(self.data_dir / CHAIN_DIR, key)
-        self.warehouse = Warehouse(self.data_dir / WAREHOUSE_DIR)
-        removed = self.warehouse.clean_temp()
-        if removed:
-            log.info("removed %d unfinished warehouse imports", removed)
+        # A changed chain is fetched again after 2 s at the earliest: a search hit of a file shared
+        # a moment ago is verified at once, while a peer changing its chain all the time costs one
+        # fetch per 2 s (and at most a few fetches run at once).
+        policy = ChainPolicy(min_interval=MIN_FETCH_INTERVAL)
+        super().__init__(data_dir, key, cache_limits=cache_limits, policy=policy,
+                         dirs=(CHAIN_DIR, WAREHOUSE_DIR, CACHE_DIR))
         self.lock = trio.Lock()
 
     def delete_account(self) -> None:
@@ -55,13 +62,3 @@ class NodeContent:
     def referenced_hashes(self) -> set[bytes]:
         """Hashes of every file the own chain publishes."""
         return {record.hash for record in self.chain.files()}
-
-    def close(self) -> None:
-        """Close the chain's LMDB environment."""
-        self.chain.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

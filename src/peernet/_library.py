@@ -68,16 +68,26 @@ class ContentLibrary:
         cache_limits: CacheLimits | None = None,
         locator: ChainLocator | None = None,
         policy: ChainPolicy | None = None,
+        dirs: tuple[str, str, str] = (CHAIN_DIR, WAREHOUSE_DIR, CACHE_DIR),
     ) -> None:
-        root = Path(data_dir)
-        self.chain = LocalChain(root / CHAIN_DIR, key)
-        self.warehouse = Warehouse(root / WAREHOUSE_DIR)
-        self.warehouse.clean_temp()
-        self.cache = ChainCache(root / CACHE_DIR, cache_limits)
+        root = self.data_dir = Path(data_dir)
+        chain_dir, warehouse_dir, cache_dir = dirs
+        self.chain = LocalChain(root / chain_dir, key)
+        try:
+            self.warehouse = Warehouse(root / warehouse_dir)
+            removed = self.warehouse.clean_temp()
+            if removed:
+                log.info("removed %d unfinished warehouse imports", removed)
+            self.cache = ChainCache(root / cache_dir, cache_limits)
+        except BaseException:
+            self.chain.close()
+            raise
         self.index = LocalIndex()
         self.policy = policy if policy is not None else ChainPolicy()
         self.verifier = HitVerifier(self.cache, self.chain, locator, self.policy)
         refresh_index(self.index, self.cache, self.chain)
+        # Every change of the own chain (through this library or not) re-indexes it.
+        self.chain.watch(lambda _state: self._reindex_own())
 
     def close(self) -> None:
         """Close the LMDB stores."""
@@ -99,20 +109,15 @@ class ContentLibrary:
 
     def share(self, path: str | os.PathLike[str], now: int, meta: FileMetadata | None = None) -> ShareResult:
         """Share a file (warehouse + file record in one chain transaction) and index it."""
-        result = share_file(self.chain, self.warehouse, path, now, meta)
-        self._reindex_own()
-        return result
+        return share_file(self.chain, self.warehouse, path, now, meta)
 
     def unshare(self, ids: Sequence[uuid.UUID], *, delete_content: bool = False) -> ChainState:
         """Stop sharing files (the chain is rewritten under a new version)."""
-        state = unshare_files(self.chain, self.warehouse, ids, delete_content=delete_content)
-        self._reindex_own()
-        return state
+        return unshare_files(self.chain, self.warehouse, ids, delete_content=delete_content)
 
     def update(self, file_id: uuid.UUID, meta: FileMetadata, now: int) -> None:
         """Change a shared file's metadata."""
         update_file(self.chain, file_id, meta, now)
-        self._reindex_own()
 
     def _reindex_own(self) -> None:
         index_chain(self.index, self.owner, files_of(self.owner, self.cache, self.chain))

@@ -37,9 +37,12 @@ from peernet_proto import (
     format_endpoint,
     hash_data,
 )
+from peernet_proto.transfer import TransferBehaviour, TransferClient
 
+from ._content import NodeContent
 from ._dht import NodeDht
 from ._reachability import ReachabilityMonitor
+from ._transfer_adapters import ChainBlockProvider, WarehouseFileSource
 
 __all__ = ["Node"]
 
@@ -53,7 +56,9 @@ class Node:
 
     Its engine hosts the behaviours: :class:`~peernet_dht.BucketRefresh` (routing table and
     bucket refresh, every ``refresh_interval`` seconds with jitter), the DHT service
-    (:mod:`peernet._dht`) and reachability (:mod:`peernet._reachability`); one runner drives them.
+    (:mod:`peernet._dht`), reachability (:mod:`peernet._reachability`) and file and block
+    transfers (:class:`~peernet_proto.transfer.TransferBehaviour`, serving ``content``'s warehouse
+    and own chain); one runner drives them.
     """
 
     def __init__(
@@ -65,6 +70,7 @@ class Node:
         root_peers: Sequence[RootPeer] = (),
         local_discovery: bool = False,
         chain: LocalChain | None = None,
+        content: NodeContent | None = None,
         rng: random.Random | None = None,
         refresh_interval: float = 300.0,
         keyword_search: bool = True,
@@ -73,6 +79,9 @@ class Node:
         self.key = key
         self._rng = rng or random.Random()
         self.refresh_interval = refresh_interval
+        self.content = content
+        if content is not None:
+            chain = content.chain
         self.chain = chain
         self.table: RoutingTable[PublicKey] = RoutingTable(key.public_key.node_id)
         config = EngineConfig(user_agent=user_agent, root_peers=tuple(root_peers), local_discovery=local_discovery)
@@ -93,6 +102,12 @@ class Node:
         self.map_ports = map_ports
         self.reachability = ReachabilityMonitor(self.engine)
         self.engine.register(self.reachability)
+        # File and block transfers: files from the warehouse, blocks of the own chain.
+        files = WarehouseFileSource(content.warehouse) if content is not None else None
+        blocks = ChainBlockProvider(chain) if chain is not None else None
+        self.transfer = TransferBehaviour(files, blocks)
+        self.engine.register(self.transfer)
+        self.transfer_client = TransferClient(self.transfer, poke=self.runner.poke)
 
     @property
     def public_key(self) -> PublicKey:

@@ -90,6 +90,7 @@ async def run_node(
     """Run until SIGINT or SIGTERM (then return False), or until stopped through the local API or
     because ``watch_pid`` ended (then return True). Raises :class:`NodeError`."""
     from ._node import Node
+    from ._services import ContentService
     from .webapi import serve_node_api
 
     stopped = trio.CancelScope()
@@ -102,11 +103,14 @@ async def run_node(
                     transport = await open_transport(stack, config)
                     node = Node(key, transport, user_agent=config.user_agent, root_peers=config.root_peers,
                                 local_discovery=config.local_discovery, map_ports=config.map_ports,
-                                chain=content.chain)
+                                content=content)
+                    service = ContentService(node, content)
                     async with trio.open_nursery() as inner:
                         await inner.start(node.run)
+                        await inner.start(service.run)
                         await inner.start(partial(serve_node_api, key, node.engine, content, binds=api_binds,
-                                                  api_key=api_key, shutdown=stopped.cancel, search=node.dht.search))
+                                                  api_key=api_key, shutdown=stopped.cancel, search=service.search,
+                                                  service=service))
                         if watch_pid:
                             inner.start_soon(_watch_pid, watch_pid, stopped)
                         endpoints = ", ".join(format_endpoint(e) for e in transport.local_endpoints())

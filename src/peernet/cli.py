@@ -1,4 +1,5 @@
-"""The ``peernet`` command line: run a node, show its identity, list its peers, search, run a demo.
+"""The ``peernet`` command line: run a node, show its identity, list its peers, search, share, list
+files, download (see :mod:`peernet._cli_content`), open the web UI, run a demo.
 
 Every expected error (bad input, a damaged file, an OSError, a node already running) is reported
 as one line naming the file or option, with exit code 2; ``--debug`` adds the traceback.
@@ -21,6 +22,7 @@ import trio
 from peernet_chain import ChainCorruptError
 
 from . import __version__
+from ._cli_content import NoNodeError, add_content_commands
 from ._config import default_data_dir, load_config, parse_option
 from ._errors import NodeError
 
@@ -124,8 +126,11 @@ def _cmd_search(args: argparse.Namespace) -> int:
         return 0
     hits, asked, answered = result["hits"], result["asked"], result["answered"]
     for hit in hits:
-        print(f"{hit['name']}  {hit['size']} bytes  owner {hit['owner'][:16]}  "
-              f"matched {', '.join(hit['keywords'])}{' (exact)' if hit['exact'] else ''}  from {hit['sources']} peers")
+        exact = " (exact)" if hit["exact"] else ""
+        verified = "verified  " if hit.get("verified") else ""
+        print(f"{hit['name']}  {hit['size']} bytes  {hit.get('hash', hit['file_hash'])}  "
+              f"node {hit.get('node', '')[:16]}  {verified}matched {', '.join(hit['keywords'])}{exact}  "
+              f"from {hit['sources']} peers")
     if asked == 0:
         print(f"{len(hits)} results; no peer to ask (the node knows no search peers yet)")
     else:
@@ -133,8 +138,32 @@ def _cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_ui(args: argparse.Namespace) -> int:
+    """Print (and with ``--open`` open) the link to the running node's web UI; the key rides in the fragment.
+
+    The browser is given a forwarding page in the data directory, not the link: command lines are public.
+    """
+    import webbrowser
+
+    from ._apifile import read_api_file
+    from .ui import ui_link, write_launch_page
+
+    try:
+        info = read_api_file(Path(args.data_dir))
+    except FileNotFoundError:
+        raise _NoNode(f"no running node found in {args.data_dir} (no api.json)") from None
+    link = ui_link(info.host, info.port, info.key)
+    print(link)
+    if args.open and not webbrowser.open(write_launch_page(Path(args.data_dir), link).as_uri()):
+        print("could not start a web browser; open the link above", file=sys.stderr)
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from ._demo import run_demo
+
+    if not getattr(args, "log_level", None) and not getattr(args, "verbose", False):
+        logging.getLogger().setLevel(logging.WARNING)  # the demo prints its own steps
 
     trio.run(run_demo, args.nodes, args.seconds, Path(args.data_dir) if args.data_dir else None)
     return 0
@@ -205,9 +234,13 @@ def _parser() -> argparse.ArgumentParser:
     search = command("search", "search the network by keyword through the running node", _cmd_search,
                      json_output=True)
     search.add_argument("text", nargs="+", help="words; quote the whole term for an exact search")
-    demo = command("demo", "a small network on loopback: nodes bootstrap from one root", _cmd_demo, data=False)
-    demo.add_argument("--nodes", type=int, default=6)
-    demo.add_argument("--seconds", type=float, default=12.0)
+    add_content_commands(command)
+    ui = command("ui", "print the link to the running node's web UI (it holds the API key)", _cmd_ui)
+    ui.add_argument("--open", action="store_true", help="also open it in the default web browser")
+    demo = command("demo", "nodes on loopback: share a file on one, find it and download it verified on another",
+                   _cmd_demo, data=False)
+    demo.add_argument("--nodes", type=int, default=4)
+    demo.add_argument("--seconds", type=float, default=20.0, help="the longest wait of each step")
     demo.add_argument("--data-dir", default=None, help="where the demo nodes keep their data (default: temporary)")
     command("packet-demo", "encode and decode one packet between two fresh identities", _cmd_packet_demo, data=False)
     return parser
@@ -219,6 +252,8 @@ def _configure_logging(args: argparse.Namespace) -> None:
     )
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
                         datefmt="%H:%M:%S", stream=sys.stderr)
+    if level != "DEBUG":
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per local API request otherwise
 
 
 def _leaves(error: BaseException) -> list[BaseException]:
@@ -252,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exception(error)
         for leaf in leaves[:1]:
             print(f"peernet {args.command}: error: {_describe(leaf)}", file=sys.stderr)
-        return EXIT_NO_NODE if isinstance(leaves[0], _NoNode) else EXIT_ERROR
+        return EXIT_NO_NODE if isinstance(leaves[0], _NoNode | NoNodeError) else EXIT_ERROR
 
 
 if __name__ == "__main__":

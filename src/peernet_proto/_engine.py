@@ -25,6 +25,7 @@ import attrs
 from ._announcement import Announcement
 from ._answering import Answerer, PeerDirectory, RequestHandler
 from ._behaviour import Behaviour
+from ._bisequences import BiSequences, is_request_start
 from ._codec import PacketCodec, SignedPacketCodec
 from ._constants import Command, Feature
 from ._errors import EncodeError
@@ -174,6 +175,7 @@ class PeerEngine:
         self.punching = HolePunching(self)
         self.maintenance = Maintenance(self)
         self.lite = LiteSessions(limits.max_lite_sessions, limits.max_lite_sessions_per_peer)
+        self.bisequences = BiSequences(limits.max_pending_requests, limits.max_pending_per_peer)
         self._events: list[EngineEvent] = []
         self._next_tick: float | None = None
         self._now = 0.0
@@ -312,6 +314,7 @@ class PeerEngine:
     def _peer_removed(self, peer: Peer, reason: str) -> None:
         for session in self.lite.close_peer(peer.public_key):
             log.debug("lite session %s closed: peer removed", session.session_id)
+        self.bisequences.forget_peer(peer.public_key)
         self._emit(PeerRemoved(peer.public_key, reason))
 
     # ---- actions ---------------------------------------------------------------------------------
@@ -469,13 +472,29 @@ class PeerEngine:
         return sequence
 
     def send_message(self, peer: PublicKey, message: Message, sequence: int = 0) -> bool:
-        """Send any other message (Traverse, Transfer, GetBlock, Chat) to a known peer."""
+        """Send any other message (Traverse, Transfer, GetBlock, Chat) to a known peer.
+
+        A Transfer or GetBlock REQUEST_START sent with sequence 0 gets a new bidirectional
+        sequence (spec wire.md §8.2); the answers carrying it reach the behaviour of its command."""
         known = self.table.get(peer)
         if known is None:
             return False
+        if message.COMMAND in (Command.TRANSFER, Command.GET_BLOCK):
+            sequence = self._transfer_sequence(known, message, sequence)
         for payload in message.encode():
             self.outbox.send_payload(known, message.COMMAND, sequence, payload)
         return True
+
+    def _transfer_sequence(self, peer: Peer, message: Message, sequence: int) -> int:
+        if is_request_start(message) and sequence == 0:
+            for _ in range(10_000):
+                sequence = peer.next_sequence()
+                if sequence and not self.bisequences.in_use(peer.public_key, sequence, self._now):
+                    break
+            self.bisequences.register(peer.public_key, sequence, message, self._now)
+        elif sequence:
+            self.bisequences.accept(peer.public_key, sequence, message, self._now)
+        return sequence
 
     def send_lite(self, peer: PublicKey, session_id: uuid.UUID, data: bytes) -> bool:
         """A lite packet over the peer's current connection; False for an unknown peer."""
@@ -534,6 +553,7 @@ class PeerEngine:
             if now >= self._next_tick:
                 self._next_tick = now + TICK
                 self._expire_requests(now)
+                self.bisequences.purge(now)
                 self.maintenance.tick(now)
         for behaviour in self._behaviours:
             deadline = behaviour.next_deadline()

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from ._announcement import Announcement, LocalDiscovery
+from ._bisequences import is_request_start
 from ._constants import LITE_HEADER_SIZE, LOCAL_DISCOVERY_PORT, PACKET_LENGTH_MIN, Command
 from ._errors import DecodeError, PeernetError
 from ._events import AddressObserved, MessageReceived, PeerConnected, PongReceived, ResponseReceived
@@ -139,6 +140,8 @@ class Receiver:
             return
         behaviour = self._engine._routes.get(message.COMMAND)
         if behaviour is not None:
+            if not self._transfer_sequence(peer, sequence, message, now):
+                return
             try:
                 behaviour.handle_message(peer.public_key, message, sequence, now)
             except PeernetError:
@@ -148,6 +151,18 @@ class Receiver:
                 log.exception("behaviour %r failed on %s", behaviour, type(message).__name__)
             return
         self._engine._emit(MessageReceived(peer.public_key, message, sequence, connection.remote, connection.local))
+
+    def _transfer_sequence(self, peer: Peer, sequence: int, message: Message, now: float) -> bool:
+        """Transfer and GetBlock messages other than REQUEST_START need a live bidirectional sequence."""
+        if message.COMMAND not in (Command.TRANSFER, Command.GET_BLOCK):
+            return True
+        if is_request_start(message):
+            self._engine.bisequences.register(peer.public_key, sequence, message, now)
+            return True
+        if self._engine.bisequences.accept(peer.public_key, sequence, message, now):
+            return True
+        self._engine.counters.unmatched_transfer += 1
+        return False
 
     def _on_discovery(
         self, peer: Peer, connection: Connection, sequence: int, message: LocalDiscovery, now: float

@@ -46,6 +46,7 @@ class EngineCounters:
     lite_received: int = 0
     lite_wrong_endpoint: int = 0
     lite_sessions_refused: int = 0
+    unmatched_transfer: int = 0
     behaviour_errors: int = 0
 
 
@@ -93,6 +94,7 @@ class EngineStatistics:
     lite_received: int = 0
     lite_wrong_endpoint: int = 0
     lite_sessions_refused: int = 0
+    unmatched_transfer: int = 0
     behaviour_errors: int = 0
 
     @classmethod

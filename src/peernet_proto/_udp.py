@@ -286,6 +286,7 @@ class UdpTransport:
                     sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, interface.index)
             else:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+            _large_buffers(raw)
             try:
                 await sock.bind((ip, DEFAULT_PORT if port is None else port))
             except OSError as error:
@@ -421,3 +422,15 @@ class UdpTransport:
         """Send a discovery packet from the main socket ``local`` to every discovery destination."""
         for destination in self.discovery_destinations(local, port):
             await self.send(data, destination, local)
+
+
+SOCKET_BUFFER = 4 << 20  # transfers burst whole UDT windows; the kernel caps this at its maximum
+
+
+def _large_buffers(sock: socket.socket) -> None:
+    """Ask for large send and receive buffers (at least 1 MiB where the system allows it)."""
+    for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, option, SOCKET_BUFFER)
+        except OSError as error:
+            logger.debug("cannot set socket buffer %d: %s", option, error)

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp
 
+from ..ui import with_ui
 from ._backend import ApiBackend
 from ._chain import chain_router
 from ._console import console_router
@@ -20,6 +21,7 @@ from ._download import download_router
 from ._encoding import BadRequestError, BodyTooLargeError
 from ._files import files_router
 from ._guard import ApiGuard
+from ._peernet import peernet_router
 from ._profile import profile_router
 from ._search import search_router
 from ._status import status_router
@@ -64,10 +66,10 @@ def create_app(backend: ApiBackend, hosts: tuple[str, ...] = ()) -> ASGIApp:
                   redirect_slashes=False)
     for router in (status_router(backend), chain_router(backend), profile_router(backend),
                    warehouse_router(backend), files_router(backend), console_router(backend),
-                   search_router(backend), download_router(backend)):
+                   search_router(backend), download_router(backend), peernet_router(backend)):
         app.include_router(router)
     app.add_exception_handler(BadRequestError, _bad_request)
     app.add_exception_handler(RequestValidationError, _bad_request)
     app.add_exception_handler(BodyTooLargeError, _too_large)
     app.add_exception_handler(HTTPException, _http_error)
-    return ApiGuard(app, backend.api_key, hosts)
+    return with_ui(ApiGuard(app, backend.api_key, hosts), hosts=hosts)

@@ -5,13 +5,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
 from peernet_proto import PrivateKey
 
 from .._content import NodeContent
+
+if TYPE_CHECKING:
+    from .._services import ContentService
 
 __all__ = ["DEFAULT_UPLOAD_LIMIT", "ApiBackend", "ApiLimits", "PeerSummary"]
 
@@ -60,3 +63,5 @@ class ApiBackend:
     allowed_roots: tuple[Path, ...] = attrs.field(factory=lambda: (Path.home(),))
     limits: ApiLimits = attrs.field(factory=ApiLimits)
     search: Callable[[str], Awaitable[Any]] | None = None  # network keyword search: .hits, .asked, .answered
+    #: Chain sync, verified search and downloads from peers (None: the own node's content only).
+    service: ContentService | None = None

@@ -1,7 +1,8 @@
 """``/download/*`` (spec webapi.md §2.7, §5.1). Files of the own node are copied from the
-warehouse; fetching from other peers needs the content node, so those downloads end as failed
-(status 4, as the reference reports every failure). Targets are created exclusively (never
-overwritten) inside the allowed folders; entries are forgotten an hour after they end."""
+warehouse; files of other nodes are fetched from peers by the node's download manager (verified
+pieces, resumed after a restart); failures end with status 4, as the reference reports them.
+Targets are created exclusively (never overwritten) inside the allowed folders; entries are
+forgotten an hour after they end."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ import attrs
 import trio
 from fastapi import APIRouter, Request
 
+from peernet_proto import PeernetError
+
+from ..downloads import DownloadStatus
 from ._apifile import file_to_api
 from ._backend import ApiBackend
 from ._docs import HEX32, PATH, UUID, params
@@ -75,12 +79,44 @@ def _copy(source: Path, target: Path, entry: _Download) -> None:
         raise
 
 
+async def _from_peers(backend: ApiBackend, entry: _Download, file_hash: bytes, node: bytes, target: Path) -> None:
+    """Through the node's download manager: verified pieces from the peers whose chains publish
+    the file; pause, resume and cancel are passed on."""
+    service = backend.service
+    if service is None:
+        raise FileNotFoundError("not in the own warehouse; fetching from peers is not available")
+    manager = service.downloads
+    try:
+        download_id = await service.start_download(file_hash, node, target.parent, target.name)
+    except (PeernetError, ValueError) as exc:
+        raise FileNotFoundError(str(exc)) from exc
+    found = service.find_file(file_hash, node)
+    if found:
+        entry.file = file_to_api(found[0].record, node)
+    while (info := manager.info(download_id)) is not None:
+        entry.total, entry.done = info.progress.total, info.progress.done
+        if info.status >= DownloadStatus.CANCELED:
+            entry.status = FINISHED if info.status == DownloadStatus.FINISHED else CANCELED
+            return
+        if entry.status == CANCELED:
+            manager.cancel(download_id)
+        elif entry.status == PAUSED and info.status != DownloadStatus.PAUSE:
+            manager.pause(download_id)
+        elif entry.status != PAUSED:
+            if info.status == DownloadStatus.PAUSE:
+                manager.resume(download_id)
+            entry.status = ACTIVE if info.status == DownloadStatus.ACTIVE else int(info.status)
+        with trio.move_on_after(0.25):
+            await manager.wait_changed()
+
+
 async def _run(backend: ApiBackend, entry: _Download, file_hash: bytes, node: bytes, target: Path) -> None:
     warehouse = backend.content.warehouse
     size = warehouse.size(file_hash)
     try:
         if node != backend.key.public_key.node_id or size is None:
-            raise FileNotFoundError("not in the own warehouse; fetching from peers is not available")
+            await _from_peers(backend, entry, file_hash, node, target)
+            return
         for record in backend.content.chain.files():
             if record.hash == file_hash:
                 entry.file = file_to_api(record, node)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 
@@ -16,6 +16,9 @@ from .._content import NodeContent
 from ._app import create_app
 from ._backend import ApiBackend, ApiLimits, PeerSummary
 from ._server import serve_app, write_api_file
+
+if TYPE_CHECKING:
+    from .._services import ContentService
 
 __all__ = ["engine_peers", "serve_node_api"]
 
@@ -44,12 +47,13 @@ async def serve_node_api(
     allowed_roots: Sequence[Path] = (),
     limits: ApiLimits | None = None,
     search: Callable[[str], Awaitable[Any]] | None = None,
+    service: ContentService | None = None,
     task_status: trio.TaskStatus[list[tuple[str, int]]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve until cancelled; ``api.json`` in the data directory names the first address and the key
     (a random key when none is given) and is removed on the way out."""
     backend = ApiBackend(key, content, engine_peers(engine), shutdown, api_key or uuid.uuid4(),
-                         tuple(allowed_roots) or (Path.home(),), limits or ApiLimits(), search)
+                         tuple(allowed_roots) or (Path.home(),), limits or ApiLimits(), search, service)
     hosts = tuple(bind.rpartition(":")[0].strip("[]") for bind in binds)
     try:
         async with trio.open_nursery() as nursery:

@@ -1,8 +1,9 @@
 """Search routes (spec webapi.md §2.5–2.6): jobs over the node's network keyword search
 (``POST /search``, ``/search/result``, ``/search/statistic``, ``/search/terminate``), and
 ``GET /search/network?term=`` (one search, answered when it completes; used by ``peernet search``).
-``/explore``, ``/blockchain/view`` and ``/merge/directory`` need other peers' chains, which the
-node does not keep yet: they answer status 1 with the own files (own node) or none."""
+``/explore`` and ``/blockchain/view`` list the own chain and other nodes' chains from the chain
+cache; ``/merge/directory`` answers none yet. Search hits are verified against the owners' chains
+when the node runs its content service."""
 
 from __future__ import annotations
 
@@ -56,10 +57,16 @@ _SEARCH_IN: Final = {"type": "object", "properties": {
 _NO_JOB: Final = {"status": 2, "files": None, "statistic": None}
 
 
-def hit_json(hit: Any) -> dict[str, Any]:
-    """A network hit (:class:`peernet_dht.NetworkHit`) as JSON."""
-    return {"name": hit.name, "size": hit.size, "file_hash": hit.file_hash.hex(), "file_id": hit.file_id.hex(),
-            "owner": hit.owner.hex(), "keywords": sorted(hit.keywords), "exact": hit.exact, "sources": hit.sources}
+def hit_json(hit: Any, *, verified: bool = False) -> dict[str, Any]:
+    """A network hit (:class:`peernet_dht.NetworkHit`) as JSON; ``hash`` repeats ``file_hash`` and
+    ``node`` is the owner's node ID (both hex); ``verified``: checked against the owner's chain."""
+    try:
+        node = PublicKey.from_bytes(hit.owner).node_id.hex()
+    except ValueError:
+        node = ""
+    return {"name": hit.name, "size": hit.size, "file_hash": hit.file_hash.hex(), "hash": hit.file_hash.hex(),
+            "file_id": hit.file_id.hex(), "owner": hit.owner.hex(), "node": node, "keywords": sorted(hit.keywords),
+            "exact": hit.exact, "sources": hit.sources, "verified": verified}
 
 
 def hit_file(hit: Any) -> dict[str, Any]:
@@ -127,7 +134,8 @@ def search_router(backend: ApiBackend) -> APIRouter:
         if backend.search is None:
             return Response(status_code=503)
         result = await backend.search(term)
-        return GoJSONResponse({"hits": [hit_json(hit) for hit in result.hits], "asked": result.asked,
+        verified = backend.service is not None
+        return GoJSONResponse({"hits": [hit_json(hit, verified=verified) for hit in result.hits], "asked": result.asked,
                                "answered": result.answered})
 
     return router
@@ -191,33 +199,50 @@ def _job_routes(router: APIRouter, backend: ApiBackend, jobs: SearchJobs) -> Non
 
 
 def _directory_routes(router: APIRouter, backend: ApiBackend) -> None:
-    own = backend.key.public_key.node_id
     listing = params(("node", "string", False), ("limit", "integer", False), ("type", "integer", False),
                      ("offset", "integer", False))
 
-    def own_files(request: Request) -> list[dict[str, Any]]:
+    def page(request: Request) -> tuple[int, int, int]:
         wanted = query_int(request, "type")
-        wanted = -1 if wanted is None else wanted
         limit, offset = query_int(request, "limit"), max(0, query_int(request, "offset") or 0)
-        limit = 100 if limit is None or limit < 0 else limit
-        files = [file_to_api(f, own) for f in backend.content.chain.files()
-                 if wanted == -1 or f.file_type == wanted or (wanted == -2 and f.file_type in (0, 6, 7, 8))]
-        return [{**f, "metadata": [*f["metadata"], {"type": 5, "name": "Shared By Count", "text": "", "blob": None,
-                                                      "date": go_date(None), "number": 1}]}
-                for f in reversed(files)][offset : offset + limit]
+        return (-1 if wanted is None else wanted), (100 if limit is None or limit < 0 else limit), offset
+
+    def listed(files: list[Any], wanted: int) -> list[dict[str, Any]]:
+        """Chain files (newest first) as apiFiles with the Shared By Count the reference adds."""
+        out = []
+        for file in files:
+            record = file.record
+            if wanted not in (-1, record.file_type) and not (wanted == -2 and record.file_type in (0, 6, 7, 8)):
+                continue
+            api = file_to_api(record, file.owner.node_id)
+            out.append({**api, "metadata": [*api["metadata"], {"type": 5, "name": "Shared By Count", "text": "",
+                                                                "blob": None, "date": go_date(None), "number": 1}]})
+        return out
+
+    def node_files(request: Request, node: bytes | None) -> list[dict[str, Any]]:
+        wanted, limit, offset = page(request)
+        content = backend.content
+        owners = [content.owner, *content.cache.owners()]
+        owner = next((o for o in owners if o.node_id == node), None)
+        if owner is None:
+            return []
+        return listed(content.files(owner, limit=1 << 30), wanted)[offset : offset + limit]
 
     @router.get("/explore", openapi_extra=listing)
     async def explore(request: Request) -> GoJSONResponse:
-        """Recently shared files of other peers (none known yet); with ``node``, as /blockchain/view."""
+        """Recently shared files of other peers (from the chain cache); with ``node``, as /blockchain/view."""
         node = _hex_node(query(request, "node"))
-        files = own_files(request) if node == own else []
-        return GoJSONResponse({"status": 1, "files": files, "statistic": None})
+        if node is not None:
+            return GoJSONResponse({"status": 1, "files": node_files(request, node), "statistic": None})
+        wanted, limit, offset = page(request)
+        files = backend.content.recent(limit=limit, offset=offset)
+        return GoJSONResponse({"status": 1, "files": listed(list(files), wanted), "statistic": None})
 
     @router.get("/blockchain/view", openapi_extra=listing)
     async def view(request: Request) -> GoJSONResponse:
-        """The files of one node: the own chain for the own node ID."""
-        files = own_files(request) if _hex_node(query(request, "node")) == own else []
-        return GoJSONResponse({"status": 1, "files": files, "statistic": None})
+        """The files of one node: the own chain, or another node's chain from the cache."""
+        node = _hex_node(query(request, "node"))
+        return GoJSONResponse({"status": 1, "files": node_files(request, node), "statistic": None})
 
     @router.get("/merge/directory", openapi_extra=params(("hash", "string", False), ("limit", "integer", False),
                                                            ("type", "integer", False), ("offset", "integer", False)))

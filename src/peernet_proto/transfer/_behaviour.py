@@ -161,7 +161,8 @@ class TransferBehaviour:
     def _admit(self, peer: PublicKey) -> bool:
         if len(self.sessions) >= self.limits.max_sessions:
             return False
-        return sum(1 for s in self.sessions.values() if s.peer == peer) < self.limits.max_sessions_per_peer
+        active = sum(1 for s in self.sessions.values() if s.peer == peer and not s.finished)
+        return active < self.limits.max_sessions_per_peer
 
     def _start(self, session: TransferSession, request: Transfer | GetBlock, now: float) -> None:
         if not self._admit(session.peer):

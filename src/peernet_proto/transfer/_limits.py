@@ -21,9 +21,11 @@ class TransferError(RemoteProtocolError):
 class TransferLimits:
     """Per-peer and total limits; bytes in flight per session are bounded by ``udt``'s windows."""
 
-    max_sessions: int = 64
-    max_sessions_per_peer: int = 4
-    requests_per_peer_per_minute: int = 30
+    max_sessions: int = 256  # every session, lingering ones included
+    max_sessions_per_peer: int = 8  # sessions in progress (not finished) with one peer
+    # Downloads fetch 256 KiB pieces, one request each: 1200 a minute lets one peer take 5 MiB/s
+    # from us in the worst case of requests that are not pipelined.
+    requests_per_peer_per_minute: int = 1200
     max_blocks_per_request: int = 4096
     max_block_size: int = 1 << 20
     max_ranges: int = 64

@@ -97,9 +97,12 @@ class TransferSession:
 
     def deadline(self) -> float | None:
         """When :meth:`pump` must run again."""
-        if self.finished:
-            return None if self.finished_at is None else self.finished_at + 1.0
         udt = self.conn.next_deadline()
+        if self.finished:
+            if self.finished_at is None:
+                return None
+            # Lingering: the connection still acknowledges what arrived last.
+            return self.finished_at + 1.0 if udt is None else min(udt, self.finished_at + 1.0)
         deadline = self.last_activity + self.timeout
         if self.retry_at is not None:
             deadline = min(deadline, self.retry_at)

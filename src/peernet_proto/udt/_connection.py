@@ -184,7 +184,9 @@ class UdtConnection:
     def quiescent(self) -> bool:
         """Nothing left to send or confirm: a finished receiver may go."""
         tx_idle = self._tx is None or self._tx.idle
-        return tx_idle and self._ack_confirmed and not self._control
+        rx = self._rx
+        rx_acked = rx is None or (rx.next == self._ack_sent_sequence and not rx.ack_now)
+        return tx_idle and rx_acked and self._ack_confirmed and not self._control
 
     @property
     def stats(self) -> dict[str, int]:
