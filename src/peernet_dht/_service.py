@@ -55,6 +55,7 @@ Client operations
 from __future__ import annotations
 
 import enum
+import ipaddress
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Final, Protocol
@@ -344,6 +345,20 @@ class DhtService:
 
     # ---- RequestHandler: answering -------------------------------------------------------------
 
+    def _source_prefix(self, peer: PublicKey) -> bytes | None:
+        """The address prefix (IPv4 /24, IPv6 /48) ``peer`` is connected from: stores share their
+        room fairly between prefixes, so one network cannot fill them."""
+        info = self.engine.peer(peer)
+        if info is None or not info.connections:
+            return None
+        host = info.connections[0][0][0]
+        try:
+            address = ipaddress.ip_address(host.split("%")[0])
+        except ValueError:
+            return None
+        packed = address.packed
+        return packed[:3] if address.version == 4 else packed[:6]
+
     def find_value(self, key: bytes, requester: PublicKey, now: float) -> bytes | Sequence[PublicKey] | None:
         self._arm_housekeeping(now)
         answer = self.values.answer(key, now)
@@ -360,7 +375,9 @@ class DhtService:
         for record in records[:INFO_STORE_PER_REQUEST]:
             if record.type not in (0, 1):
                 self._count("info_store_refused")
-            elif self.values.add_provider(record.key, requester, record.size, record.type, now):
+            elif self.values.add_provider(
+                record.key, requester, record.size, record.type, now, source=self._source_prefix(requester)
+            ):
                 self._count("providers_recorded")
             else:
                 self._count("info_store_refused")
@@ -383,7 +400,7 @@ class DhtService:
             own = [e for e in payload.entries if e.owner == owner]
             if len(own) < len(payload.entries):
                 self._count("foreign_entries_refused", len(payload.entries) - len(own))
-            accepted = self.keywords.publish(own, now)
+            accepted = self.keywords.publish(own, now, source=self._source_prefix(requester))
             self._count("entries_stored", accepted)
             answer = SearchPayload(PayloadKind.STORED, stored=accepted)
         elif payload.kind is PayloadKind.QUERY:
