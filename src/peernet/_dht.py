@@ -59,7 +59,10 @@ class NodeDht:
         self.engine = engine
         # Stores for others keep only keys this node is among the k nearest to (by its routing
         # table), and share their room fairly between publishers and address prefixes.
-        near = near_by_rank(engine.public_key.node_id, lambda key, count: [c.node_id for c in table.closest(key, count)])
+        def closest_ids(key: bytes, count: int) -> list[bytes]:
+            return [contact.node_id for contact in table.closest(key, count)]
+
+        near = near_by_rank(engine.public_key.node_id, closest_ids)
         options.setdefault("keywords", FairKeywordStore(near=near))
         options.setdefault("values", ValueStore(near=near))
         self.service = DhtService(engine, closest=lambda key, count: table.closest(key, count), **options)
