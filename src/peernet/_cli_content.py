@@ -12,13 +12,14 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from ._apifile import read_api_file
 from ._config import format_endpoint
 from ._errors import NodeError
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["NoNodeError", "add_content_commands", "api_client"]
 
@@ -32,6 +33,8 @@ class NoNodeError(NodeError):
 @contextmanager
 def api_client(args: argparse.Namespace, timeout: float = 120.0) -> Iterator[httpx.Client]:
     """An HTTP client for the running node's local API."""
+    import httpx  # only the commands that talk to a node need it
+
     try:
         info = read_api_file(Path(args.data_dir))
     except FileNotFoundError:
@@ -42,6 +45,8 @@ def api_client(args: argparse.Namespace, timeout: float = 120.0) -> Iterator[htt
 
 
 def _call(args: argparse.Namespace, method: str, route: str, **kwargs: Any) -> Any:
+    import httpx
+
     try:
         with api_client(args) as client:
             response = client.request(method, route, **kwargs)

@@ -20,6 +20,7 @@ from peernet_dht import (
     DhtBehaviour,
     DhtResult,
     DhtService,
+    FairKeywordStore,
     IndexedFile,
     KeywordEntry,
     NetworkHit,
@@ -30,6 +31,8 @@ from peernet_dht import (
     SearchResult,
     StoreResult,
     ValueResult,
+    ValueStore,
+    near_by_rank,
 )
 from peernet_proto import PeerEngine, PublicKey
 
@@ -54,6 +57,14 @@ class NodeDht:
         **options: Any,
     ) -> None:
         self.engine = engine
+        # Stores for others keep only keys this node is among the k nearest to (by its routing
+        # table), and share their room fairly between publishers and address prefixes.
+        def closest_ids(key: bytes, count: int) -> list[bytes]:
+            return [contact.node_id for contact in table.closest(key, count)]
+
+        near = near_by_rank(engine.public_key.node_id, closest_ids)
+        options.setdefault("keywords", FairKeywordStore(near=near))
+        options.setdefault("values", ValueStore(near=near))
         self.service = DhtService(engine, closest=lambda key, count: table.closest(key, count), **options)
         engine.handler = self.service
         # keyword_search=False leaves the KEYWORD_SEARCH feature bit off (no search items, like a Go peer).

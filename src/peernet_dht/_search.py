@@ -244,8 +244,9 @@ class KeywordStore:
     def __len__(self) -> int:
         return self._count
 
-    def publish(self, entries: Iterable[KeywordEntry], now: float) -> int:
-        """Store entries received in a PUBLISH; returns how many were accepted."""
+    def publish(self, entries: Iterable[KeywordEntry], now: float, *, source: bytes | None = None) -> int:
+        """Store entries received in a PUBLISH; returns how many were accepted (``source``, the
+        sender's address prefix, is used by :class:`~peernet_dht.FairKeywordStore`)."""
         accepted = 0
         for entry in entries:
             bucket = self._by_keyword.setdefault(entry.keyword, OrderedDict())

@@ -5,6 +5,7 @@ What is served and kept is described in :mod:`peernet_dht._service`. Sans-IO.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from peernet_proto import DecodeError, ExtensionType, Feature, InfoStoreFile, PublicKey
@@ -61,6 +62,20 @@ class ServiceAnswers:
     def __init__(self, host: ServiceHost, own: OwnEntries, arm: Callable[[float], None]) -> None:
         self._host, self.own, self._arm = host, own, arm
 
+    def _source_prefix(self, peer: PublicKey) -> bytes | None:
+        """The address prefix (IPv4 /24, IPv6 /48) ``peer`` is connected from: stores share their
+        room fairly between prefixes, so one network cannot fill them."""
+        info = self._host.engine.peer(peer)
+        if info is None or not info.connections:
+            return None
+        host = info.connections[0][0][0]
+        try:
+            address = ipaddress.ip_address(host.split("%")[0])
+        except ValueError:
+            return None
+        packed = address.packed
+        return packed[:3] if address.version == 4 else packed[:6]
+
     def find_value(self, key: bytes, requester: PublicKey, now: float) -> bytes | Sequence[PublicKey] | None:
         """A value of ours, else the "storing" peers of ``key`` but the requester, else None."""
         self._arm(now)
@@ -80,7 +95,9 @@ class ServiceAnswers:
         for record in records[:INFO_STORE_PER_REQUEST]:
             if record.type not in (0, 1):
                 tally.info_store_refused += 1
-            elif values.add_provider(record.key, requester, record.size, record.type, now):
+            elif values.add_provider(
+                record.key, requester, record.size, record.type, now, source=self._source_prefix(requester)
+            ):
                 tally.providers_recorded += 1
             else:
                 tally.info_store_refused += 1
@@ -120,7 +137,7 @@ class ServiceAnswers:
         own = [e for e in payload.entries if e.owner == owner]
         if len(own) < len(payload.entries):
             self._host.tally.foreign_entries_refused += len(payload.entries) - len(own)
-        accepted = self._host.keywords.publish(own, now)
+        accepted = self._host.keywords.publish(own, now, source=self._source_prefix(requester))
         self._host.tally.entries_stored += accepted
         return SearchPayload(PayloadKind.STORED, stored=accepted)
 
