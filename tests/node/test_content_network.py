@@ -77,8 +77,7 @@ def _lie(liar: ContentService, victim: ContentService, files: dict[str, bytes], 
     ]
     own = liar.node.dht.service._own  # an attacker answers from whatever it likes
     for file in forged:
-        for entry in entries_for_file(file):
-            own.setdefault(entry.keyword, {})[entry.ref] = entry
+        own.add(list(entries_for_file(file)))
     path = tmp / f"liar-{liar.content.owner.hex()[:8]}" / NAMES[0]
     path.parent.mkdir()
     path.write_bytes(files[NAMES[0]])
