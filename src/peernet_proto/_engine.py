@@ -43,6 +43,7 @@ from ._punch import HolePunching
 from ._receiving import Receiver
 from ._requests import Requests
 from ._sequences import REPLY_TIMEOUT, PendingRequest
+from ._shedding import ReplayFilter, RoutabilityTokens, Shedding, TokenBuckets
 from ._stats import EngineCounters, EngineStatistics
 from ._transport import Endpoint
 
@@ -87,6 +88,14 @@ class EngineLimits:
     max_events: int = 20_000
     max_lite_sessions: int = 4096
     max_lite_sessions_per_peer: int = 64
+    # Datagrams a second (and burst) one source prefix (/24, /64) may send from addresses that are
+    # no peer's connection: checked on the raw datagram, before decryption.
+    unknown_prefix_rate: float = 50.0
+    unknown_prefix_burst: float = 100.0
+    max_prefix_buckets: int = 16_384
+    replay_window: float = 120.0  # seconds an accepted datagram is remembered (exact replays dropped)
+    max_replay_digests: int = 65_536
+    max_keys_answered: int = 64  # keys (FIND_PEER, FIND_VALUE) one Announcement gets answers for
 
 
 @attrs.frozen
@@ -170,6 +179,11 @@ class PeerEngine:
         self._now = 0.0
         self._behaviours: list[Behaviour] = []
         self._routes: dict[int, Behaviour] = {}
+        self.shedding = Shedding(
+            TokenBuckets(limits.unknown_prefix_rate, limits.unknown_prefix_burst, limits.max_prefix_buckets),
+            ReplayFilter(limits.max_replay_digests, limits.replay_window),
+            RoutabilityTokens(secret=self._rng.randbytes(32)),
+        )
         self.receiver = Receiver(self)
         for behaviour in behaviours:
             self.register(behaviour)

@@ -74,6 +74,7 @@ class PeerTable:
         self._on_removed = on_removed
         self._peers: dict[PublicKey, Peer] = {}
         self._identities_per_ip: dict[str, int] = {}
+        self._by_endpoint: dict[Endpoint, Peer] = {}  # lazily cleaned: see knows()
 
     def __len__(self) -> int:
         return len(self._peers)
@@ -87,6 +88,22 @@ class PeerTable:
     def identities_by_ip(self) -> list[int]:
         """How many identities each introducing IP has."""
         return list(self._identities_per_ip.values())
+
+    def knows(self, source: Endpoint) -> bool:
+        """Whether a peer of the table has a connection to ``source`` (O(1); stale entries of the
+        index are dropped when found)."""
+        peer = self._by_endpoint.get(source)
+        if peer is None:
+            return False
+        if self._peers.get(peer.public_key) is peer and any(c.remote == source for c in peer.connections):
+            return True
+        del self._by_endpoint[source]
+        return False
+
+    def _index(self, source: Endpoint, peer: Peer) -> None:
+        if len(self._by_endpoint) >= 2 * self.max_peers * self.max_connections_per_peer:
+            self._by_endpoint = {c.remote: p for p in self._peers.values() for c in p.connections}
+        self._by_endpoint[source] = peer
 
     def get(self, key: PublicKey) -> Peer | None:
         """The peer with ``key``, if known."""
@@ -137,6 +154,7 @@ class PeerTable:
             connection.remote = source  # a NAT may have changed the port
         connection.last_received = now
         peer.make_latest(connection)
+        self._index(source, peer)
         return connection
 
     @staticmethod

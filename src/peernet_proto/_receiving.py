@@ -22,9 +22,11 @@ from ._packet import Packet, decode_packet
 from ._peers import Connection, Peer, is_ipv4
 from ._peertable import PeerTable
 from ._response import Response
+from ._shedding import ReplayFilter
 from ._simple import Ping, Pong
 from ._transport import Endpoint
 from ._traverse import Traverse
+from ._unknown import Admission, UnknownSenders
 
 if TYPE_CHECKING:
     from ._engine import PeerEngine
@@ -41,6 +43,7 @@ class Receiver:
 
     def __init__(self, engine: PeerEngine) -> None:
         self._engine = engine
+        self._unknown = UnknownSenders(engine)
         self._handlers: dict[int, _Handler] = {
             Command.LOCAL_DISCOVERY: self._on_discovery,
             Command.ANNOUNCEMENT: self._on_announcement,
@@ -69,11 +72,20 @@ class Receiver:
             receiver = DISCOVERY_KEYS[4 if is_ipv4(source[0]) else 6].public_key
         else:
             receiver = self._engine.public_key
+        shedding = self._engine.shedding
+        if not self._engine.table.knows(source) and not shedding.admit_unknown_source(source, now):
+            self._engine.counters.shed_unknown_source += 1
+            return
+        digest = ReplayFilter.digest(data)
+        if shedding.replays.seen(digest, now):
+            self._engine.counters.replayed += 1
+            return
         try:
             packet, sender = decode_packet(data, receiver=receiver)
         except DecodeError:
             self._engine.counters.undecryptable += 1
             return
+        shedding.replays.remember(digest, now)
         if sender == self._engine.public_key or packet.protocol != 0:
             self._engine.counters.dropped_self_or_protocol += 1
             return
@@ -112,16 +124,27 @@ class Receiver:
         if not self._engine.policy.admit(sender, source, packet.command, known):
             self._engine.counters.not_admitted += 1
             return
+        try:
+            message = decode_message(packet.command, packet.payload)
+        except DecodeError:
+            self._engine.counters.undecodable_message += 1
+            return
+        admission = Admission.EXPECTED
+        if not known:
+            admission = self._unknown.receive(packet, message, sender, source, local, now)
+            if admission is Admission.STATELESS:
+                return
         peer = self._engine.table.get(sender) or self._engine.table.add(sender, source, now)
         if peer is None:
             return
         connection = self._engine.table.register_connection(peer, source, local, now)
         if connection is None:
             return
-        try:
-            message = decode_message(packet.command, packet.payload)
-        except DecodeError:
-            self._engine.counters.undecodable_message += 1
+        if not known and admission is Admission.PROVEN:
+            self._unknown.proven(peer, connection, message, now)
+            self._engine._emit(PeerConnected(peer.public_key, source, peer.user_agent))
+            if isinstance(message, Response) and message.extension:
+                self._observe(peer, connection, message.extension)
             return
         try:
             self._dispatch(peer, connection, packet.sequence, message, now)

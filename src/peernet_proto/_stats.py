@@ -47,6 +47,11 @@ class EngineCounters:
     lite_wrong_endpoint: int = 0
     lite_sessions_refused: int = 0
     behaviour_errors: int = 0
+    shed_unknown_source: int = 0  # dropped before decryption: the source prefix's bucket was empty
+    replayed: int = 0  # exact replays of a datagram accepted before
+    answered_statelessly: int = 0  # Announcements of unknown senders answered without state
+    unproven_dropped: int = 0  # other packets of senders not (yet) proven to receive at their address
+    admitted_by_token: int = 0  # unknown senders that echoed our routability token
 
 
 @attrs.frozen
@@ -94,6 +99,11 @@ class EngineStatistics:
     lite_wrong_endpoint: int = 0
     lite_sessions_refused: int = 0
     behaviour_errors: int = 0
+    shed_unknown_source: int = 0
+    replayed: int = 0
+    answered_statelessly: int = 0
+    unproven_dropped: int = 0
+    admitted_by_token: int = 0
 
     @classmethod
     def of(cls, counters: EngineCounters, **sizes: int) -> EngineStatistics:

@@ -168,7 +168,7 @@ def test_target_ignores_traverses_not_relayed_by_the_named_relay_or_with_a_forei
     # A Traverse straight from A, naming R as relay: B checks that the sender is the relay.
     raw = encode_packet(Packet(0, Command.TRAVERSE, 0, direct.encode()[0]), sender=a.key, receiver=b.public_key)
     b.receive_datagram(raw, A, B, 3.0)
-    assert b.statistics().traverse_not_for_us == 1
+    assert b.statistics().unproven_dropped == 1  # B does not know A: dropped before the Traverse is read
 
 
 def test_needs_traverse_follows_firewall_bit_and_port_mismatch():
