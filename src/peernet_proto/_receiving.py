@@ -234,4 +234,4 @@ class Receiver:
         except DecodeError:
             self._engine.counters.bad_extension += 1
             return
-        self._engine._emit(AddressObserved(peer.public_key, observed, connection.local))
+        self._engine._emit(AddressObserved(peer.public_key, observed, connection.local, connection.remote))
