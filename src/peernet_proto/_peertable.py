@@ -141,19 +141,30 @@ class PeerTable:
             self._identities_per_ip.pop(peer.source_ip, None)
         self._on_removed(peer, reason)
 
-    def register_connection(self, peer: Peer, source: Endpoint, local: Endpoint, now: float) -> Connection | None:
-        """The connection a packet arrived on, now the peer's latest; None when over the limit."""
+    def register_connection(
+        self, peer: Peer, source: Endpoint, local: Endpoint, now: float, *, proven: bool = True
+    ) -> Connection | None:
+        """The connection a packet arrived on, now the peer's latest; None when over the limit.
+
+        A packet that does not prove the address (``proven``: it answers a request we sent) never
+        moves a working connection to another host: the new path stays redundant until an answer
+        arrives on it (a replayed packet from elsewhere cannot hijack the peer)."""
         connection = peer.connection_for(source, local)
         if connection is None:
             if len(peer.connections) >= self.max_connections_per_peer:
                 self._counters.connections_per_peer_exceeded += 1
                 return None
-            connection = Connection(source, local, ConnectionStatus.ACTIVE, now)
+            connection = Connection(source, local, ConnectionStatus.REDUNDANT, now)
             peer.connections.append(connection)
         else:
             connection.remote = source  # a NAT may have changed the port
         connection.last_received = now
-        peer.make_latest(connection)
+        latest = peer.latest
+        held = latest is not None and latest is not connection and latest.status is ConnectionStatus.ACTIVE
+        if proven or not held or latest is None or latest.remote[0] == source[0]:
+            peer.make_latest(connection)
+        else:
+            self._counters.unproven_path_kept += 1
         self._index(source, peer)
         return connection
 

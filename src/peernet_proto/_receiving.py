@@ -137,7 +137,8 @@ class Receiver:
         peer = self._engine.table.get(sender) or self._engine.table.add(sender, source, now)
         if peer is None:
             return
-        connection = self._engine.table.register_connection(peer, source, local, now)
+        proven = not known or self._answers_request(packet, message, sender)
+        connection = self._engine.table.register_connection(peer, source, local, now, proven=proven)
         if connection is None:
             return
         if not known and admission is Admission.PROVEN:
@@ -153,6 +154,10 @@ class Receiver:
             self._engine.counters.handler_errors += 1
         if not known:
             self._engine._emit(PeerConnected(peer.public_key, source, peer.user_agent))
+
+    def _answers_request(self, packet: Packet, message: Message, sender: PublicKey) -> bool:
+        """Whether the packet answers a request we sent (so its path is proven)."""
+        return isinstance(message, Response | Pong) and self._engine.requests.in_use(sender, packet.sequence)
 
     def _dispatch(self, peer: Peer, connection: Connection, sequence: int, message: Message, now: float) -> None:
         """By command: the engine's own handlers, then behaviours' commands, else an event."""

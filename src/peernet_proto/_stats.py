@@ -52,6 +52,7 @@ class EngineCounters:
     answered_statelessly: int = 0  # Announcements of unknown senders answered without state
     unproven_dropped: int = 0  # other packets of senders not (yet) proven to receive at their address
     admitted_by_token: int = 0  # unknown senders that echoed our routability token
+    unproven_path_kept: int = 0  # packets on a new path that did not move a working connection
 
 
 @attrs.frozen
@@ -104,6 +105,7 @@ class EngineStatistics:
     answered_statelessly: int = 0
     unproven_dropped: int = 0
     admitted_by_token: int = 0
+    unproven_path_kept: int = 0
 
     @classmethod
     def of(cls, counters: EngineCounters, **sizes: int) -> EngineStatistics:

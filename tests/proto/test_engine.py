@@ -311,3 +311,16 @@ def test_response_records_describe_reachable_peers_only():
     records = [r for e in answers for h in e.response.hash2peers for r in h.closest]
     assert lan_peer.public_key not in {r.public_key for r in records}
     assert isinstance(Hash2Peer(bytes(32)), Hash2Peer) and PeerRecord  # public names exist
+
+
+def test_packet_from_new_host_does_not_move_a_working_connection():
+    """A captured packet replayed from elsewhere (a fresh one, past the replay filter) leaves the
+    peer's working path in place; an answer on the new path would prove it."""
+    _, a, b = connected_pair()
+    (payload,) = Announcement(find_self=True).encode()
+    raw = encode_packet(Packet(0, 0, 99, payload), sender=a.key, receiver=b.public_key)
+    b.receive_datagram(raw, ("127.0.0.66", 4444), B, 1.0)
+    (info,) = b.peers()
+    assert info.connections[0][0] == A and info.connections[0][2] == "active"
+    assert [c[2] for c in info.connections if c[0] == ("127.0.0.66", 4444)] == ["redundant"]
+    assert b.statistics().unproven_path_kept == 1
