@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 ListenAddress = str | Endpoint
 
 IPV4_LIMITED_BROADCAST: Final = "255.255.255.255"
+SOCKET_RECEIVE_BUFFER = 4 << 20  # bytes asked for each main socket's kernel receive buffer
 _BURST = 32  # datagrams handled in a row before the receive task yields
 _DEFAULT_PORT_REFUSALS = (errno.EADDRINUSE, errno.EACCES)
 # (ip, port or None for "112, else any")
@@ -286,6 +287,7 @@ class UdpTransport:
                     sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, interface.index)
             else:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+            _enlarge_receive_buffer(raw)
             try:
                 await sock.bind((ip, DEFAULT_PORT if port is None else port))
             except OSError as error:
@@ -421,3 +423,12 @@ class UdpTransport:
         """Send a discovery packet from the main socket ``local`` to every discovery destination."""
         for destination in self.discovery_destinations(local, port):
             await self.send(data, destination, local)
+
+
+def _enlarge_receive_buffer(raw: socket.socket) -> None:
+    """Ask for a receive buffer of ``SOCKET_RECEIVE_BUFFER`` bytes, so that a burst waits in the
+    kernel instead of being dropped there (the system caps it at net.core.rmem_max; best effort)."""
+    try:
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_RECEIVE_BUFFER)
+    except OSError as error:
+        logger.debug("cannot enlarge the receive buffer: %s", error)

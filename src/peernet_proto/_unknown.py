@@ -6,11 +6,10 @@ at its source address:
 * its packet answers a request we sent it (a Response or Pong matching a pending sequence: we
   chose the address), or
 * it echoes our routability token: every Announcement of an unknown sender is answered
-  statelessly; to an introduction (an Announcement with FIND_SELF or a user agent, as a first
-  contact is) or a Ping we add an Announcement of our own whose sequence is a keyed hash of
-  (sender, address, epoch); the Response that every peer, the Go reference included, sends to an
-  Announcement carries that sequence back (spec wire.md §10: a Response echoes the sequence).
-  A lookup's Announcement from a stranger is only answered: the asker need not become our peer.
+  statelessly, and to it (or to a Ping) we add an Announcement of our own whose sequence is a
+  keyed hash of (sender, address, epoch); the Response that every peer, the Go reference
+  included, sends to an Announcement carries that sequence back (spec wire.md §10: a Response
+  echoes the sequence).
 
 A Go node thus still connects with one packet each way (its Announcement, our Response); we add it
 to our table one round trip later, when it answers our Announcement. Spoofed sources never answer,
@@ -66,8 +65,7 @@ class UnknownSenders:
                 return Admission.PROVEN
         elif isinstance(message, Announcement):
             self._answer(packet.sequence, message, sender, source, local, now)
-            if message.find_self or message.user_agent:  # an introduction: it wants to be our peer
-                self._challenge(sender, source, local, now)
+            self._challenge(sender, source, local, now)
             return Admission.STATELESS
         elif isinstance(message, Ping):
             self._challenge(sender, source, local, now)
