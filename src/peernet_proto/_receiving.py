@@ -134,9 +134,12 @@ class Receiver:
             admission = self._unknown.receive(packet, message, sender, source, local, now)
             if admission is Admission.STATELESS:
                 return
-        peer = self._engine.table.get(sender) or self._engine.table.add(sender, source, now)
+        peer = self._engine.table.get(sender)
         if peer is None:
-            return
+            peer = self._engine.table.add(sender, source, now)
+            if peer is None:
+                return
+            self._engine.maintenance.schedule(peer, now + 1.0)
         proven = not known or self._answers_request(packet, message, sender)
         connection = self._engine.table.register_connection(peer, source, local, now, proven=proven)
         if connection is None:
