@@ -95,7 +95,10 @@ class EngineLimits:
     max_prefix_buckets: int = 16_384
     replay_window: float = 120.0  # seconds an accepted datagram is remembered (exact replays dropped)
     max_replay_digests: int = 65_536
-    max_keys_answered: int = 64  # keys (FIND_PEER, FIND_VALUE) one Announcement gets answers for
+    max_keys_answered: int = 64  # keys (FIND_PEER, FIND_VALUE) one Announcement gets directory lookups for
+    # Traverse bytes relayed a minute: for signers of one source prefix, and to one target.
+    relay_bytes_per_prefix: int = 1_000_000
+    relay_bytes_per_target: int = 2_000_000
 
 
 @attrs.frozen
