@@ -82,6 +82,7 @@ class EngineLimits:
     max_peers: int = 10_000
     max_connections_per_peer: int = 8
     max_identities_per_ip: int = 32
+    max_identities_per_prefix: int = 64  # per /24 (IPv4) or /64 (IPv6); loopback and LANs excepted
     max_pending_requests: int = 8192
     max_pending_per_peer: int = 256
     max_outgoing_queue: int = 20_000
@@ -163,6 +164,7 @@ class PeerEngine:
         self.table = PeerTable(
             max_peers=limits.max_peers,
             max_identities_per_ip=limits.max_identities_per_ip,
+            max_identities_per_prefix=limits.max_identities_per_prefix,
             max_connections_per_peer=limits.max_connections_per_peer,
             counters=self.counters,
             rng=self._rng,

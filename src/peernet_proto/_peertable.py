@@ -16,6 +16,7 @@ from ._constants import Feature
 from ._keys import PublicKey
 from ._peers import Connection, ConnectionStatus, Peer, is_ipv4, is_local_address
 from ._response import PeerRecord, Response
+from ._shedding import is_private_source, source_prefix
 from ._stats import EngineCounters
 from ._transport import Endpoint
 
@@ -54,7 +55,8 @@ class PeerInfo:
 
 
 class PeerTable:
-    """Known peers, bounded by ``max_peers``, ``max_identities_per_ip`` and ``max_connections_per_peer``."""
+    """Known peers, bounded by ``max_peers``, ``max_identities_per_ip``, ``max_identities_per_prefix``
+    (a /24 or /64 shares one quota; not for loopback and private LANs) and ``max_connections_per_peer``."""
 
     def __init__(
         self,
@@ -63,12 +65,15 @@ class PeerTable:
         max_identities_per_ip: int,
         max_connections_per_peer: int,
         counters: EngineCounters,
+        max_identities_per_prefix: int = 64,
         rng: random.Random,
         on_removed: Callable[[Peer, str], None],
     ) -> None:
         self.max_peers = max_peers
         self.max_identities_per_ip = max_identities_per_ip
         self.max_connections_per_peer = max_connections_per_peer
+        self.max_identities_per_prefix = max_identities_per_prefix
+        self._identities_per_prefix: dict[str, int] = {}
         self._counters = counters
         self._rng = rng
         self._on_removed = on_removed
@@ -114,12 +119,18 @@ class PeerTable:
         if self._identities_per_ip.get(source[0], 0) >= self.max_identities_per_ip:
             self._counters.identities_per_ip_exceeded += 1
             return None
+        prefix = source_prefix(source[0])
+        crowded = self._identities_per_prefix.get(prefix, 0) >= self.max_identities_per_prefix
+        if crowded and not is_private_source(source[0]):
+            self._counters.identities_per_prefix_exceeded += 1
+            return None
         if len(self._peers) >= self.max_peers and not self._evict_one():
             self._counters.peer_table_full += 1
             return None
         peer = Peer(key, now, self._rng.getrandbits(32), source_ip=source[0])
         self._peers[key] = peer
         self._identities_per_ip[source[0]] = self._identities_per_ip.get(source[0], 0) + 1
+        self._identities_per_prefix[prefix] = self._identities_per_prefix.get(prefix, 0) + 1
         return peer
 
     def _evict_one(self) -> bool:
@@ -139,6 +150,11 @@ class PeerTable:
             self._identities_per_ip[peer.source_ip] = remaining
         else:
             self._identities_per_ip.pop(peer.source_ip, None)
+        prefix = source_prefix(peer.source_ip)
+        if self._identities_per_prefix.get(prefix, 0) > 1:
+            self._identities_per_prefix[prefix] -= 1
+        else:
+            self._identities_per_prefix.pop(prefix, None)
         self._on_removed(peer, reason)
 
     def register_connection(

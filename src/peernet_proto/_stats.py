@@ -53,6 +53,7 @@ class EngineCounters:
     unproven_dropped: int = 0  # other packets of senders not (yet) proven to receive at their address
     admitted_by_token: int = 0  # unknown senders that echoed our routability token
     unproven_path_kept: int = 0  # packets on a new path that did not move a working connection
+    identities_per_prefix_exceeded: int = 0  # new identities refused: their /24 or /64 holds its share
 
 
 @attrs.frozen
@@ -106,6 +107,7 @@ class EngineStatistics:
     unproven_dropped: int = 0
     admitted_by_token: int = 0
     unproven_path_kept: int = 0
+    identities_per_prefix_exceeded: int = 0
 
     @classmethod
     def of(cls, counters: EngineCounters, **sizes: int) -> EngineStatistics:

@@ -324,3 +324,21 @@ def test_packet_from_new_host_does_not_move_a_working_connection():
     assert info.connections[0][0] == A and info.connections[0][2] == "active"
     assert [c[2] for c in info.connections if c[0] == ("127.0.0.66", 4444)] == ["redundant"]
     assert b.statistics().unproven_path_kept == 1
+
+
+def test_one_prefix_holds_a_bounded_share_of_the_table():
+    """Identities that prove their addresses, all inside one IPv6 /64: the prefix's quota holds."""
+    switch = Switch()
+    a = switch.add(A, seed=1, limits=EngineLimits(max_identities_per_prefix=4, unknown_prefix_burst=1000))
+    (payload,) = Announcement(find_self=True).encode()
+    (answer,) = Response(features=0).encode()
+    for i in range(10):
+        key, source = PrivateKey.generate(), (f"2a00:1:2:3::{i + 1:x}", 7000)
+        a.receive_datagram(encode_packet(Packet(0, 0, i, payload), sender=key, receiver=a.public_key), source, A, 0.0)
+        for out in a.datagrams_to_send():
+            packet, _ = decode_packet(out.data, receiver=key.public_key)
+            if packet.command == Command.ANNOUNCEMENT:
+                echo = Packet(0, Command.RESPONSE, packet.sequence, answer)
+                a.receive_datagram(encode_packet(echo, sender=key, receiver=a.public_key), source, A, 0.1)
+    assert len(a) == 4
+    assert a.statistics().identities_per_prefix_exceeded == 6
