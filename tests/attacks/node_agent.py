@@ -15,6 +15,8 @@ import socket
 import sys
 import time
 
+import attrs
+
 from peernet_proto import EngineConfig, PeerEngine
 
 from .harness import node_key
@@ -66,7 +68,7 @@ def main() -> None:
                 "max_rss_kb": usage.ru_maxrss,
                 "peers": len(engine),
                 "samples": samples,
-                "counters": engine.counters,
+                "counters": attrs.asdict(engine.counters),
             }
         ),
         flush=True,
