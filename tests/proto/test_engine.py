@@ -342,3 +342,23 @@ def test_one_prefix_holds_a_bounded_share_of_the_table():
                 a.receive_datagram(encode_packet(echo, sender=key, receiver=a.public_key), source, A, 0.1)
     assert len(a) == 4
     assert a.statistics().identities_per_prefix_exceeded == 6
+
+
+def test_go_peer_connects_with_one_packet_each_way():
+    """A reference peer's first Announcement gets our Response at once (its connection, one packet
+    each way); our token Announcement rides along, and its ordinary Response admits it to our table."""
+    switch = Switch()
+    a = switch.add(A, seed=1)
+    go = PrivateKey.generate()
+    hello = Announcement(features=1, find_self=True, user_agent="Peernet Core/0.1", port_internal=B[1])
+    (payload,) = hello.encode()
+    a.receive_datagram(encode_packet(Packet(0, 0, 4242, payload), sender=go, receiver=a.public_key), B, A, 0.0)
+    answers = [decode_packet(out.data, receiver=go.public_key)[0] for out in a.datagrams_to_send()]
+    assert (answers[0].command, answers[0].sequence) == (Command.RESPONSE, 4242)  # Go is connected
+    (token,) = [p.sequence for p in answers if p.command == Command.ANNOUNCEMENT]
+    assert len(a) == 0
+    (response,) = Response(features=1, user_agent="Peernet Core/0.1", port_internal=B[1]).encode()
+    a.receive_datagram(encode_packet(Packet(0, 1, token, response), sender=go, receiver=a.public_key), B, A, 0.1)
+    (info,) = a.peers()
+    assert info.public_key == go.public_key and info.user_agent == "Peernet Core/0.1"
+    assert any(isinstance(e, PeerConnected) and e.peer == go.public_key for e in a.events())
