@@ -8,6 +8,16 @@ answered again, newcomers told the good peer's real address, the node's CPU shar
 and the bytes the node relayed to the good peer. Needs root (skips with a reason otherwise).
 
     python benchmarks/bench_flood.py [--duration 10] [--after 10] [--only sybil,cost] [--json]
+
+Measured (10 s attacks, 2 shared cores; the baseline row of each run was 100 % answered, 10/10):
+
+    attack    before: answered, RTT, newcomers told   after: answered, RTT, told, node CPU
+    sybil     8 %, 429 ms, 0/10                       100 %, 0.6 ms, 10/10, 9 %
+    sybil6    98 %, 201 ms                            100 %, 0.6 ms, 10/10, 8 %
+    cost      27 %, 2,053 ms                          100 %, 0.8 ms, 10/10, 1 %
+    hijack    told the right address 1/10             100 %, 0.6 ms, 10/10
+    relay     115 MB relayed (budget 5 MB)            0.01 MB relayed, 10/10
+    eclipse   fine                                    100 %, 0.6 ms, 10/10
 """
 
 from __future__ import annotations

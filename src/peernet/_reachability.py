@@ -53,6 +53,7 @@ from peernet_proto import (
     EngineRunner,
     PeerEngine,
     PublicKey,
+    source_prefix,
 )
 
 __all__ = ["REANNOUNCE", "ReachabilityMonitor"]
@@ -126,10 +127,19 @@ class ReachabilityMonitor(BaseBehaviour):
     def handle_event(self, event: EngineEvent, now: float) -> None:
         """Give every engine event here; only :class:`AddressObserved` is used."""
         if isinstance(event, AddressObserved):
-            self.observe(event.peer, event.observed, event.local, now)
+            self.observe(event.peer, event.observed, event.local, now, reporter_at=event.reporter_at)
 
-    def observe(self, reporter: PublicKey, observed: Endpoint, local: Endpoint, now: float) -> None:
-        """``reporter`` saw our packets from the socket ``local`` arrive from ``observed``.
+    def observe(
+        self,
+        reporter: PublicKey,
+        observed: Endpoint,
+        local: Endpoint,
+        now: float,
+        *,
+        reporter_at: Endpoint | None = None,
+    ) -> None:
+        """``reporter`` saw our packets from the socket ``local`` arrive from ``observed``. Reporters
+        at addresses of one source prefix (``reporter_at``: /24, /64) share one vote.
 
         Reports of a private, loopback or link-local address come from peers in our own network
         and say nothing about the Internet: they are ignored."""
@@ -137,7 +147,9 @@ class ReachabilityMonitor(BaseBehaviour):
         local_ip = _ip(local[0])
         if observed_ip is None or local_ip is None or not is_public_address(observed_ip):
             return
-        changes = self._tracker(local).observe(reporter, (observed_ip, observed[1]), (local_ip, local[1]), now)
+        group = source_prefix(reporter_at[0]) if reporter_at is not None else None
+        tracker = self._tracker(local)
+        changes = tracker.observe(reporter, (observed_ip, observed[1]), (local_ip, local[1]), now, group)
         self._apply(local, changes, now)
 
     def set_mapping(self, local: Endpoint, mapping: PortMapping | None, now: float) -> None:

@@ -41,8 +41,9 @@ def stream(seed: int, purpose: str, index: int = -1) -> random.Random:
 
 
 def address_of(index: int) -> str:
-    """A public IPv4 address per node (records of private addresses are not shared)."""
-    return f"11.{index // 62500}.{index // 250 % 250}.{index % 250 + 1}"
+    """A public IPv4 address per node, each in its own /24 as on the Internet (records of private
+    addresses are not shared; the engine shares its table per source prefix)."""
+    return f"{11 + index // 62500}.{index // 250 % 250}.{index % 250}.1"
 
 
 class LookupPlan:

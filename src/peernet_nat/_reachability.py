@@ -72,6 +72,7 @@ class _Observation:
     observed: Endpoint
     local: Endpoint
     at: float
+    group: Hashable = None  # reporters of one group (a source prefix) share one vote
 
 
 @attrs.define
@@ -84,6 +85,7 @@ class ReachabilityTracker:
     observation_ttl: float = 600.0
     max_reporters: int = 64
     agreement: float = 2 / 3  # share of reporters that must see the same endpoint for "consistent"
+    max_per_group: int = 8  # reporters kept per group (the group's oldest report is dropped)
     current: Reachability = Reachability(ReachabilityClass.UNKNOWN)
     _observations: collections.OrderedDict[Hashable, _Observation] = attrs.field(
         factory=collections.OrderedDict
@@ -93,10 +95,16 @@ class ReachabilityTracker:
     _candidate_count: int = 0
 
     def observe(
-        self, reporter: Hashable, observed: Endpoint, local: Endpoint, now: float
+        self, reporter: Hashable, observed: Endpoint, local: Endpoint, now: float, group: Hashable = None
     ) -> list[ReachabilityChanged]:
+        """``reporter`` saw us at ``observed``. Reporters of one ``group`` (e.g. a source prefix:
+        throwaway identities are free, addresses are not) share one vote and hold at most
+        ``max_per_group`` of the ``max_reporters`` places."""
         self._observations.pop(reporter, None)
-        self._observations[reporter] = _Observation(observed, local, now)
+        same = [r for r, o in self._observations.items() if group is not None and o.group == group]
+        for old in same[: max(0, len(same) - self.max_per_group + 1)]:
+            del self._observations[old]
+        self._observations[reporter] = _Observation(observed, local, now, group)
         while len(self._observations) > self.max_reporters:
             self._observations.popitem(last=False)
         return self._update(now, immediate=False)
@@ -117,9 +125,12 @@ class ReachabilityTracker:
         recent = [o for o in self._observations.values() if now - o.at <= self.observation_ttl]
         if len(recent) < self.min_reporters:
             return Reachability(ReachabilityClass.UNKNOWN)
-        counts = collections.Counter(o.observed for o in recent)
-        endpoint, votes = counts.most_common(1)[0]
-        if votes < self.agreement * len(recent):
+        groups = collections.Counter(_group_of(reporter, o) for reporter, o in self._recent(now))
+        counts: dict[Endpoint, float] = collections.defaultdict(float)
+        for reporter, o in self._recent(now):
+            counts[o.observed] += 1 / groups[_group_of(reporter, o)]  # one vote per group
+        endpoint, votes = max(counts.items(), key=lambda item: item[1])
+        if votes < self.agreement * len(groups) - 1e-9:
             return Reachability(ReachabilityClass.NAT_RANDOM, (endpoint[0], 0))
         if all(o.observed == o.local for o in recent if o.observed == endpoint):
             return Reachability(ReachabilityClass.PUBLIC, endpoint)
@@ -145,6 +156,14 @@ class ReachabilityTracker:
         self._candidate, self._candidate_count = None, 0
         return [ReachabilityChanged(old, candidate, now)]
 
+    def _recent(self, now: float) -> list[tuple[Hashable, _Observation]]:
+        return [(r, o) for r, o in self._observations.items() if now - o.at <= self.observation_ttl]
+
     def _expire(self, now: float) -> None:
         for reporter in [r for r, o in self._observations.items() if now - o.at > self.observation_ttl]:
             del self._observations[reporter]
+
+
+def _group_of(reporter: Hashable, observation: _Observation) -> Hashable:
+    """The group a report votes in: its own when it has none."""
+    return ("reporter", reporter) if observation.group is None else ("group", observation.group)

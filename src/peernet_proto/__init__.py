@@ -58,6 +58,7 @@ from ._packet import Packet, decode_packet, encode_packet
 from ._peertable import CLOSEST_PER_KEY
 from ._response import EmbeddedFile, Hash2Peer, PeerRecord, Response
 from ._runner import EngineRunner
+from ._shedding import source_prefix
 from ._simple import Chat, Ping, Pong
 from ._stats import EngineStatistics
 from ._transfer import Transfer
@@ -148,4 +149,5 @@ __all__ = [
     "record_endpoints",
     "recover_compact",
     "sort_by_distance",
+    "source_prefix",
 ]

@@ -57,6 +57,7 @@ class Answerer:
 
     def __init__(self, engine: PeerEngine) -> None:
         self._engine = engine
+        self._lookups = engine.limits.max_keys_answered  # directory lookups left for the current request
 
     def answer(self, peer: Peer, connection: Connection, sequence: int, request: Announcement, now: float) -> None:
         """Send the Response over the peer's current connection."""
@@ -71,6 +72,9 @@ class Answerer:
         local_request = is_local_address(remote[0])
         hash2peers: list[Hash2Peer] = []
         not_found: list[bytes] = []
+        # The work one request causes is bounded: beyond ``max_keys_answered`` keys, no lookups in the
+        # directory (those keys are answered as not found).
+        self._lookups = engine.limits.max_keys_answered
         for key in ([requester.node_id] if request.find_self else []) + list(request.find_peer):
             records = self.closest_records(key, requester, request.features, local_request)
             if records:
@@ -149,6 +153,10 @@ class Answerer:
     def closest_records(
         self, key: bytes, requester: PublicKey, requester_features: int, local_request: bool
     ) -> list[PeerRecord]:
-        """Records of the peers closest to ``key`` that the requester can use."""
+        """Records of the peers closest to ``key`` that the requester can use (none once the
+        current request used up its lookups)."""
+        if self._lookups <= 0:
+            return []
+        self._lookups -= 1
         candidates = self._engine.directory.closest(key, CLOSEST_PER_KEY, requester)
         return self._engine.table.records(candidates, requester, requester_features, local_request)

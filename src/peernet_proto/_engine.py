@@ -45,6 +45,7 @@ from ._punch import HolePunching
 from ._receiving import Receiver
 from ._requests import Requests
 from ._sequences import REPLY_TIMEOUT, PendingRequest
+from ._shedding import ReplayFilter, RoutabilityTokens, Shedding, TokenBuckets
 from ._stats import EngineCounters, EngineStatistics
 from ._transport import Endpoint
 
@@ -84,12 +85,24 @@ class EngineLimits:
     max_peers: int = 10_000
     max_connections_per_peer: int = 8
     max_identities_per_ip: int = 32
+    max_identities_per_prefix: int = 64  # per /24 (IPv4) or /64 (IPv6); loopback and LANs excepted
     max_pending_requests: int = 8192
     max_pending_per_peer: int = 256
     max_outgoing_queue: int = 20_000
     max_events: int = 20_000
     max_lite_sessions: int = 4096
     max_lite_sessions_per_peer: int = 64
+    # Datagrams a second (and burst) one source prefix (/24, /64) may send from addresses that are
+    # no peer's connection: checked on the raw datagram, before decryption.
+    unknown_prefix_rate: float = 50.0
+    unknown_prefix_burst: float = 100.0
+    max_prefix_buckets: int = 16_384
+    replay_window: float = 120.0  # seconds an accepted datagram is remembered (exact replays dropped)
+    max_replay_digests: int = 65_536
+    max_keys_answered: int = 64  # keys (FIND_PEER, FIND_VALUE) one Announcement gets directory lookups for
+    # Traverse bytes relayed a minute: for signers of one source prefix, and to one target.
+    relay_bytes_per_prefix: int = 1_000_000
+    relay_bytes_per_target: int = 2_000_000
 
 
 @attrs.frozen
@@ -157,6 +170,7 @@ class PeerEngine:
         self.table = PeerTable(
             max_peers=limits.max_peers,
             max_identities_per_ip=limits.max_identities_per_ip,
+            max_identities_per_prefix=limits.max_identities_per_prefix,
             max_connections_per_peer=limits.max_connections_per_peer,
             counters=self.counters,
             rng=self._rng,
@@ -181,6 +195,11 @@ class PeerEngine:
         self._now = 0.0
         self._behaviours: list[Behaviour] = []
         self._routes: dict[int, Behaviour] = {}
+        self.shedding = Shedding(
+            TokenBuckets(limits.unknown_prefix_rate, limits.unknown_prefix_burst, limits.max_prefix_buckets),
+            ReplayFilter(limits.max_replay_digests, limits.replay_window),
+            RoutabilityTokens(secret=self._rng.randbytes(32)),
+        )
         self.receiver = Receiver(self)
         for behaviour in behaviours:
             self.register(behaviour)

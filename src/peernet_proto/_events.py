@@ -54,11 +54,13 @@ class ResponseReceived:
 
 @attrs.frozen
 class AddressObserved:
-    """``peer`` saw our packets, sent from the socket ``local``, arrive from ``observed``."""
+    """``peer`` saw our packets, sent from the socket ``local``, arrive from ``observed``;
+    ``reporter_at`` is where the report came from (votes are shared per source prefix)."""
 
     peer: PublicKey
     observed: Endpoint
     local: Endpoint
+    reporter_at: Endpoint | None = None
 
 
 @attrs.frozen

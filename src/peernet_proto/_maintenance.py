@@ -1,6 +1,7 @@
 """Maintenance of the peer table: keep-alive, bootstrap and Local Discovery (spec wire.md §9.7, §10).
 
-Every second each connection is checked: silent ones get a Ping (or an Announcement when the
+Each peer is checked when its next keep-alive deadline is due (a heap by deadline: O(log n) a
+peer, not a scan of the table every second): silent connections get a Ping (or an Announcement when the
 peer's blockchain information is stale), long-silent ones become inactive and are dropped,
 peers without connections are removed. Root peers are contacted until enough of them answered;
 the closest peers their FIND_SELF answers report are contacted too.
@@ -8,6 +9,8 @@ the closest peers their FIND_SELF answers report are contacted too.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 from typing import TYPE_CHECKING
 
@@ -77,6 +80,8 @@ class Maintenance:
         self.bootstrap = _Bootstrap(engine)
         self.keepalive = BaseBehaviour()  # owns keep-alive requests: their answers need no action
         self._round = 0
+        self._due: list[tuple[float, int, Peer]] = []  # keep-alive deadlines (lazily corrected)
+        self._order = itertools.count()
         self._next_bootstrap: float | None = None
         self._next_discovery: float | None = None
 
@@ -87,11 +92,20 @@ class Maintenance:
         if self._engine.config.local_discovery:
             self._next_discovery = now
 
+    def schedule(self, peer: Peer, at: float) -> None:
+        """Check ``peer``'s connections at ``at`` (a new peer; the checks then reschedule)."""
+        heapq.heappush(self._due, (at, next(self._order), peer))
+
     def tick(self, now: float) -> None:
-        """Once a second."""
+        """Once a second: the peers whose keep-alive deadline passed, then bootstrap and discovery."""
         engine = self._engine
-        for peer in engine.table:
+        while self._due and self._due[0][0] <= now:
+            peer = heapq.heappop(self._due)[2]
+            if engine.table.get(peer.public_key) is not peer:
+                continue  # removed since
             self._keep_alive(peer, now)
+            if engine.table.get(peer.public_key) is peer:
+                self.schedule(peer, max(now + 0.5, _next_check(peer)))
         if self._next_bootstrap is not None and now >= self._next_bootstrap:
             self._bootstrap(now)
         if self._next_discovery is not None and now >= self._next_discovery:
@@ -187,3 +201,18 @@ class Maintenance:
                 else (IPV6_MULTICAST_GROUP, LOCAL_DISCOVERY_PORT)
             )
             engine.outbox.queue(raw, destination, local)
+
+
+def _next_check(peer: Peer) -> float:
+    """The earliest time a keep-alive rule can apply to one of ``peer``'s connections (a packet
+    received meanwhile only makes the check early: it then finds nothing to do and reschedules)."""
+    due = float("inf")
+    for connection in peer.connections:
+        if connection.status is ConnectionStatus.INACTIVE:
+            at = min(connection.inactive_since + INACTIVE_EXPIRY, connection.last_keepalive + PING_INTERVAL)
+        else:
+            factor = REDUNDANT_FACTOR if connection.status is ConnectionStatus.REDUNDANT else 1.0
+            ping = max(connection.last_received, connection.last_keepalive) + PING_INTERVAL * factor
+            at = min(connection.last_received + INVALIDATE_AFTER * factor, ping)
+        due = min(due, at)
+    return due

@@ -20,6 +20,7 @@ from ._distance import sort_by_distance
 from ._keys import PublicKey
 from ._peers import Connection, ConnectionStatus, Peer, is_ipv4, is_local_address
 from ._response import PeerRecord, Response
+from ._shedding import is_private_source, source_prefix
 from ._stats import EngineCounters
 from ._transport import Endpoint
 
@@ -60,7 +61,8 @@ class PeerInfo:
 
 
 class PeerTable:
-    """Known peers, bounded by ``max_peers``, ``max_identities_per_ip`` and ``max_connections_per_peer``."""
+    """Known peers, bounded by ``max_peers``, ``max_identities_per_ip``, ``max_identities_per_prefix``
+    (a /24 or /64 shares one quota; not for loopback and private LANs) and ``max_connections_per_peer``."""
 
     def __init__(
         self,
@@ -69,17 +71,21 @@ class PeerTable:
         max_identities_per_ip: int,
         max_connections_per_peer: int,
         counters: EngineCounters,
+        max_identities_per_prefix: int = 64,
         rng: random.Random,
         on_removed: Callable[[Peer, str], None],
     ) -> None:
         self.max_peers = max_peers
         self.max_identities_per_ip = max_identities_per_ip
         self.max_connections_per_peer = max_connections_per_peer
+        self.max_identities_per_prefix = max_identities_per_prefix
+        self._identities_per_prefix: dict[str, int] = {}
         self._counters = counters
         self._rng = rng
         self._on_removed = on_removed
         self._peers: dict[PublicKey, Peer] = {}
         self._identities_per_ip: dict[str, int] = {}
+        self._by_endpoint: dict[Endpoint, Peer] = {}  # lazily cleaned: see knows()
 
     def __len__(self) -> int:
         return len(self._peers)
@@ -94,6 +100,22 @@ class PeerTable:
         """How many identities each introducing IP has."""
         return list(self._identities_per_ip.values())
 
+    def knows(self, source: Endpoint) -> bool:
+        """Whether a peer of the table has a connection to ``source`` (O(1); stale entries of the
+        index are dropped when found)."""
+        peer = self._by_endpoint.get(source)
+        if peer is None:
+            return False
+        if self._peers.get(peer.public_key) is peer and any(c.remote == source for c in peer.connections):
+            return True
+        del self._by_endpoint[source]
+        return False
+
+    def _index(self, source: Endpoint, peer: Peer) -> None:
+        if len(self._by_endpoint) >= 2 * self.max_peers * self.max_connections_per_peer:
+            self._by_endpoint = {c.remote: p for p in self._peers.values() for c in p.connections}
+        self._by_endpoint[source] = peer
+
     def get(self, key: PublicKey) -> Peer | None:
         """The peer with ``key``, if known."""
         return self._peers.get(key)
@@ -103,12 +125,18 @@ class PeerTable:
         if self._identities_per_ip.get(source[0], 0) >= self.max_identities_per_ip:
             self._counters.identities_per_ip_exceeded += 1
             return None
+        prefix = source_prefix(source[0])
+        crowded = self._identities_per_prefix.get(prefix, 0) >= self.max_identities_per_prefix
+        if crowded and not is_private_source(source[0]):
+            self._counters.identities_per_prefix_exceeded += 1
+            return None
         if len(self._peers) >= self.max_peers and not self._evict_one():
             self._counters.peer_table_full += 1
             return None
         peer = Peer(key, now, self._rng.getrandbits(32), source_ip=source[0])
         self._peers[key] = peer
         self._identities_per_ip[source[0]] = self._identities_per_ip.get(source[0], 0) + 1
+        self._identities_per_prefix[prefix] = self._identities_per_prefix.get(prefix, 0) + 1
         return peer
 
     def _evict_one(self) -> bool:
@@ -128,21 +156,38 @@ class PeerTable:
             self._identities_per_ip[peer.source_ip] = remaining
         else:
             self._identities_per_ip.pop(peer.source_ip, None)
+        prefix = source_prefix(peer.source_ip)
+        if self._identities_per_prefix.get(prefix, 0) > 1:
+            self._identities_per_prefix[prefix] -= 1
+        else:
+            self._identities_per_prefix.pop(prefix, None)
         self._on_removed(peer, reason)
 
-    def register_connection(self, peer: Peer, source: Endpoint, local: Endpoint, now: float) -> Connection | None:
-        """The connection a packet arrived on, now the peer's latest; None when over the limit."""
+    def register_connection(
+        self, peer: Peer, source: Endpoint, local: Endpoint, now: float, *, proven: bool = True
+    ) -> Connection | None:
+        """The connection a packet arrived on, now the peer's latest; None when over the limit.
+
+        A packet that does not prove the address (``proven``: it answers a request we sent) never
+        moves a working connection to another host: the new path stays redundant until an answer
+        arrives on it (a replayed packet from elsewhere cannot hijack the peer)."""
         connection = peer.connection_for(source, local)
         if connection is None:
             if len(peer.connections) >= self.max_connections_per_peer:
                 self._counters.connections_per_peer_exceeded += 1
                 return None
-            connection = Connection(source, local, ConnectionStatus.ACTIVE, now)
+            connection = Connection(source, local, ConnectionStatus.REDUNDANT, now)
             peer.connections.append(connection)
         else:
             connection.remote = source  # a NAT may have changed the port
         connection.last_received = now
-        peer.make_latest(connection)
+        latest = peer.latest
+        held = latest is not None and latest is not connection and latest.status is ConnectionStatus.ACTIVE
+        if proven or not held or latest is None or latest.remote[0] == source[0]:
+            peer.make_latest(connection)
+        else:
+            self._counters.unproven_path_kept += 1
+        self._index(source, peer)
         return connection
 
     @staticmethod

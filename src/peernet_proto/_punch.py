@@ -21,6 +21,7 @@ from ._errors import DecodeError
 from ._keys import PublicKey
 from ._messages import decode_message
 from ._peers import Connection, Peer, is_ipv4, is_link_local, is_local_address
+from ._shedding import TokenBuckets, source_prefix
 from ._transport import Endpoint
 from ._traverse import Traverse
 
@@ -61,6 +62,9 @@ class HolePunching:
         self._engine = engine
         self._punches: dict[tuple[PublicKey, int], _Punch] = {}
         self._relayed: dict[PublicKey, tuple[float, int]] = {}  # signer -> (window start, count)
+        limits = engine.limits
+        self._prefix_bytes = TokenBuckets(limits.relay_bytes_per_prefix / 60, limits.relay_bytes_per_prefix, 4096)
+        self._target_bytes = TokenBuckets(limits.relay_bytes_per_target / 60, limits.relay_bytes_per_target, 4096)
 
     def __len__(self) -> int:
         """Punches in progress."""
@@ -143,13 +147,23 @@ class HolePunching:
         window, count = self._relayed.get(sender.public_key, (now, 0))
         if now - window >= 60.0:
             window, count = now, 0
-        if count >= RELAYED_PER_MINUTE:
+        if count >= RELAYED_PER_MINUTE or not self._within_byte_budgets(sender, traverse, now):
             engine.counters.traverse_relay_rate_limited += 1
             return None
         if len(self._relayed) >= engine.limits.max_peers:
             self._relayed.clear()
         self._relayed[sender.public_key] = (window, count + 1)
         return target
+
+    def _within_byte_budgets(self, sender: Peer, traverse: Traverse, now: float) -> bool:
+        """Charge the relayed bytes to the sender's source prefix and to the target (bytes a
+        minute each): throwaway identities share their prefix's budget, and no target gets more
+        than its own, however many prefixes send."""
+        size = float(len(traverse.embedded_packet) + 300)
+        prefix = source_prefix(sender.latest.remote[0] if sender.latest else sender.source_ip)
+        if not self._prefix_bytes.charge(prefix, size, now):
+            return False
+        return self._target_bytes.charge(traverse.target.hex(), size, now)
 
     def _relay(self, sender: Peer, traverse: Traverse, now: float) -> None:
         """Forward a Traverse to its target with the sender's addresses filled in (spec §11 step 2)."""

@@ -23,9 +23,11 @@ from ._packet import Packet
 from ._peers import Connection, Peer, is_ipv4
 from ._peertable import PeerTable
 from ._response import Response
+from ._shedding import ReplayFilter
 from ._simple import Ping, Pong
 from ._transport import Endpoint
 from ._traverse import Traverse
+from ._unknown import Admission, UnknownSenders
 
 if TYPE_CHECKING:
     from ._engine import PeerEngine
@@ -42,6 +44,7 @@ class Receiver:
 
     def __init__(self, engine: PeerEngine) -> None:
         self._engine = engine
+        self._unknown = UnknownSenders(engine)
         self._handlers: dict[int, _Handler] = {
             Command.LOCAL_DISCOVERY: self._on_discovery,
             Command.ANNOUNCEMENT: self._on_announcement,
@@ -70,11 +73,20 @@ class Receiver:
             receiver = DISCOVERY_KEYS[4 if is_ipv4(source[0]) else 6].public_key
         else:
             receiver = self._engine.public_key
+        shedding = self._engine.shedding
+        if not self._engine.table.knows(source) and not shedding.admit_unknown_source(source, now):
+            self._engine.counters.shed_unknown_source += 1
+            return
+        digest = ReplayFilter.digest(data)
+        if shedding.replays.seen(digest, now):
+            self._engine.counters.replayed += 1
+            return
         try:
             packet, sender = self._engine.codec.decode(data, receiver)
         except DecodeError:
             self._engine.counters.undecryptable += 1
             return
+        shedding.replays.remember(digest, now)
         if sender == self._engine.public_key or packet.protocol != 0:
             self._engine.counters.dropped_self_or_protocol += 1
             return
@@ -113,16 +125,31 @@ class Receiver:
         if not self._engine.policy.admit(sender, source, packet.command, known):
             self._engine.counters.not_admitted += 1
             return
-        peer = self._engine.table.get(sender) or self._engine.table.add(sender, source, now)
-        if peer is None:
-            return
-        connection = self._engine.table.register_connection(peer, source, local, now)
-        if connection is None:
-            return
         try:
             message = decode_message(packet.command, packet.payload)
         except DecodeError:
             self._engine.counters.undecodable_message += 1
+            return
+        admission = Admission.EXPECTED
+        if not known:
+            admission = self._unknown.receive(packet, message, sender, source, local, now)
+            if admission is Admission.STATELESS:
+                return
+        peer = self._engine.table.get(sender)
+        if peer is None:
+            peer = self._engine.table.add(sender, source, now)
+            if peer is None:
+                return
+            self._engine.maintenance.schedule(peer, now + 1.0)
+        proven = not known or self._answers_request(packet, message, sender)
+        connection = self._engine.table.register_connection(peer, source, local, now, proven=proven)
+        if connection is None:
+            return
+        if not known and admission is Admission.PROVEN:
+            self._unknown.proven(peer, connection, message, now)
+            self._engine._emit(PeerConnected(peer.public_key, source, peer.user_agent))
+            if isinstance(message, Response) and message.extension:
+                self._observe(peer, connection, message.extension)
             return
         try:
             self._dispatch(peer, connection, packet.sequence, message, now)
@@ -131,6 +158,10 @@ class Receiver:
             self._engine.counters.handler_errors += 1
         if not known:
             self._engine._emit(PeerConnected(peer.public_key, source, peer.user_agent))
+
+    def _answers_request(self, packet: Packet, message: Message, sender: PublicKey) -> bool:
+        """Whether the packet answers a request we sent (so its path is proven)."""
+        return isinstance(message, Response | Pong) and self._engine.requests.in_use(sender, packet.sequence)
 
     def _dispatch(self, peer: Peer, connection: Connection, sequence: int, message: Message, now: float) -> None:
         """By command: the engine's own handlers, then behaviours' commands, else an event."""
@@ -226,4 +257,4 @@ class Receiver:
         except DecodeError:
             self._engine.counters.bad_extension += 1
             return
-        self._engine._emit(AddressObserved(peer.public_key, observed, connection.local))
+        self._engine._emit(AddressObserved(peer.public_key, observed, connection.local, connection.remote))

@@ -48,6 +48,13 @@ class EngineCounters:
     lite_sessions_refused: int = 0
     unmatched_transfer: int = 0
     behaviour_errors: int = 0
+    shed_unknown_source: int = 0  # dropped before decryption: the source prefix's bucket was empty
+    replayed: int = 0  # exact replays of a datagram accepted before
+    answered_statelessly: int = 0  # Announcements of unknown senders answered without state
+    unproven_dropped: int = 0  # other packets of senders not (yet) proven to receive at their address
+    admitted_by_token: int = 0  # unknown senders that echoed our routability token
+    unproven_path_kept: int = 0  # packets on a new path that did not move a working connection
+    identities_per_prefix_exceeded: int = 0  # new identities refused: their /24 or /64 holds its share
 
 
 @attrs.frozen
@@ -96,6 +103,13 @@ class EngineStatistics:
     lite_sessions_refused: int = 0
     unmatched_transfer: int = 0
     behaviour_errors: int = 0
+    shed_unknown_source: int = 0
+    replayed: int = 0
+    answered_statelessly: int = 0
+    unproven_dropped: int = 0
+    admitted_by_token: int = 0
+    unproven_path_kept: int = 0
+    identities_per_prefix_exceeded: int = 0
 
     @classmethod
     def of(cls, counters: EngineCounters, **sizes: int) -> EngineStatistics:

@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 ListenAddress = str | Endpoint
 
 IPV4_LIMITED_BROADCAST: Final = "255.255.255.255"
+SOCKET_RECEIVE_BUFFER = 4 << 20  # bytes asked for each main socket's kernel receive buffer
 _BURST = 32  # datagrams handled in a row before the receive task yields
 _DEFAULT_PORT_REFUSALS = (errno.EADDRINUSE, errno.EACCES)
 # (ip, port or None for "112, else any")
@@ -424,7 +425,7 @@ class UdpTransport:
             await self.send(data, destination, local)
 
 
-SOCKET_BUFFER = 4 << 20  # transfers burst whole UDT windows; the kernel caps this at its maximum
+SOCKET_BUFFER = SOCKET_RECEIVE_BUFFER  # transfers burst whole UDT windows; the kernel caps this at its maximum
 
 
 def _large_buffers(sock: socket.socket) -> None:

@@ -26,6 +26,7 @@ __all__ = ["main"]
 
 def _bind(host: str, port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)  # what UdpTransport asks for
     sock.bind((host, port))
     sock.setblocking(False)
     return sock

@@ -38,7 +38,6 @@ def test_expensive_announcement_is_one_valid_packet(pool: Identities) -> None:
     assert 60_000 < len(expensive_announcement(pool.take(1)[0], node_key().public_key)) <= 65_507
 
 
-@pytest.mark.xfail(strict=True, reason=NOT_YET + "a 65 KB Announcement costs 300 times a normal one")
 def test_one_expensive_announcement_costs_little(pool: Identities) -> None:
     node = PeerEngine(node_key(), EngineConfig(local_discovery=False))
     node.set_local_endpoints([NODE_V4], 0.0)
@@ -52,7 +51,6 @@ def test_one_expensive_announcement_costs_little(pool: Identities) -> None:
     assert time.process_time() - began <= 0.005
 
 
-@pytest.mark.xfail(strict=True, reason=NOT_YET + "expensive requests pin the CPU")
 def test_good_peer_answered_during_expensive_replays(heavy: Outcome) -> None:
     assert heavy.answered_during >= ANSWERED_DURING
 

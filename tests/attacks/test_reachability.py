@@ -51,7 +51,6 @@ def test_honest_reports_make_us_public(vote: tuple[ReachabilityMonitor, Reachabi
     assert vote[1] is ReachabilityClass.PUBLIC
 
 
-@pytest.mark.xfail(strict=True, reason=NOT_YET + "the vote counts reports per public key")
 def test_throwaway_identities_cannot_set_firewall(vote: tuple[ReachabilityMonitor, ReachabilityClass]) -> None:
     monitor = vote[0]
     assert not monitor.engine.firewall

@@ -19,7 +19,6 @@ def relay(pool: Identities) -> Outcome:
     return run_attack(lab, good, START, DURATION)
 
 
-@pytest.mark.xfail(strict=True, reason=NOT_YET + "the relay limit counts per signer, identities are free")
 def test_relayed_bytes_within_budget(relay: Outcome) -> None:
     assert relay.relayed_to_good <= RELAY_BUDGET / SCALE * DURATION
 

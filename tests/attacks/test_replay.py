@@ -35,13 +35,11 @@ def exact(pool: Identities) -> tuple[Outcome, int, int]:
     return outcome, stream.sent, lab.packets_to[source]
 
 
-@pytest.mark.xfail(strict=True, reason=NOT_YET + "an exact replay is answered every time")
 def test_exact_replays_are_not_answered(exact: tuple[Outcome, int, int]) -> None:
     _, replayed, answers = exact
     assert answers <= max(2, replayed // 100)
 
 
-@pytest.mark.xfail(strict=True, reason=NOT_YET + "replays cost as much as fresh packets")
 def test_good_peer_answered_during_exact_replays(exact: tuple[Outcome, int, int]) -> None:
     assert exact[0].answered_during >= ANSWERED_DURING
 
@@ -71,7 +69,6 @@ def hijack() -> tuple[Outcome, list[Newcomer]]:
     return outcome, late
 
 
-@pytest.mark.xfail(strict=True, reason=NOT_YET + "a replayed Announcement moves the peer's connection")
 def test_newcomers_told_real_address_during_hijack(hijack: tuple[Outcome, list[Newcomer]]) -> None:
     outcome = hijack[0]
     assert outcome.told_truth == outcome.newcomers

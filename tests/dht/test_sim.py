@@ -31,8 +31,10 @@ def test_success_rate_on_500_engine_nodes(loss: float, churn: float, minimum: fl
     assert summary["table_size_mean"] > 80
     if loss == churn == 0:
         # Every datagram of the lookup phase is a lookup's request or answer (a few answers are
-        # still in flight at the end): no keep-alive traffic.
-        assert summary["packets_per_lookup"] == pytest.approx(summary["messages_per_lookup"], abs=0.1)
+        # still in flight at the end), or the routability check a node that does not know the asker
+        # adds (its token Announcement and the Response echoing it): no keep-alive traffic.
+        assert summary["messages_per_lookup"] - 0.1 <= summary["packets_per_lookup"]
+        assert summary["packets_per_lookup"] <= 1.5 * summary["messages_per_lookup"]
         assert summary["keepalive_pongs"] == 0
         assert summary["deadline_hits"] == 0
 

@@ -123,3 +123,16 @@ def test_changes_between_known_states_need_confirmations(reports: list[tuple[int
             if event.old.classification is not ReachabilityClass.UNKNOWN:
                 assert since_change >= 3
             since_change = 0
+
+
+def test_reporters_of_one_group_share_one_vote() -> None:
+    """Throwaway identities in one source prefix cannot outvote honest reporters elsewhere."""
+    tracker = ReachabilityTracker()
+    public = (PUBLIC_IP, 4000)
+    for i, group in enumerate(["10.1.1", "10.2.2", "10.3.3"]):
+        tracker.observe(f"honest{i}", public, public, now=float(i), group=group)
+    assert tracker.current.classification is ReachabilityClass.PUBLIC
+    for i in range(40):  # random ports reported by 40 identities of one /24
+        tracker.observe(f"liar{i}", (PUBLIC_IP, 20_000 + i), public, now=10.0 + i, group="46.0.0")
+    assert tracker.classify(60.0).classification is ReachabilityClass.PUBLIC
+    assert len(tracker._observations) == 3 + tracker.max_per_group  # the group holds few places

@@ -162,11 +162,62 @@ def test_forged_identities_from_one_address_are_bounded():
     switch = Switch()
     a = switch.add(A, seed=1, limits=EngineLimits(max_identities_per_ip=5, max_peers=100))
     (payload,) = Announcement(find_self=True).encode()
-    for i in range(50):
+    keys = [PrivateKey.generate() for _ in range(50)]
+    for i, key in enumerate(keys):
+        raw = encode_packet(Packet(0, 0, i, payload), sender=key, receiver=a.public_key)
+        a.receive_datagram(raw, ("127.0.0.9", 5000 + i), A, 0.0)
+    assert len(a) == 0  # answered, but none proved to receive at its address: no state held
+    assert a.statistics().answered_statelessly == 50
+    challenges = [out for out in a.datagrams_to_send() if out.data and out.destination[0] == "127.0.0.9"]
+    (response,) = Response(features=0).encode()
+    for out in challenges:
+        key = keys[out.destination[1] - 5000]
+        packet, _ = decode_packet(out.data, receiver=key.public_key)
+        if packet.command != Command.ANNOUNCEMENT:
+            continue
+        raw = encode_packet(Packet(0, Command.RESPONSE, packet.sequence, response), sender=key, receiver=a.public_key)
+        a.receive_datagram(raw, out.destination, A, 0.1)  # echoes the token: proven, and then limited
+    assert len(a) == 5
+    assert a.statistics().admitted_by_token == 50
+    assert a.statistics().identities_per_ip_exceeded == 45
+
+
+def test_unknown_senders_are_answered_but_hold_no_state():
+    """Return routability: spoofed sources get an answer and a challenge; nothing else."""
+    switch = Switch()
+    a = switch.add(A, seed=1)
+    (payload,) = Announcement(find_self=True).encode()
+    for i in range(20):
         raw = encode_packet(Packet(0, 0, i, payload), sender=PrivateKey.generate(), receiver=a.public_key)
         a.receive_datagram(raw, ("203.0.113.9", 5000 + i), A, 0.0)
-    assert len(a) == 5
-    assert a.statistics().identities_per_ip_exceeded == 45
+    sent = a.datagrams_to_send()
+    assert len(sent) == 40  # a Response and our Announcement (the token) each
+    assert len(a) == 0 and a.statistics().pending_requests == 0
+    assert not any(isinstance(e, PeerConnected) for e in a.events())
+
+
+def test_exact_replay_is_dropped_before_decryption():
+    _, a, b = connected_pair()
+    raw = encode_packet(Packet(0, Command.PING, 77, b""), sender=a.key, receiver=b.public_key)
+    b.receive_datagram(raw, A, B, 1.0)
+    b.receive_datagram(raw, A, B, 1.1)
+    b.receive_datagram(raw, ("127.0.0.7", 9), B, 1.2)
+    assert b.statistics().replayed == 2
+    assert sum(1 for out in b.datagrams_to_send() if out.data) == 1  # one Pong
+
+
+def test_unknown_source_prefix_is_shed_before_decryption():
+    switch = Switch()
+    a = switch.add(A, seed=1, limits=EngineLimits(unknown_prefix_rate=10.0, unknown_prefix_burst=20.0))
+    (payload,) = Announcement().encode()
+    for i in range(100):
+        raw = encode_packet(Packet(0, 0, i, payload), sender=PrivateKey.generate(), receiver=a.public_key)
+        a.receive_datagram(raw, (f"198.51.100.{i}", 7000), A, 0.0)
+    stats = a.statistics()
+    assert stats.answered_statelessly == 20 and stats.shed_unknown_source == 80
+    raw = encode_packet(Packet(0, 0, 1, payload), sender=PrivateKey.generate(), receiver=a.public_key)
+    a.receive_datagram(raw, ("198.51.101.1", 7000), A, 0.0)  # another /24 has its own share
+    assert a.statistics().answered_statelessly == 21
 
 
 def test_peer_table_is_bounded_and_evicts_silent_peers():
@@ -260,3 +311,54 @@ def test_response_records_describe_reachable_peers_only():
     records = [r for e in answers for h in e.response.hash2peers for r in h.closest]
     assert lan_peer.public_key not in {r.public_key for r in records}
     assert isinstance(Hash2Peer(bytes(32)), Hash2Peer) and PeerRecord  # public names exist
+
+
+def test_packet_from_new_host_does_not_move_a_working_connection():
+    """A captured packet replayed from elsewhere (a fresh one, past the replay filter) leaves the
+    peer's working path in place; an answer on the new path would prove it."""
+    _, a, b = connected_pair()
+    (payload,) = Announcement(find_self=True).encode()
+    raw = encode_packet(Packet(0, 0, 99, payload), sender=a.key, receiver=b.public_key)
+    b.receive_datagram(raw, ("127.0.0.66", 4444), B, 1.0)
+    (info,) = b.peers()
+    assert info.connections[0][0] == A and info.connections[0][2] == "active"
+    assert [c[2] for c in info.connections if c[0] == ("127.0.0.66", 4444)] == ["redundant"]
+    assert b.statistics().unproven_path_kept == 1
+
+
+def test_one_prefix_holds_a_bounded_share_of_the_table():
+    """Identities that prove their addresses, all inside one IPv6 /64: the prefix's quota holds."""
+    switch = Switch()
+    a = switch.add(A, seed=1, limits=EngineLimits(max_identities_per_prefix=4, unknown_prefix_burst=1000))
+    (payload,) = Announcement(find_self=True).encode()
+    (answer,) = Response(features=0).encode()
+    for i in range(10):
+        key, source = PrivateKey.generate(), (f"2a00:1:2:3::{i + 1:x}", 7000)
+        a.receive_datagram(encode_packet(Packet(0, 0, i, payload), sender=key, receiver=a.public_key), source, A, 0.0)
+        for out in a.datagrams_to_send():
+            packet, _ = decode_packet(out.data, receiver=key.public_key)
+            if packet.command == Command.ANNOUNCEMENT:
+                echo = Packet(0, Command.RESPONSE, packet.sequence, answer)
+                a.receive_datagram(encode_packet(echo, sender=key, receiver=a.public_key), source, A, 0.1)
+    assert len(a) == 4
+    assert a.statistics().identities_per_prefix_exceeded == 6
+
+
+def test_go_peer_connects_with_one_packet_each_way():
+    """A reference peer's first Announcement gets our Response at once (its connection, one packet
+    each way); our token Announcement rides along, and its ordinary Response admits it to our table."""
+    switch = Switch()
+    a = switch.add(A, seed=1)
+    go = PrivateKey.generate()
+    hello = Announcement(features=1, find_self=True, user_agent="Peernet Core/0.1", port_internal=B[1])
+    (payload,) = hello.encode()
+    a.receive_datagram(encode_packet(Packet(0, 0, 4242, payload), sender=go, receiver=a.public_key), B, A, 0.0)
+    answers = [decode_packet(out.data, receiver=go.public_key)[0] for out in a.datagrams_to_send()]
+    assert (answers[0].command, answers[0].sequence) == (Command.RESPONSE, 4242)  # Go is connected
+    (token,) = [p.sequence for p in answers if p.command == Command.ANNOUNCEMENT]
+    assert len(a) == 0
+    (response,) = Response(features=1, user_agent="Peernet Core/0.1", port_internal=B[1]).encode()
+    a.receive_datagram(encode_packet(Packet(0, 1, token, response), sender=go, receiver=a.public_key), B, A, 0.1)
+    (info,) = a.peers()
+    assert info.public_key == go.public_key and info.user_agent == "Peernet Core/0.1"
+    assert any(isinstance(e, PeerConnected) and e.peer == go.public_key for e in a.events())

@@ -9,6 +9,7 @@ from peernet_proto import (
     Announcement,
     Command,
     EncodeError,
+    EngineLimits,
     Feature,
     InfoStoreFile,
     Packet,
@@ -75,7 +76,8 @@ def test_request_to_a_reported_peer_without_nat_is_answered_directly():
     assert a.request(b.public_key, Announcement(features=1), 1.0, endpoints=[B], tag="direct") is not None
     switch.pump(1.0)
     assert len(responses(a, "direct")) == 1
-    assert a.peer(b.public_key) is not None and b.peer(a.public_key) is not None
+    assert a.peer(b.public_key) is not None  # B answered at the address A asked: proven
+    assert b.peer(a.public_key) is not None  # A answered B's token Announcement: proven too
     assert a.statistics().traverse_sent == 0
 
 
@@ -168,7 +170,7 @@ def test_target_ignores_traverses_not_relayed_by_the_named_relay_or_with_a_forei
     # A Traverse straight from A, naming R as relay: B checks that the sender is the relay.
     raw = encode_packet(Packet(0, Command.TRAVERSE, 0, direct.encode()[0]), sender=a.key, receiver=b.public_key)
     b.receive_datagram(raw, A, B, 3.0)
-    assert b.statistics().traverse_not_for_us == 1
+    assert b.statistics().unproven_dropped == 1  # B does not know A: dropped before the Traverse is read
 
 
 def test_needs_traverse_follows_firewall_bit_and_port_mismatch():
@@ -284,3 +286,23 @@ def test_a_value_too_large_to_embed_is_answered_as_a_miss():
     (event,) = responses(a, "big")
     assert not event.response.embedded_files and r.statistics().value_too_large == 1
     assert [p.public_key for p in event.response.hash2peers[0].closest] == [b.public_key]
+
+
+def test_relay_bytes_are_budgeted_per_target():
+    """However many signers ask, one target gets at most its byte budget a minute relayed."""
+    switch = Switch()
+    limits = EngineLimits(relay_bytes_per_target=200_000, relay_bytes_per_prefix=10_000_000)
+    r = switch.add(R, seed=3, limits=limits)
+    b = switch.add(B, seed=2)
+    b.contact(r.public_key, [R], 0.0)
+    switch.pump(0.5)
+    signers = [switch.add(("127.0.0.1", 2000 + i), seed=10 + i) for i in range(10)]
+    for signer in signers:
+        signer.contact(r.public_key, [R], 0.5)
+    switch.pump(1.0)
+    for signer in signers:
+        traverse = Traverse.create(signer.key, b.public_key, r.public_key, 10**10, bytes(50_000))
+        signer.send_message(r.public_key, traverse)
+    switch.pump(1.5)
+    assert r.statistics().traverse_relayed == 3  # 3 × ~50 KB fit into 200 KB
+    assert r.statistics().traverse_relay_rate_limited == 7

@@ -1,0 +1,145 @@
+"""Cheap drops before the costly work: source prefixes, per-prefix token buckets, a replay filter
+and stateless return-routability tokens.
+
+Everything here runs on the raw datagram (before decryption and signature recovery) or on a
+decrypted packet's sender and source, costs O(1) per datagram and holds a bounded amount of state.
+"""
+
+from __future__ import annotations
+
+import collections
+import functools
+import hashlib
+import ipaddress
+import os
+
+import attrs
+
+from ._keys import PublicKey
+from ._peers import is_local_address
+from ._transport import Endpoint
+
+__all__ = ["ReplayFilter", "RoutabilityTokens", "Shedding", "TokenBuckets", "is_private_source", "source_prefix"]
+
+
+@functools.lru_cache(maxsize=4096)
+def source_prefix(host: str) -> str:
+    """The prefix a source address shares with its neighbours: /24 for IPv4, /64 for IPv6 (one
+    subscriber's allocation), the address itself when it does not parse."""
+    if ":" not in host:
+        return host.rpartition(".")[0]
+    try:
+        address = ipaddress.IPv6Address(host.split("%")[0])
+    except ValueError:
+        return host
+    if address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped).rpartition(".")[0]
+    return address.packed[:8].hex()
+
+
+@functools.lru_cache(maxsize=4096)
+def is_private_source(host: str) -> bool:
+    """Loopback and private LAN sources (one shared prefix holds a whole network there)."""
+    if host.startswith("127.") or host == "::1":
+        return True
+    return is_local_address(host)
+
+
+class TokenBuckets:
+    """One token bucket per key (``rate`` tokens a second up to ``burst``), at most ``max_keys`` of
+    them: when full, the least recently charged bucket is forgotten (it starts full again)."""
+
+    def __init__(self, rate: float, burst: float, max_keys: int) -> None:
+        self.rate, self.burst, self.max_keys = rate, burst, max_keys
+        self._buckets: collections.OrderedDict[str, list[float]] = collections.OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+    def charge(self, key: str, cost: float, now: float) -> bool:
+        """Take ``cost`` tokens from ``key``'s bucket; False (and nothing taken) when it has too few."""
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            if len(self._buckets) >= self.max_keys:
+                self._buckets.popitem(last=False)
+            bucket = self._buckets[key] = [self.burst, now]
+        else:
+            self._buckets.move_to_end(key)
+            bucket[0] = min(self.burst, bucket[0] + (now - bucket[1]) * self.rate)
+            bucket[1] = now
+        if bucket[0] < cost:
+            return False
+        bucket[0] -= cost
+        return True
+
+
+class ReplayFilter:
+    """Digests of the last ``capacity`` valid datagrams seen within ``window`` seconds: a datagram
+    seen before is an exact replay (the sender's random nonce and padding make every genuine packet
+    differ). Checked before decryption; remembered only once the packet proved valid."""
+
+    def __init__(self, capacity: int, window: float) -> None:
+        self.capacity, self.window = capacity, window
+        self._seen: collections.OrderedDict[bytes, float] = collections.OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+    @staticmethod
+    def digest(data: bytes) -> bytes:
+        """The digest a datagram is remembered by."""
+        return hashlib.blake2b(data, digest_size=16).digest()
+
+    def seen(self, digest: bytes, now: float) -> bool:
+        """Whether a datagram with ``digest`` was accepted within the window."""
+        at = self._seen.get(digest)
+        return at is not None and now - at <= self.window
+
+    def remember(self, digest: bytes, now: float) -> None:
+        """Remember an accepted datagram (the oldest is forgotten when full or out of the window)."""
+        self._seen[digest] = now
+        self._seen.move_to_end(digest)
+        while self._seen:
+            oldest, at = next(iter(self._seen.items()))
+            if len(self._seen) <= self.capacity and now - at <= self.window:
+                break
+            del self._seen[oldest]
+
+
+class RoutabilityTokens:
+    """Stateless tokens proving that a sender receives at its source address: the sequence of a
+    request we send there is a keyed hash of (key, address, epoch); the answer echoes it. Valid for
+    the current and the previous epoch of ``epoch`` seconds."""
+
+    def __init__(self, epoch: float = 30.0, secret: bytes | None = None) -> None:
+        self.epoch = epoch
+        self._secret = secret if secret is not None else os.urandom(32)
+
+    def token(self, sender: PublicKey, source: Endpoint, now: float) -> int:
+        """The sequence to send to ``sender`` at ``source``."""
+        return self._at(sender, source, int(now // self.epoch))
+
+    def valid(self, sender: PublicKey, source: Endpoint, sequence: int, now: float) -> bool:
+        """Whether ``sequence`` is a token we gave ``sender`` at ``source`` recently."""
+        epoch = int(now // self.epoch)
+        return sequence in (self._at(sender, source, epoch), self._at(sender, source, epoch - 1))
+
+    def _at(self, sender: PublicKey, source: Endpoint, epoch: int) -> int:
+        text = f"{source[0]}|{source[1]}|{epoch}".encode()
+        mac = hashlib.blake2b(sender.node_id + text, digest_size=4, key=self._secret).digest()
+        return int.from_bytes(mac, "little")
+
+
+@attrs.define
+class Shedding:
+    """The engine's cheap drops: prefix buckets for unknown sources, the replay filter, the tokens."""
+
+    unknown_prefixes: TokenBuckets
+    replays: ReplayFilter
+    tokens: RoutabilityTokens
+
+    def admit_unknown_source(self, source: Endpoint, now: float) -> bool:
+        """Whether a datagram from an address that is no peer's connection may be decrypted (its
+        prefix's bucket has a token; private and loopback sources are not limited by prefix)."""
+        host = source[0]
+        return is_private_source(host) or self.unknown_prefixes.charge(source_prefix(host), 1.0, now)
