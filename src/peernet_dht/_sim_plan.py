@@ -98,9 +98,10 @@ class SimPlan:
     def fill_edges(self, tables: list[array[int]], owned: range | None = None) -> Iterator[FillEdge]:
         """What a clean handshake fill teaches the nodes in ``owned``, in the order they learn it
         (arrival time, then sender, as the event loop orders datagrams); see :data:`FillEdge`.
-        An Announcement arriving teaches the target the initiator; the Response arriving teaches
-        the initiator the target, with the round trip time. Packed into 64-bit integers while
-        sorting (millions of edges)."""
+        The Response arriving teaches the initiator the target, with the round trip time; the
+        target answers a stranger's Announcement without state and learns the initiator when the
+        Response to its routability token arrives, one more round trip later. Packed into 64-bit
+        integers while sorting (millions of edges)."""
         owned = owned or range(self.config.nodes)
         if self.config.nodes >= 1 << _NODE_BITS:
             raise ValueError(f"at most {(1 << _NODE_BITS) - 1} nodes")
@@ -109,7 +110,8 @@ class SimPlan:
             start = self.fill_start(index)
             for target in self.fill_targets(tables, index):
                 if target in owned:
-                    packed.append(self._pack(start + self.latencies[index], index, target, 0))
+                    arrival = start + 2 * self.latencies[index] + self.latencies[target]
+                    packed.append(self._pack(arrival, index, target, 0))
                 if index in owned:
                     packed.append(self._pack(start + self.latencies[index] + self.latencies[target], target, index, 1))
         mask = (1 << _NODE_BITS) - 1
