@@ -101,3 +101,20 @@ def test_nat_punch() -> None:
     dropped = re.search(r"packets the NATs dropped meanwhile: (\d+)", out)
     assert dropped is not None and int(dropped.group(1)) >= 1  # the direct request, before the punch
     assert "alice talks to bob directly at ('11.0.0.2', 20000)" in out
+
+
+def test_share_download() -> None:
+    out = run_example("share_download.py")
+    assert "A shared 'harbour at dawn.bin'" in out
+    assert "verified: True" in out
+    assert "identical to the original: True" in out
+
+
+def test_the_readme_demo_shares_finds_and_downloads_verified() -> None:
+    """The README's first command runs this demo."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    result = subprocess.run([sys.executable, "-m", "peernet", "demo", "--nodes", "3"],
+                            capture_output=True, text=True, timeout=180, env=env, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "verified against the owner's blockchain" in result.stdout
+    assert "BLAKE3 verified" in result.stdout
