@@ -126,3 +126,29 @@ async def test_profile_write_list_read_delete(tmp_path):
         assert [f["type"] for f in (await api.client.get("/profile/list")).json()["fields"]] == [0]
         huge = {"fields": [{"type": 6, "blob": b64(bytes(49 << 10))}]}
         assert (await api.client.post("/profile/write", json=huge)).json()["status"] == 3
+
+
+async def test_another_nodes_profile_comes_from_its_cached_chain(tmp_path):
+    from peernet_chain import LocalChain, ProfileField
+    from peernet_proto import PrivateKey
+
+    other = PrivateKey.generate()
+    with LocalChain(tmp_path / "other-chain", other) as chain:
+        chain.write_profile([ProfileField(0, b"Ada"), ProfileField(6, b"\x89PNG picture")], 1_700_000_000)
+        state, raws = chain.snapshot()
+    node = other.public_key.node_id.hex()
+    async with running_api(tmp_path) as api:
+        listed = (await api.client.get("/profile/list", params={"node": node})).json()
+        assert listed == {"fields": [], "status": 0}  # no chain of it held yet
+        cache = api.backend.content.cache
+        plan = cache.plan(other.public_key, state.version, state.height)
+        assert plan is not None
+        cache.store(other.public_key, plan, raws)
+        listed = (await api.client.get("/profile/list", params={"node": node})).json()
+        assert listed["status"] == 0
+        assert [(f["type"], f["text"]) for f in listed["fields"]][:1] == [(0, "Ada")]
+        assert base64.b64decode(listed["fields"][1]["blob"]) == b"\x89PNG picture"
+        one = (await api.client.get("/profile/read", params={"node": node, "field": 0})).json()
+        assert one["status"] == 0 and one["fields"][0]["text"] == "Ada"
+        missing = (await api.client.get("/profile/read", params={"node": node, "field": 3})).json()
+        assert missing == {"fields": None, "status": 4}

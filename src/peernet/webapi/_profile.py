@@ -1,5 +1,5 @@
-"""``/profile/*``: the own profile (spec webapi.md §2.4). Other nodes' profiles need their cached
-chains; until the node keeps them, another node's profile is answered as empty (status 0, ``[]``)."""
+"""``/profile/*``: the own profile (spec webapi.md §2.4); another node's profile is read from its
+cached chain (empty, status 0, when the node holds no chain of it)."""
 
 from __future__ import annotations
 
@@ -42,13 +42,24 @@ def profile_router(backend: ApiBackend) -> APIRouter:
     content = backend.content
     own_id = backend.key.public_key.node_id
 
-    def is_other(request: Request) -> bool:
+    def other(request: Request) -> bytes | None:
+        """The node ID of another node named by ``node``, else None (the own profile)."""
         text = query(request, "node") or ""
         try:
             node = bytes.fromhex(text)
         except ValueError:
-            return False
-        return len(node) == 32 and node != own_id
+            return None
+        return node if len(node) == 32 and node != own_id else None
+
+    def other_fields(node: bytes) -> list[dict[str, Any]]:
+        """Another node's profile from its cached chain; [] when no chain of it is held."""
+        owner = next((o for o in content.cache.owners() if o.node_id == node), None)
+        if owner is None:
+            return []
+        try:
+            return [profile_to_api(kind, data) for kind, data in sorted(content.profile(owner).items())]
+        except (BlockDecodeError, ChainCorruptError):
+            return []
 
     def own_fields() -> list[dict[str, Any]] | None:
         try:
@@ -58,20 +69,22 @@ def profile_router(backend: ApiBackend) -> APIRouter:
 
     @router.get("/profile/list", responses=ok(ProfileData), openapi_extra=params(("node", "string", False)))
     async def profile_list(request: Request) -> GoJSONResponse:
-        """The latest value of each field of the own profile (or of another node: not yet known)."""
-        if is_other(request):
-            return GoJSONResponse({"fields": [], "status": BLOCK_STATUS_OK})
+        """The latest value of each field of the own profile, or of another node from its cached chain."""
+        node = other(request)
+        if node is not None:
+            return GoJSONResponse({"fields": other_fields(node), "status": BLOCK_STATUS_OK})
         fields = own_fields()
         if fields is None:
             return GoJSONResponse({"fields": [], "status": CORRUPT_RECORD})
         return GoJSONResponse({"fields": fields, "status": BLOCK_STATUS_OK})
 
     async def profile_read(request: Request) -> GoJSONResponse:
-        """One field of the own profile; status 4 when it is not set."""
+        """One field of the own profile (or another node's); status 4 when it is not set."""
         kind = query_int(request, "field")
         if kind is None or kind < 0:
             raise BadRequestError
-        fields = [] if is_other(request) else [f for f in own_fields() or [] if f["type"] == kind]
+        node = other(request)
+        fields = [f for f in (other_fields(node) if node is not None else own_fields() or []) if f["type"] == kind]
         return GoJSONResponse({"fields": fields or None, "status": BLOCK_STATUS_OK if fields else _DATA_NOT_FOUND})
 
     read_doc = params(("field", NATURAL, True), ("node", "string", False))
