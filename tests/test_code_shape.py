@@ -58,7 +58,8 @@ def _undocumented(package: str) -> set[str]:
         if name.startswith("__"):  # module dunders such as __version__
             continue
         value = getattr(module, name)
-        if inspect.isclass(value) or inspect.isfunction(value) or inspect.ismodule(value):
+        wrapped = hasattr(value, "__wrapped__")  # e.g. functools.lru_cache: the wrapper carries the docstring
+        if inspect.isclass(value) or inspect.isroutine(value) or inspect.ismodule(value) or wrapped:
             documented = bool(value.__doc__ and value.__doc__.strip())
         else:  # constants and type aliases: a comment where they are defined, or named in a docstring
             documented = name in (module.__doc__ or "") or _commented_at_definition(module, name)

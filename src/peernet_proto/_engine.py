@@ -137,6 +137,25 @@ class BlockList:
         return peer not in self.keys and source[0] not in self.hosts
 
 
+def _table_and_outbox(engine: PeerEngine) -> tuple[PeerTable, Outbox]:
+    """The peer table and the outbox of ``engine``, sized by its limits."""
+    limits = engine.limits
+    table = PeerTable(
+        max_peers=limits.max_peers,
+        max_identities_per_ip=limits.max_identities_per_ip,
+        max_identities_per_prefix=limits.max_identities_per_prefix,
+        max_connections_per_peer=limits.max_connections_per_peer,
+        counters=engine.counters,
+        rng=engine._rng,
+        on_removed=engine._peer_removed,
+    )
+    outbox = Outbox(
+        engine.key, engine.codec, port_forward=engine.config.port_forward, max_queue=limits.max_outgoing_queue,
+        counters=engine.counters,
+    )
+    return table, outbox
+
+
 class PeerEngine:
     """The peer engine (see the module docstring); also the :class:`EngineHost` of its behaviours."""
 
@@ -167,23 +186,8 @@ class PeerEngine:
         self.blockchain: tuple[int, int] = (0, 0)  # our height and version, pushed by set_blockchain
         self.counters = EngineCounters()
         self._rng = rng or random.Random()
-        self.table = PeerTable(
-            max_peers=limits.max_peers,
-            max_identities_per_ip=limits.max_identities_per_ip,
-            max_identities_per_prefix=limits.max_identities_per_prefix,
-            max_connections_per_peer=limits.max_connections_per_peer,
-            counters=self.counters,
-            rng=self._rng,
-            on_removed=self._peer_removed,
-        )
+        self.table, self.outbox = _table_and_outbox(self)
         self.directory: PeerDirectory = directory or self.table
-        self.outbox = Outbox(
-            key,
-            self.codec,
-            port_forward=config.port_forward,
-            max_queue=limits.max_outgoing_queue,
-            counters=self.counters,
-        )
         self.requests = Requests(limits.max_pending_requests, limits.max_pending_per_peer, self.counters)
         self.answerer = Answerer(self)
         self.punching = HolePunching(self)

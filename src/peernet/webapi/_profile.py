@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 
 from peernet_chain import BlockDecodeError, ChainCorruptError, ProfileField
 
+from .._content import NodeContent
 from ._backend import ApiBackend
 from ._chain import BLOCK_STATUS_OK, CORRUPT_RECORD, block_status, chain_change, profile_to_api
 from ._docs import NATURAL, PROFILE_IN, json_body, ok, params
@@ -36,30 +37,32 @@ def _field_data(item: dict[str, Any]) -> ProfileField:
     return ProfileField(kind, text.encode() if kind < 6 else (blob or b""))
 
 
+def _other(request: Request, own_id: bytes) -> bytes | None:
+    """The node ID of another node named by ``node``, else None (the own profile)."""
+    text = query(request, "node") or ""
+    try:
+        node = bytes.fromhex(text)
+    except ValueError:
+        return None
+    return node if len(node) == 32 and node != own_id else None
+
+
+def _other_fields(content: NodeContent, node: bytes) -> list[dict[str, Any]]:
+    """Another node's profile from its cached chain; [] when no chain of it is held."""
+    owner = next((o for o in content.cache.owners() if o.node_id == node), None)
+    if owner is None:
+        return []
+    try:
+        return [profile_to_api(kind, data) for kind, data in sorted(content.profile(owner).items())]
+    except (BlockDecodeError, ChainCorruptError):
+        return []
+
+
 def profile_router(backend: ApiBackend) -> APIRouter:
     """Routes of the own profile."""
     router = APIRouter()
     content = backend.content
     own_id = backend.key.public_key.node_id
-
-    def other(request: Request) -> bytes | None:
-        """The node ID of another node named by ``node``, else None (the own profile)."""
-        text = query(request, "node") or ""
-        try:
-            node = bytes.fromhex(text)
-        except ValueError:
-            return None
-        return node if len(node) == 32 and node != own_id else None
-
-    def other_fields(node: bytes) -> list[dict[str, Any]]:
-        """Another node's profile from its cached chain; [] when no chain of it is held."""
-        owner = next((o for o in content.cache.owners() if o.node_id == node), None)
-        if owner is None:
-            return []
-        try:
-            return [profile_to_api(kind, data) for kind, data in sorted(content.profile(owner).items())]
-        except (BlockDecodeError, ChainCorruptError):
-            return []
 
     def own_fields() -> list[dict[str, Any]] | None:
         try:
@@ -70,9 +73,9 @@ def profile_router(backend: ApiBackend) -> APIRouter:
     @router.get("/profile/list", responses=ok(ProfileData), openapi_extra=params(("node", "string", False)))
     async def profile_list(request: Request) -> GoJSONResponse:
         """The latest value of each field of the own profile, or of another node from its cached chain."""
-        node = other(request)
+        node = _other(request, own_id)
         if node is not None:
-            return GoJSONResponse({"fields": other_fields(node), "status": BLOCK_STATUS_OK})
+            return GoJSONResponse({"fields": _other_fields(content, node), "status": BLOCK_STATUS_OK})
         fields = own_fields()
         if fields is None:
             return GoJSONResponse({"fields": [], "status": CORRUPT_RECORD})
@@ -83,8 +86,9 @@ def profile_router(backend: ApiBackend) -> APIRouter:
         kind = query_int(request, "field")
         if kind is None or kind < 0:
             raise BadRequestError
-        node = other(request)
-        fields = [f for f in (other_fields(node) if node is not None else own_fields() or []) if f["type"] == kind]
+        node = _other(request, own_id)
+        chosen = _other_fields(content, node) if node is not None else own_fields() or []
+        fields = [f for f in chosen if f["type"] == kind]
         return GoJSONResponse({"fields": fields or None, "status": BLOCK_STATUS_OK if fields else _DATA_NOT_FOUND})
 
     read_doc = params(("field", NATURAL, True), ("node", "string", False))
