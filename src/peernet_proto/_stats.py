@@ -57,9 +57,9 @@ class EngineCounters:
     identities_per_prefix_exceeded: int = 0  # new identities refused: their /24 or /64 holds its share
 
 
-@attrs.frozen
-class EngineStatistics:
-    """A snapshot of the engine's counters and table sizes."""
+@attrs.frozen(kw_only=True)
+class EngineStatistics(EngineCounters):
+    """A snapshot of the engine's counters (the fields of :class:`EngineCounters`) and table sizes."""
 
     peers: int
     pending_requests: int
@@ -70,46 +70,6 @@ class EngineStatistics:
     relay_windows: int = 0  # signers with a Traverse relay rate window
     identities_by_ip: int = 0  # peer identities counted against their introducing IP
     busiest_ip_identities: int = 0  # the most identities introduced by one IP
-    too_short: int = 0
-    undecryptable: int = 0
-    dropped_self_or_protocol: int = 0
-    discovery_wrong_command: int = 0
-    not_admitted: int = 0
-    undecodable_message: int = 0
-    handler_errors: int = 0
-    identities_per_ip_exceeded: int = 0
-    peer_table_full: int = 0
-    connections_per_peer_exceeded: int = 0
-    unmatched_response: int = 0
-    unmatched_pong: int = 0
-    bad_extension: int = 0
-    value_too_large: int = 0
-    requests_refused: int = 0
-    requests_timed_out: int = 0
-    outgoing_dropped: int = 0
-    events_dropped: int = 0
-    traverse_sent: int = 0
-    traverse_relayed: int = 0
-    traverse_relay_refused: int = 0
-    traverse_relay_rate_limited: int = 0
-    traverse_relay_no_address: int = 0
-    traverse_ignored: int = 0
-    traverse_invalid: int = 0
-    traverse_answered: int = 0
-    traverse_not_for_us: int = 0
-    punched: int = 0
-    lite_received: int = 0
-    lite_wrong_endpoint: int = 0
-    lite_sessions_refused: int = 0
-    unmatched_transfer: int = 0
-    behaviour_errors: int = 0
-    shed_unknown_source: int = 0
-    replayed: int = 0
-    answered_statelessly: int = 0
-    unproven_dropped: int = 0
-    admitted_by_token: int = 0
-    unproven_path_kept: int = 0
-    identities_per_prefix_exceeded: int = 0
 
     @classmethod
     def of(cls, counters: EngineCounters, **sizes: int) -> EngineStatistics:
