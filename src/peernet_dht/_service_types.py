@@ -131,9 +131,9 @@ class SearchResult:
 DhtResult = PeerResult | ValueResult | StoreResult | PublishResult | SearchResult
 
 
-@attrs.frozen
-class DhtStatistics:
-    """What the DHT service answered, refused, retried and dropped since it started (counts, all ≥ 0)."""
+@attrs.define
+class Tally:
+    """The running counts behind :class:`DhtStatistics` (mutable; all ≥ 0)."""
 
     served_values: int = 0  # FIND_VALUE answered with a value of ours
     served_providers: int = 0  # FIND_VALUE answered with "storing" peers
@@ -148,24 +148,12 @@ class DhtStatistics:
     retries: int = 0  # direct requests sent again after a timeout
     junk_results: int = 0  # RESULTS entries dropped by our searches
 
-
-@attrs.define
-class Tally:
-    """The running counts behind :class:`DhtStatistics` (the same fields, mutable)."""
-
-    served_values: int = 0
-    served_providers: int = 0
-    providers_recorded: int = 0
-    info_store_refused: int = 0
-    search_without_feature: int = 0
-    bad_search_payloads: int = 0
-    unexpected_search_payloads: int = 0
-    foreign_entries_refused: int = 0
-    entries_stored: int = 0
-    queries_answered: int = 0
-    retries: int = 0
-    junk_results: int = 0
-
     def snapshot(self) -> DhtStatistics:
         """The counts now, as a value."""
         return DhtStatistics(**attrs.asdict(self))
+
+
+@attrs.frozen
+class DhtStatistics(Tally):
+    """What the DHT service answered, refused, retried and dropped since it started (the fields of
+    :class:`Tally`, frozen; counts, all ≥ 0)."""
