@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from ._announcement import Announcement, InfoStoreFile
+from ._budget import answer_cost
 from ._constants import ANNOUNCEMENT_HEADER_SIZE, EMBEDDED_FILE_HEADER_SIZE, MAX_PAYLOAD_SIZE, Command, Feature
 from ._errors import DecodeError
 from ._extensions import ExtensionType, decode_extensions, encode_extensions, encode_observed_address
@@ -59,12 +60,16 @@ class Answerer:
         self._engine = engine
         self._lookups = engine.limits.max_keys_answered  # directory lookups left for the current request
 
-    def answer(self, peer: Peer, connection: Connection, sequence: int, request: Announcement, now: float) -> None:
-        """Send the Response over the peer's current connection."""
+    def answer(self, peer: Peer, connection: Connection, sequence: int, request: Announcement, now: float) -> float:
+        """Send the Response over the peer's current connection; returns the work units it cost
+        (see ``_budget``), and remembers the peers it reported (a Traverse to them may follow)."""
         response = self.response_to(peer.public_key, request, connection.remote, now)
         outbox = self._engine.outbox
-        for payload in response.encode():
+        payloads = response.encode()
+        for payload in payloads:
             outbox.send_payload(peer, Command.RESPONSE, sequence, payload, patch_ports=True)
+        self._engine.punching.reported(peer.public_key, response, now)
+        return answer_cost(response, payloads)
 
     def response_to(self, requester: PublicKey, request: Announcement, remote: Endpoint, now: float) -> Response:
         """The Response to ``request`` from ``requester`` seen at ``remote``."""

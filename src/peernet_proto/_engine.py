@@ -26,6 +26,7 @@ from ._announcement import Announcement
 from ._answering import Answerer, PeerDirectory, RequestHandler
 from ._behaviour import Behaviour
 from ._bisequences import BiSequences, is_request_start
+from ._budget import WorkBudget
 from ._codec import PacketCodec, SignedPacketCodec
 from ._constants import Command, Feature
 from ._errors import EncodeError
@@ -45,7 +46,7 @@ from ._punch import HolePunching
 from ._receiving import Receiver
 from ._requests import Requests
 from ._sequences import REPLY_TIMEOUT, PendingRequest
-from ._shedding import ReplayFilter, RoutabilityTokens, Shedding, TokenBuckets
+from ._shedding import PRIVATE_SOURCE_MODES, ReplayFilter, RoutabilityTokens, Shedding, TokenBuckets, prefix_key
 from ._stats import EngineCounters, EngineStatistics
 from ._transport import Endpoint
 
@@ -103,6 +104,25 @@ class EngineLimits:
     # Traverse bytes relayed a minute: for signers of one source prefix, and to one target.
     relay_bytes_per_prefix: int = 1_000_000
     relay_bytes_per_target: int = 2_000_000
+    # Work units (see ``_budget``: 1 a request, a key asked, a record returned, a KiB answered or
+    # relayed) per second and burst, per identity and per source prefix. A node bootstrapping or
+    # refreshing through us spends a few thousand units in its first seconds; a busy content
+    # node's whole /24 well under a tenth of the prefix rate.
+    work_per_peer_rate: float = 2_000.0
+    work_per_peer_burst: float = 40_000.0
+    work_per_prefix_rate: float = 10_000.0
+    work_per_prefix_burst: float = 200_000.0
+    max_work_buckets: int = 16_384
+    # Share of the pending-request table one source prefix (or identity) may hold once the table is
+    # half full (before that, only ``max_pending_per_peer`` applies).
+    pending_share_per_prefix: float = 0.125
+    # Loopback and private LAN sources in the per-prefix limits: "address" (each local address
+    # its own share), "prefix" (like public sources) or "exempt" (no per-prefix limits).
+    private_sources: str = attrs.field(default="address", validator=attrs.validators.in_(PRIVATE_SOURCE_MODES))
+    # A Traverse is relayed only to a target we reported to its signer (in a Response record)
+    # within this many seconds; at most ``max_reported_targets`` (signer, target) pairs are kept.
+    reported_target_window: float = 600.0
+    max_reported_targets: int = 65_536
 
 
 @attrs.frozen
@@ -144,6 +164,7 @@ def _table_and_outbox(engine: PeerEngine) -> tuple[PeerTable, Outbox]:
         max_peers=limits.max_peers,
         max_identities_per_ip=limits.max_identities_per_ip,
         max_identities_per_prefix=limits.max_identities_per_prefix,
+        private_sources=limits.private_sources,
         max_connections_per_peer=limits.max_connections_per_peer,
         counters=engine.counters,
         rng=engine._rng,
@@ -154,6 +175,25 @@ def _table_and_outbox(engine: PeerEngine) -> tuple[PeerTable, Outbox]:
         counters=engine.counters,
     )
     return table, outbox
+
+
+def _shedding_and_budget(limits: EngineLimits, rng: random.Random) -> tuple[Shedding, WorkBudget]:
+    """The cheap drops and the work budget, sized by ``limits``."""
+    shedding = Shedding(
+        TokenBuckets(limits.unknown_prefix_rate, limits.unknown_prefix_burst, limits.max_prefix_buckets),
+        ReplayFilter(limits.max_replay_digests, limits.replay_window),
+        RoutabilityTokens(secret=rng.randbytes(32)),
+        limits.private_sources,
+    )
+    work = WorkBudget(
+        peer_rate=limits.work_per_peer_rate,
+        peer_burst=limits.work_per_peer_burst,
+        prefix_rate=limits.work_per_prefix_rate,
+        prefix_burst=limits.work_per_prefix_burst,
+        max_buckets=limits.max_work_buckets,
+        private_sources=limits.private_sources,
+    )
+    return shedding, work
 
 
 class PeerEngine:
@@ -188,7 +228,10 @@ class PeerEngine:
         self._rng = rng or random.Random()
         self.table, self.outbox = _table_and_outbox(self)
         self.directory: PeerDirectory = directory or self.table
-        self.requests = Requests(limits.max_pending_requests, limits.max_pending_per_peer, self.counters)
+        self.requests = Requests(
+            limits.max_pending_requests, limits.max_pending_per_peer, self.counters,
+            prefix_share=limits.pending_share_per_prefix, locate=self._prefix_of,
+        )
         self.answerer = Answerer(self)
         self.punching = HolePunching(self)
         self.maintenance = Maintenance(self)
@@ -199,11 +242,7 @@ class PeerEngine:
         self._now = 0.0
         self._behaviours: list[Behaviour] = []
         self._routes: dict[int, Behaviour] = {}
-        self.shedding = Shedding(
-            TokenBuckets(limits.unknown_prefix_rate, limits.unknown_prefix_burst, limits.max_prefix_buckets),
-            ReplayFilter(limits.max_replay_digests, limits.replay_window),
-            RoutabilityTokens(secret=self._rng.randbytes(32)),
-        )
+        self.shedding, self.work = _shedding_and_budget(limits, self._rng)
         self.receiver = Receiver(self)
         for behaviour in behaviours:
             self.register(behaviour)
@@ -334,6 +373,13 @@ class PeerEngine:
             return None
         return owner
 
+    def _prefix_of(self, key: PublicKey) -> str | None:
+        """The prefix key a known peer's current connection counts under (see ``prefix_key``)."""
+        peer = self.table.get(key)
+        if peer is None:
+            return None
+        return prefix_key(peer.latest.remote[0] if peer.latest else peer.source_ip, self.limits.private_sources)
+
     def _peer_removed(self, peer: Peer, reason: str) -> None:
         for session in self.lite.close_peer(peer.public_key):
             log.debug("lite session %s closed: peer removed", session.session_id)
@@ -401,7 +447,10 @@ class PeerEngine:
         for endpoint in endpoints:
             for local in self.outbox.locals_for(endpoint[0]):
                 sequence = self._rng.getrandbits(32)
-                if self.requests.register(public_key, sequence, Command.ANNOUNCEMENT, now, owner=owner, tag=tag):
+                prefix = prefix_key(endpoint[0], self.limits.private_sources)
+                if self.requests.register(
+                    public_key, sequence, Command.ANNOUNCEMENT, now, owner=owner, tag=tag, prefix=prefix
+                ):
                     self.outbox.send_raw(public_key, endpoint, local, announcement, sequence)
 
     def send_announcement(
@@ -481,8 +530,9 @@ class PeerEngine:
         if not targets:
             return None
         sequence = self._rng.getrandbits(32)
+        prefix = prefix_key(targets[0][0][0], self.limits.private_sources)
         if not self.requests.register(
-            peer_key, sequence, Command.ANNOUNCEMENT, now, owner=owner, tag=tag, timeout=timeout
+            peer_key, sequence, Command.ANNOUNCEMENT, now, owner=owner, tag=tag, timeout=timeout, prefix=prefix
         ):
             return None
         packets = []

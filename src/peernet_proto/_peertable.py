@@ -7,6 +7,7 @@ callback so that the engine can close the peer's lite sessions and tell the beha
 from __future__ import annotations
 
 import functools
+import heapq
 import ipaddress
 import random
 import sys
@@ -20,7 +21,7 @@ from ._distance import sort_by_distance
 from ._keys import PublicKey
 from ._peers import Connection, ConnectionStatus, Peer, is_ipv4, is_local_address
 from ._response import PeerRecord, Response
-from ._shedding import is_private_source, source_prefix
+from ._shedding import prefix_key
 from ._stats import EngineCounters
 from ._transport import Endpoint
 
@@ -62,7 +63,8 @@ class PeerInfo:
 
 class PeerTable:
     """Known peers, bounded by ``max_peers``, ``max_identities_per_ip``, ``max_identities_per_prefix``
-    (a /24 or /64 shares one quota; not for loopback and private LANs) and ``max_connections_per_peer``."""
+    (a /24 or /64 shares one quota; loopback and private LANs per ``private_sources``, see
+    :func:`prefix_key`) and ``max_connections_per_peer``."""
 
     def __init__(
         self,
@@ -72,6 +74,7 @@ class PeerTable:
         max_connections_per_peer: int,
         counters: EngineCounters,
         max_identities_per_prefix: int = 64,
+        private_sources: str = "address",
         rng: random.Random,
         on_removed: Callable[[Peer, str], None],
     ) -> None:
@@ -86,6 +89,10 @@ class PeerTable:
         self._peers: dict[PublicKey, Peer] = {}
         self._identities_per_ip: dict[str, int] = {}
         self._by_endpoint: dict[Endpoint, Peer] = {}  # lazily cleaned: see knows()
+        self._private_sources = private_sources
+        self._silence: list[tuple[float, int, PublicKey]] = []  # lazy heap: see _evict_one()
+        self._entries: dict[PublicKey, int] = {}  # each peer's current heap entry
+        self._entry_counter = 0
 
     def __len__(self) -> int:
         return len(self._peers)
@@ -125,9 +132,8 @@ class PeerTable:
         if self._identities_per_ip.get(source[0], 0) >= self.max_identities_per_ip:
             self._counters.identities_per_ip_exceeded += 1
             return None
-        prefix = source_prefix(source[0])
-        crowded = self._identities_per_prefix.get(prefix, 0) >= self.max_identities_per_prefix
-        if crowded and not is_private_source(source[0]):
+        prefix = prefix_key(source[0], self._private_sources)
+        if prefix is not None and self._identities_per_prefix.get(prefix, 0) >= self.max_identities_per_prefix:
             self._counters.identities_per_prefix_exceeded += 1
             return None
         if len(self._peers) >= self.max_peers and not self._evict_one():
@@ -135,31 +141,59 @@ class PeerTable:
             return None
         peer = Peer(key, now, self._rng.getrandbits(32), source_ip=source[0])
         self._peers[key] = peer
+        self._track(peer)
         self._identities_per_ip[source[0]] = self._identities_per_ip.get(source[0], 0) + 1
-        self._identities_per_prefix[prefix] = self._identities_per_prefix.get(prefix, 0) + 1
+        if prefix is not None:
+            self._identities_per_prefix[prefix] = self._identities_per_prefix.get(prefix, 0) + 1
         return peer
 
     def _evict_one(self) -> bool:
-        """Make room by removing a peer without active connections, the longest silent first."""
-        candidates = [p for p in self._peers.values() if not p.active_connections()]
-        if not candidates:
-            return False
-        victim = min(candidates, key=lambda p: max((c.last_received for c in p.connections), default=p.first_seen))
-        self.remove(victim, "evicted")
-        return True
+        """Make room by removing the longest silent peer if it has no active connection (then
+        every peer heard from since is live too, and nobody is evicted for a newcomer).
+
+        A lazy min-heap of (last heard, entry, key): an entry older than its peer's last packet
+        is pushed again with the newer time, so each refusal or eviction costs O(log n) amortized
+        (every re-push pays for a packet received since)."""
+        heap = self._silence
+        while heap:
+            at, entry, key = heap[0]
+            peer = self._peers.get(key)
+            if peer is None or self._entries.get(key) != entry:
+                heapq.heappop(heap)
+                continue
+            heard = _last_heard(peer)
+            if heard > at:
+                heapq.heapreplace(heap, (heard, entry, key))
+                continue
+            if peer.active_connections():
+                return False
+            heapq.heappop(heap)
+            self.remove(peer, "evicted")
+            return True
+        return False
+
+    def _track(self, peer: Peer) -> None:
+        """Enter a new peer in the silence heap (rebuilt when stale entries pile up)."""
+        self._entry_counter += 1
+        self._entries[peer.public_key] = self._entry_counter
+        heapq.heappush(self._silence, (_last_heard(peer), self._entry_counter, peer.public_key))
+        if len(self._silence) > 2 * len(self._peers) + 64:
+            self._silence = [item for item in self._silence if self._entries.get(item[2]) == item[1]]
+            heapq.heapify(self._silence)
 
     def remove(self, peer: Peer, reason: str) -> None:
         """Forget ``peer``; the removal callback reports it."""
         del self._peers[peer.public_key]
+        self._entries.pop(peer.public_key, None)
         remaining = self._identities_per_ip.get(peer.source_ip, 1) - 1
         if remaining > 0:
             self._identities_per_ip[peer.source_ip] = remaining
         else:
             self._identities_per_ip.pop(peer.source_ip, None)
-        prefix = source_prefix(peer.source_ip)
-        if self._identities_per_prefix.get(prefix, 0) > 1:
+        prefix = prefix_key(peer.source_ip, self._private_sources)
+        if prefix is not None and self._identities_per_prefix.get(prefix, 0) > 1:
             self._identities_per_prefix[prefix] -= 1
-        else:
+        elif prefix is not None:
             self._identities_per_prefix.pop(prefix, None)
         self._on_removed(peer, reason)
 
@@ -228,6 +262,11 @@ class PeerTable:
                 if len(records) == CLOSEST_PER_KEY:
                     break
         return records
+
+
+def _last_heard(peer: Peer) -> float:
+    """When a packet of ``peer`` last arrived (when it was first seen if none did)."""
+    return max((c.last_received for c in peer.connections), default=peer.first_seen)
 
 
 def record_for(peer: Peer, requester_features: int, local_request: bool) -> PeerRecord | None:

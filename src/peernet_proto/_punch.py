@@ -21,14 +21,15 @@ from ._errors import DecodeError
 from ._keys import PublicKey
 from ._messages import decode_message
 from ._peers import Connection, Peer, is_ipv4, is_link_local, is_local_address
-from ._shedding import TokenBuckets, source_prefix
+from ._response import Response
+from ._shedding import TokenBuckets, prefix_key
 from ._transport import Endpoint
 from ._traverse import Traverse
 
 if TYPE_CHECKING:
     from ._engine import PeerEngine
 
-__all__ = ["PUNCH_RESENDS", "RELAYED_PER_MINUTE", "TRAVERSE_LIFETIME", "HolePunching"]
+__all__ = ["PUNCH_RESENDS", "RELAYED_PER_MINUTE", "TRAVERSE_LIFETIME", "HolePunching", "ReportedTargets"]
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,31 @@ class _Punch:
         return min(self.expires, self.started + PUNCH_RESENDS[self.resends])
 
 
+class ReportedTargets:
+    """Which peers we reported to whom within ``window`` seconds: a keyed hash of each (requester,
+    target) pair with its time, the oldest forgotten beyond ``capacity`` (about 100 bytes each)."""
+
+    def __init__(self, window: float, capacity: int) -> None:
+        self.window, self.capacity = window, capacity
+        self._at: dict[int, float] = {}  # insertion order is age order: re-adding moves to the end
+
+    def __len__(self) -> int:
+        return len(self._at)
+
+    def add(self, requester: PublicKey, target: PublicKey, now: float) -> None:
+        """``requester`` was told about ``target`` at ``now``."""
+        key = hash((requester.node_id, target.node_id))  # SipHash with the process's random key
+        self._at.pop(key, None)
+        self._at[key] = now
+        if len(self._at) > self.capacity:
+            del self._at[next(iter(self._at))]
+
+    def contains(self, requester: PublicKey, target: PublicKey, now: float) -> bool:
+        """Whether ``requester`` was told about ``target`` within the window."""
+        at = self._at.get(hash((requester.node_id, target.node_id)))
+        return at is not None and now - at <= self.window
+
+
 class HolePunching:
     """The engine's punches in progress and Traverse handling."""
 
@@ -65,6 +91,8 @@ class HolePunching:
         limits = engine.limits
         self._prefix_bytes = TokenBuckets(limits.relay_bytes_per_prefix / 60, limits.relay_bytes_per_prefix, 4096)
         self._target_bytes = TokenBuckets(limits.relay_bytes_per_target / 60, limits.relay_bytes_per_target, 4096)
+        self._private_sources = limits.private_sources
+        self._reported = ReportedTargets(limits.reported_target_window, limits.max_reported_targets)
 
     def __len__(self) -> int:
         """Punches in progress."""
@@ -138,11 +166,21 @@ class HolePunching:
         else:
             self._engine.counters.traverse_not_for_us += 1
 
+    def reported(self, requester: PublicKey, response: Response, now: float) -> None:
+        """We told ``requester`` about the peers of ``response``'s records: it may ask us to relay
+        a Traverse to them (a Go initiator sends it through the peer that reported the target)."""
+        for found in response.hash2peers:
+            for record in (*found.closest, *found.storing):
+                self._reported.add(requester, record.public_key, now)
+
     def _relay_allowed(self, sender: Peer, traverse: Traverse, now: float) -> Peer | None:
         engine = self._engine
         target = engine.table.get(traverse.target)
         if traverse.signer != sender.public_key or target is None or traverse.expires <= now + engine.unix_offset:
             engine.counters.traverse_relay_refused += 1
+            return None
+        if not self._reported.contains(sender.public_key, traverse.target, now):
+            engine.counters.traverse_target_unreported += 1
             return None
         window, count = self._relayed.get(sender.public_key, (now, 0))
         if now - window >= 60.0:
@@ -160,8 +198,8 @@ class HolePunching:
         minute each): throwaway identities share their prefix's budget, and no target gets more
         than its own, however many prefixes send."""
         size = float(len(traverse.embedded_packet) + 300)
-        prefix = source_prefix(sender.latest.remote[0] if sender.latest else sender.source_ip)
-        if not self._prefix_bytes.charge(prefix, size, now):
+        prefix = prefix_key(sender.latest.remote[0] if sender.latest else sender.source_ip, self._private_sources)
+        if prefix is not None and not self._prefix_bytes.charge(prefix, size, now):
             return False
         return self._target_bytes.charge(traverse.target.hex(), size, now)
 

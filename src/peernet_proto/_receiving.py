@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._announcement import Announcement, LocalDiscovery
 from ._bisequences import is_request_start
+from ._budget import CHARGED_COMMANDS, request_cost
 from ._constants import LITE_HEADER_SIZE, LOCAL_DISCOVERY_PORT, PACKET_LENGTH_MIN, Command
 from ._errors import DecodeError, PeernetError
 from ._events import AddressObserved, MessageReceived, PeerConnected, PongReceived, ResponseReceived
@@ -125,10 +126,17 @@ class Receiver:
         if not self._engine.policy.admit(sender, source, packet.command, known):
             self._engine.counters.not_admitted += 1
             return
+        charged = packet.command in CHARGED_COMMANDS
+        if charged and self._engine.work.exhausted(sender, source[0], now):
+            self._engine.counters.over_work_budget += 1  # in debt: not even decoded
+            return
         try:
             message = decode_message(packet.command, packet.payload)
         except DecodeError:
             self._engine.counters.undecodable_message += 1
+            return
+        if charged and not self._engine.work.charge(sender, source[0], request_cost(message), now):
+            self._engine.counters.over_work_budget += 1
             return
         admission = Admission.EXPECTED
         if not known:
@@ -206,7 +214,8 @@ class Receiver:
     ) -> None:
         PeerTable.update_peer(peer, message, now)
         PeerTable.update_connection(connection, message)
-        self._engine.answerer.answer(peer, connection, sequence, message, now)
+        cost = self._engine.answerer.answer(peer, connection, sequence, message, now)
+        self._engine.work.debit(peer.public_key, connection.remote[0], cost, now)
         self._engine._emit(MessageReceived(peer.public_key, message, sequence, connection.remote, connection.local))
 
     def _on_response(self, peer: Peer, connection: Connection, sequence: int, message: Response, now: float) -> None:

@@ -9,6 +9,7 @@ reported as the application's events. Send times are stamped when the datagrams 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ._keys import PublicKey
@@ -24,16 +25,56 @@ log = logging.getLogger(__name__)
 
 
 class Requests:
-    """The engine's :class:`SequenceTable` plus the owner of every request."""
+    """The engine's :class:`SequenceTable` plus the owner of every request, shared fairly: once the
+    table is half full, no source prefix may hold more than ``prefix_share`` of it (the prefix of a
+    request is that of the peer's current connection, or of the address it is sent to)."""
 
-    def __init__(self, total: int, per_peer: int, counters: EngineCounters) -> None:
+    def __init__(
+        self,
+        total: int,
+        per_peer: int,
+        counters: EngineCounters,
+        *,
+        prefix_share: float = 1.0,
+        locate: Callable[[PublicKey], str | None] = lambda _peer: None,
+    ) -> None:
         self._table = SequenceTable(total, per_peer)
         self._owners: dict[tuple[PublicKey, int], Behaviour] = {}
         self._unsent: list[PendingRequest] = []
         self._counters = counters
+        self._total = total
+        self._per_prefix = max(1, int(total * prefix_share))
+        self._locate = locate  # a known peer's prefix key
+        self._prefix_of: dict[tuple[PublicKey, int], str] = {}
+        self._by_prefix: dict[str, int] = {}
 
     def __len__(self) -> int:
         return len(self._table)
+
+    def busiest_prefix(self) -> int:
+        """The most pending requests one source prefix holds."""
+        return max(self._by_prefix.values(), default=0)
+
+    def _fair(self, prefix: str | None) -> bool:
+        """Whether a request to ``prefix`` fits its share (always while the table is half empty)."""
+        if prefix is None or 2 * len(self._table) < self._total:
+            return True
+        return self._by_prefix.get(prefix, 0) < self._per_prefix
+
+    def _count(self, key: tuple[PublicKey, int], prefix: str | None) -> None:
+        self._uncount(key)
+        if prefix is not None:
+            self._prefix_of[key] = prefix
+            self._by_prefix[prefix] = self._by_prefix.get(prefix, 0) + 1
+
+    def _uncount(self, key: tuple[PublicKey, int]) -> None:
+        prefix = self._prefix_of.pop(key, None)
+        if prefix is not None:
+            remaining = self._by_prefix[prefix] - 1
+            if remaining:
+                self._by_prefix[prefix] = remaining
+            else:
+                del self._by_prefix[prefix]
 
     def register(
         self,
@@ -45,12 +86,20 @@ class Requests:
         owner: Behaviour | None = None,
         tag: Any = None,
         timeout: float = REPLY_TIMEOUT,
+        prefix: str | None = None,
     ) -> bool:
-        """Expect an answer to ``(peer, sequence)``; False (and nothing may be sent) when full."""
+        """Expect an answer to ``(peer, sequence)``; False (and nothing may be sent) when full or
+        when the peer's source prefix (``prefix``, else the known peer's) holds its share."""
+        prefix = prefix if prefix is not None else self._locate(peer)
+        if not self._fair(prefix) and (peer, sequence) not in self._prefix_of:
+            self._counters.pending_share_exceeded += 1
+            return False
         request = PendingRequest(peer, sequence, command, now, now + timeout, tag)
         if not self._table.register(request):
+            self._uncount((peer, sequence))  # a request it replaced is gone too
             self._counters.requests_refused += 1
             return False
+        self._count((peer, sequence), prefix)
         if owner is not None:
             self._owners[(peer, sequence)] = owner
         else:
@@ -78,6 +127,8 @@ class Requests:
         request = self._table.match(peer, sequence, now, last=last)
         if request is None:
             return None
+        if last:
+            self._uncount((peer, sequence))
         owner = self._owners.pop((peer, sequence), None) if last else self._owners.get((peer, sequence))
         return request, owner
 
@@ -86,6 +137,7 @@ class Requests:
         expired = []
         for request in self._table.expire(now):
             owner = self._owners.pop((request.peer, request.sequence), None)
+            self._uncount((request.peer, request.sequence))
             log.debug(
                 "request %d (command %d) to %s timed out", request.sequence, request.command, request.peer.hex()[:16]
             )

@@ -12,6 +12,7 @@ import functools
 import hashlib
 import ipaddress
 import os
+from collections.abc import Hashable
 
 import attrs
 
@@ -19,7 +20,19 @@ from ._keys import PublicKey
 from ._peers import is_local_address
 from ._transport import Endpoint
 
-__all__ = ["ReplayFilter", "RoutabilityTokens", "Shedding", "TokenBuckets", "is_private_source", "source_prefix"]
+__all__ = [
+    "PRIVATE_SOURCE_MODES",
+    "ReplayFilter",
+    "RoutabilityTokens",
+    "Shedding",
+    "TokenBuckets",
+    "is_private_source",
+    "prefix_key",
+    "source_prefix",
+]
+
+# How loopback and private LAN sources are grouped for the per-prefix limits (see prefix_key).
+PRIVATE_SOURCE_MODES = ("address", "prefix", "exempt")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -45,18 +58,36 @@ def is_private_source(host: str) -> bool:
     return is_local_address(host)
 
 
+def prefix_key(host: str, private_sources: str = "address") -> str | None:
+    """The key a source's per-prefix limits are counted under; None when it has none.
+
+    Public sources share their :func:`source_prefix` (/24, /64). Loopback and private LAN sources
+    (where one prefix holds a whole network, or every node of a test on one machine) follow
+    ``private_sources``: ``"address"`` (the default) gives each local address its own share, so
+    local nodes do not crowd each other out while a local attacker on one address is limited like
+    a remote prefix; ``"prefix"`` treats them as public sources; ``"exempt"`` applies no per-prefix
+    limit to them at all."""
+    if not is_private_source(host):
+        return source_prefix(host)
+    if private_sources == "address":
+        return "=" + host
+    if private_sources == "prefix":
+        return source_prefix(host)
+    return None
+
+
 class TokenBuckets:
     """One token bucket per key (``rate`` tokens a second up to ``burst``), at most ``max_keys`` of
     them: when full, the least recently charged bucket is forgotten (it starts full again)."""
 
     def __init__(self, rate: float, burst: float, max_keys: int) -> None:
         self.rate, self.burst, self.max_keys = rate, burst, max_keys
-        self._buckets: collections.OrderedDict[str, list[float]] = collections.OrderedDict()
+        self._buckets: collections.OrderedDict[Hashable, list[float]] = collections.OrderedDict()
 
     def __len__(self) -> int:
         return len(self._buckets)
 
-    def charge(self, key: str, cost: float, now: float) -> bool:
+    def charge(self, key: Hashable, cost: float, now: float) -> bool:
         """Take ``cost`` tokens from ``key``'s bucket; False (and nothing taken) when it has too few."""
         bucket = self._buckets.get(key)
         if bucket is None:
@@ -71,6 +102,20 @@ class TokenBuckets:
             return False
         bucket[0] -= cost
         return True
+
+    def level(self, key: Hashable, now: float) -> float:
+        """The tokens ``key``'s bucket holds at ``now`` (negative: in debt); a full bucket when unknown."""
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            return self.burst
+        return min(self.burst, bucket[0] + (now - bucket[1]) * self.rate)
+
+    def debit(self, key: Hashable, cost: float, now: float) -> None:
+        """Take ``cost`` tokens for work already done, into debt if need be (at most one burst
+        deep): the key's next requests wait until the debt is paid."""
+        self.charge(key, 0.0, now)  # creates or refills the bucket (False when already in debt)
+        bucket = self._buckets[key]
+        bucket[0] = max(-self.burst, bucket[0] - cost)
 
 
 class ReplayFilter:
@@ -137,9 +182,10 @@ class Shedding:
     unknown_prefixes: TokenBuckets
     replays: ReplayFilter
     tokens: RoutabilityTokens
+    private_sources: str = "address"  # see prefix_key
 
     def admit_unknown_source(self, source: Endpoint, now: float) -> bool:
         """Whether a datagram from an address that is no peer's connection may be decrypted (its
-        prefix's bucket has a token; private and loopback sources are not limited by prefix)."""
-        host = source[0]
-        return is_private_source(host) or self.unknown_prefixes.charge(source_prefix(host), 1.0, now)
+        prefix's bucket has a token; see :func:`prefix_key` for loopback and private sources)."""
+        key = prefix_key(source[0], self.private_sources)
+        return key is None or self.unknown_prefixes.charge(key, 1.0, now)

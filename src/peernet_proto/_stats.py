@@ -55,6 +55,9 @@ class EngineCounters:
     admitted_by_token: int = 0  # unknown senders that echoed our routability token
     unproven_path_kept: int = 0  # packets on a new path that did not move a working connection
     identities_per_prefix_exceeded: int = 0  # new identities refused: their /24 or /64 holds its share
+    over_work_budget: int = 0  # requests dropped: their sender or its prefix used up its work budget
+    pending_share_exceeded: int = 0  # our requests refused: the peer's prefix or identity holds its share
+    traverse_target_unreported: int = 0  # Traverses refused: we never reported the target to the signer
 
 
 @attrs.frozen(kw_only=True)

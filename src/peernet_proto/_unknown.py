@@ -85,7 +85,8 @@ class UnknownSenders:
         peer = Peer(sender, now, 0, connections=[connection], latest=connection)
         PeerTable.update_peer(peer, message, now)
         self._engine.counters.answered_statelessly += 1
-        self._engine.answerer.answer(peer, connection, sequence, message, now)
+        cost = self._engine.answerer.answer(peer, connection, sequence, message, now)
+        self._engine.work.debit(sender, source[0], cost, now)
         self._engine._emit(MessageReceived(sender, message, sequence, source, local))
 
     def _challenge(self, sender: PublicKey, source: Endpoint, local: Endpoint, now: float) -> None:

@@ -51,6 +51,9 @@ def three_with_relay(nat=(A, B)):
     a.contact(r.public_key, [R], 0.0)
     b.contact(r.public_key, [R], 0.0)
     switch.pump(0.0)
+    # A looks B up at R, as before any punch: R relays a Traverse only to a target it reported.
+    a.request(r.public_key, Announcement(features=1, find_peer=[b.public_key.node_id]), 0.0, tag="lookup-b")
+    switch.pump(0.0)
     # Forget what the bootstrap opened between A and B (B followed R's answer to A).
     port_restricted(switch, *nat, opened=[(A, R), (B, R)])
     for engine in (a, b, r):
