@@ -6,11 +6,16 @@ Differences from the reference (spec dht.md §3, §8), all invisible on the wire
   ascending (the reference walks buckets outwards and sorts by raw node ID).
 * Buckets are kept least-recently-seen first for real: :meth:`RoutingTable.add` on a known
   contact moves it to the tail and refreshes its RTT.
-* Eviction (:func:`evict_slower_or_farther`) keeps Go's RTT rules but breaks the tie the way its
-  README intends: a newcomer without an RTT replaces the head only if it is *closer* to us.
-  A head with unanswered requests is replaced first.
-* Peers that fail ``max_failures`` requests in a row are removed; the most recently seen
-  contact from the bucket's bounded replacement cache takes the free slot.
+* No eclipse, as Kademlia intends: a live, long-known contact (known for ``settle`` seconds,
+  seen within ``stale_after`` seconds, no unanswered request) is never evicted for a newcomer;
+  the newcomer waits in the bucket's replacement cache. Only a young, stale or failing head is
+  weighed against a newcomer.
+* That weighing (:func:`evict_slower_or_farther`) keeps Go's RTT rules but breaks the tie the
+  way its README intends: a newcomer without an RTT replaces the head only if it is *closer* to
+  us. A head with unanswered requests is replaced first.
+* Peers that fail ``max_failures`` requests in a row are removed; the best contact of the
+  bucket's bounded replacement cache takes the free slot: one that answered us (has an RTT)
+  before one that did not, then the most recently seen.
 * Refresh targets are uniformly random 256-bit IDs inside the bucket (randomness injected).
 
 Memory stays bounded: at most 256 × k entries plus 256 × ``replacements`` cached contacts.
@@ -72,12 +77,13 @@ def evict_slower_or_farther(
 
 
 class _Entry(Generic[C]):
-    __slots__ = ("contact", "failures", "id_int", "last_seen", "rtt")
+    __slots__ = ("contact", "failures", "first_seen", "id_int", "last_seen", "rtt")
 
     def __init__(self, contact: C, id_int: int, rtt: float | None, now: float) -> None:
         self.contact = contact
         self.id_int = id_int
         self.rtt = rtt
+        self.first_seen = now
         self.last_seen = now
         self.failures = 0
 
@@ -85,7 +91,10 @@ class _Entry(Generic[C]):
 class RoutingTable(Generic[C]):
     """k-buckets over 256-bit IDs. Nothing here does IO, reads a clock or draws randomness."""
 
-    __slots__ = ("_buckets", "_cache", "_policy", "_self_int", "k", "max_failures", "replacements", "self_id")
+    __slots__ = (
+        "_buckets", "_cache", "_policy", "_self_int", "k", "max_failures", "replacements", "self_id", "settle",
+        "stale_after",
+    )
 
     def __init__(
         self,
@@ -95,9 +104,16 @@ class RoutingTable(Generic[C]):
         max_failures: int = 2,
         replacements: int = 4,
         should_evict: EvictionPolicy = evict_slower_or_farther,
+        settle: float = 60.0,
+        stale_after: float = 900.0,
     ) -> None:
+        """``settle``: seconds after which a contact that keeps being seen is long-known (never
+        evicted for a newcomer while live); ``stale_after``: seconds without a packet after which
+        a contact no longer counts as live."""
         if k < 1 or max_failures < 1 or replacements < 0:
             raise ValueError("k and max_failures must be positive, replacements non-negative")
+        self.settle = settle
+        self.stale_after = stale_after
         self.self_id = check_id(self_id)
         self._self_int = int.from_bytes(self.self_id, "big")
         self.k = k
@@ -199,7 +215,9 @@ class RoutingTable(Generic[C]):
             self._drop_from_cache(index, id_int)
             return AddResult(AddOutcome.ADDED)
         victim = next((e for e in bucket if e.failures > 0), bucket[0])
-        if self._policy(victim.rtt, rtt, victim.failures, victim.id_int ^ self._self_int, d):
+        if not self._established(victim, now) and self._policy(
+            victim.rtt, rtt, victim.failures, victim.id_int ^ self._self_int, d
+        ):
             bucket.remove(victim)
             bucket.append(new)
             self._drop_from_cache(index, id_int)
@@ -230,7 +248,7 @@ class RoutingTable(Generic[C]):
                 del bucket[position]
                 cache = self._cache.get(index)
                 if cache:
-                    bucket.append(cache.pop())
+                    bucket.append(cache.pop(_best_replacement(cache)))
                 if not bucket:
                     del self._buckets[index]
                 return True
@@ -277,6 +295,14 @@ class RoutingTable(Generic[C]):
 
     # -- internals -----------------------------------------------------------------------------
 
+    def _established(self, entry: _Entry[C], now: float) -> bool:
+        """Live and long-known: no unanswered request, seen recently, known for a while."""
+        return (
+            entry.failures == 0
+            and now - entry.first_seen >= self.settle
+            and now - entry.last_seen < self.stale_after
+        )
+
     def _find(self, node_id: bytes) -> _Entry[C] | None:
         id_int = int.from_bytes(check_id(node_id), "big")
         index = max((id_int ^ self._self_int).bit_length() - 1, 0)
@@ -298,3 +324,9 @@ class RoutingTable(Generic[C]):
         cache = self._cache.get(index)
         if cache:
             cache[:] = [e for e in cache if e.id_int != id_int]
+
+
+def _best_replacement(cache: list[_Entry[C]]) -> int:
+    """The position of the cached contact to promote: one that answered us (has an RTT) before
+    one that did not, then the most recently seen (the cache is kept in order of last sighting)."""
+    return max(range(len(cache)), key=lambda i: (cache[i].rtt is not None, i))

@@ -46,16 +46,19 @@ def test_refresh_ids_are_256_bit_and_land_in_their_bucket(own: int, bucket: int,
 class Model:
     """Brute force: a flat list per bucket, same rules, no cleverness."""
 
-    def __init__(self, own: int, k: int, max_failures: int, replacements: int) -> None:
+    def __init__(
+        self, own: int, k: int, max_failures: int, replacements: int, settle: float = 60.0, stale: float = 900.0
+    ) -> None:
         self.own, self.k, self.max_failures, self.replacements = own, k, max_failures, replacements
-        self.buckets: dict[int, list[list[object]]] = {}  # entries: [id, rtt, failures]
+        self.settle, self.stale = settle, stale
+        self.buckets: dict[int, list[list[object]]] = {}  # entries: [id, rtt, failures, first seen, last seen]
         self.cache: dict[int, list[list[object]]] = {}
 
     def index(self, x: int) -> int:
         p = first_differing_bit(self.own, x)
         return 0 if p is None else 255 - p
 
-    def add(self, x: int, rtt: float | None) -> AddOutcome:
+    def add(self, x: int, rtt: float | None, now: float = 0.0) -> AddOutcome:
         if x == self.own:
             return AddOutcome.IGNORED
         b = self.buckets.setdefault(self.index(x), [])
@@ -63,20 +66,21 @@ class Model:
         for e in b:
             if e[0] == x:
                 b.remove(e)
-                b.append([x, rtt if rtt is not None else e[1], 0])
+                b.append([x, rtt if rtt is not None else e[1], 0, e[3], now])
                 return AddOutcome.UPDATED
         cache[:] = [e for e in cache if e[0] != x]
         if len(b) < self.k:
-            b.append([x, rtt, 0])
+            b.append([x, rtt, 0, now, now])
             return AddOutcome.ADDED
         failing = [e for e in b if e[2] > 0]  # type: ignore[operator]
         victim = failing[0] if failing else b[0]
-        if evict_slower_or_farther(victim[1], rtt, victim[2], victim[0] ^ self.own, x ^ self.own):  # type: ignore[arg-type, operator]
+        live = victim[2] == 0 and now - victim[3] >= self.settle and now - victim[4] < self.stale  # type: ignore[operator]
+        if not live and evict_slower_or_farther(victim[1], rtt, victim[2], victim[0] ^ self.own, x ^ self.own):  # type: ignore[arg-type, operator]
             b.remove(victim)
-            b.append([x, rtt, 0])
+            b.append([x, rtt, 0, now, now])
             return AddOutcome.REPLACED
         if self.replacements:
-            cache.append([x, rtt, 0])
+            cache.append([x, rtt, 0, now, now])
             del cache[: max(0, len(cache) - self.replacements)]
         return AddOutcome.CACHED
 
@@ -98,7 +102,10 @@ class Model:
             if e[0] == x:
                 b.remove(e)
                 if cache:
-                    b.append(cache.pop())
+                    answered = [e for e in cache if e[1] is not None]
+                    best = (answered or cache)[-1]
+                    cache.remove(best)
+                    b.append(best)
                 return
 
     def nodes(self) -> list[int]:
@@ -120,6 +127,8 @@ operation = st.one_of(
     ops=st.lists(operation, max_size=120),
     target=ids,
     count=st.integers(0, 30),
+    settle=st.sampled_from([0.0, 5.0, 60.0]),
+    stale=st.sampled_from([10.0, 900.0]),
 )
 def test_table_matches_brute_force_model(
     own: int,
@@ -129,14 +138,21 @@ def test_table_matches_brute_force_model(
     ops: list[tuple[str, int, float | None]],
     target: int,
     count: int,
+    settle: float,
+    stale: float,
 ) -> None:
     table: RoutingTable[IdNode] = RoutingTable(
-        own.to_bytes(32, "big"), k=k, max_failures=max_failures, replacements=replacements
+        own.to_bytes(32, "big"),
+        k=k,
+        max_failures=max_failures,
+        replacements=replacements,
+        settle=settle,
+        stale_after=stale,
     )
-    model = Model(own, k, max_failures, replacements)
+    model = Model(own, k, max_failures, replacements, settle, stale)
     for step, (op, x, rtt) in enumerate(ops):
         if op == "add":
-            assert table.add(node(x), now=float(step), rtt=rtt).outcome == model.add(x, rtt)
+            assert table.add(node(x), now=float(step), rtt=rtt).outcome == model.add(x, rtt, float(step))
         elif op == "fail":
             table.record_failure(node(x).node_id)
             model.fail(x)
