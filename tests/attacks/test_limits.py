@@ -79,7 +79,7 @@ def test_normal_lookups_are_never_throttled_by_the_default_budget() -> None:
     """A node bootstrapping through us: hundreds of one-key lookups at once, repeated."""
     switch, victim, (b,) = joined(EngineLimits(), B)
     for second in range(1, 4):
-        for i in range(200):
+        for _ in range(200):
             b.request(victim.public_key, Announcement(features=1, find_peer=[random.randbytes(32)]), second, tag="l")
         switch.pump(float(second))
     assert len(responses(b, "l")) == 600
@@ -153,7 +153,7 @@ def test_eviction_takes_the_longest_silent_peer_and_never_a_live_one() -> None:
     switch.engines.pop(late.local_endpoints[0])  # gone at 20 s
     switch.run(21.0, 80.0, 1.0)  # both silent long enough to be inactive; ``live`` answers
     victim.events()
-    newcomers = [switch.add(("13.0.0.%d" % i, 4000), seed=20 + i) for i in range(3)]
+    newcomers = [switch.add((f"13.0.0.{i}", 4000), seed=20 + i) for i in range(3)]
     for newcomer in newcomers:
         newcomer.contact(victim.public_key, [V], 81.0)
         switch.pump(81.0)
