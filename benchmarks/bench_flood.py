@@ -8,6 +8,11 @@ answered again, newcomers told the good peer's real address, the node's CPU shar
 and the bytes the node relayed to the good peer. Needs root (skips with a reason otherwise).
 
     python benchmarks/bench_flood.py [--duration 10] [--after 10] [--only sybil,cost] [--json]
+    python benchmarks/bench_flood.py --eviction     # the peer-table micro-benchmark (no root needed)
+
+``--eviction``: a full table of 10,000 proven peers; the cost of one admission that is refused
+(every peer live) and of one that evicts (every peer silent), with the lazy heap of last-heard
+times and, as the baseline in the same run, the scan of the whole table it replaced.
 
 Measured (10 s attacks, 2 shared cores; the baseline row of each run was 100 % answered, 10/10):
 
@@ -24,16 +29,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
+from peernet_proto import EngineConfig, PeerEngine, PrivateKey, PublicKey  # noqa: E402
 from tests.attacks.netns import netns_unavailable_reason, run_real  # noqa: E402
 
-__all__ = ["ATTACKS", "main"]
+__all__ = ["ATTACKS", "eviction", "main"]
 
 # name: (attack of world_agent, datagrams a second, what it is)
 ATTACKS: dict[str, tuple[str, float, str]] = {
@@ -81,6 +90,51 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _full_engine(peers: int) -> tuple[PeerEngine, list[PublicKey]]:
+    """An engine whose table holds ``peers`` proven peers, and keys of newcomers."""
+    rng = random.Random(5)
+    engine = PeerEngine(PrivateKey(bytes(range(1, 33))), EngineConfig(local_discovery=False), rng=rng)
+    engine.set_local_endpoints([("10.9.0.1", 4000)], 0.0)
+    keys = [PrivateKey(rng.randbytes(31) + b"\x01").public_key for _ in range(peers + 2000)]
+    for index, key in enumerate(keys[:peers]):
+        address = f"{11 + index // 62500}.{index // 250 % 250}.{index % 250}.1"
+        engine.install_peer(key, (address, 4000), float(index) / peers, port_internal=4000)
+    return engine, keys[peers:]
+
+
+def _scan_victim(engine: PeerEngine) -> object:
+    """The eviction before: scan every peer for the longest silent one without an active connection."""
+    candidates = [p for p in engine.table if not p.active_connections()]
+    if not candidates:
+        return None
+    return min(candidates, key=lambda p: max((c.last_received for c in p.connections), default=p.first_seen))
+
+
+def _per_call(calls: int, action: Callable[[int], object]) -> float:
+    began = time.perf_counter()
+    for index in range(calls):
+        action(index)
+    return (time.perf_counter() - began) / calls
+
+
+def eviction(peers: int = 10_000, calls: int = 1000) -> dict[str, float]:
+    """Seconds per refused and per evicting admission into a full table, now and with the scan."""
+    engine, newcomers = _full_engine(peers)
+    address = ("45.0.0.1", 4000)
+    figures = {
+        "refused_scan": _per_call(50, lambda _: _scan_victim(engine)),
+        "refused_heap": _per_call(calls, lambda i: engine.install_peer(newcomers[i], address, 1.0)),
+    }
+    for peer in engine.table:  # every peer silent: each admission evicts one
+        for connection in list(peer.connections):
+            peer.invalidate(connection, 2.0)
+    figures["evicting_scan"] = _per_call(50, lambda _: _scan_victim(engine))
+    hosts = [(f"46.{i // 250}.{i % 250}.1", 4000) for i in range(calls)]
+    figures["evicting_heap"] = _per_call(calls, lambda i: engine.install_peer(newcomers[calls + i], hosts[i], 3.0))
+    assert len(engine.table) == peers
+    return figures
+
+
 def main() -> None:
     """Run the attacks and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -88,7 +142,12 @@ def main() -> None:
     parser.add_argument("--after", type=float, default=10.0)
     parser.add_argument("--only", default=",".join(ATTACKS))
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--eviction", action="store_true", help="only the peer-table micro-benchmark")
     args = parser.parse_args()
+    if args.eviction:
+        figures = eviction()
+        print(json.dumps(figures) if args.json else "\n".join(f"{k}: {v * 1e6:.1f} µs" for k, v in figures.items()))
+        return
     reason = netns_unavailable_reason()
     if reason:
         print(f"skipped: {reason}")

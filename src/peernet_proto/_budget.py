@@ -5,9 +5,11 @@ Work is counted in units: one per request packet, one per key asked (FIND_SELF, 
 FIND_VALUE, INFO_STORE, and every 256 bytes of extension items such as keyword search), one per
 record returned, one per KiB answered or relayed. A request is charged what it asks for before
 any lookup (and dropped when either bucket cannot pay); what the answer cost is taken after it was
-sent, into debt if need be, so the sender's next requests wait. Requests of a sender in debt are
-dropped before their message is even decoded. Other commands (Transfer, GetBlock, lite packets,
-answers to our own requests) are not charged here: their owners bound them.
+sent, into debt if need be, so the sender's next requests wait. While a peer or its prefix is in
+debt, the datagrams from the peer's connections are dropped before decryption (before any
+signature work), and its requests from elsewhere before their message is decoded. Other
+commands (Transfer, GetBlock, lite packets, answers to our own requests) are not charged here:
+their owners bound them.
 """
 
 from __future__ import annotations

@@ -108,15 +108,19 @@ class PeerTable:
         return list(self._identities_per_ip.values())
 
     def knows(self, source: Endpoint) -> bool:
-        """Whether a peer of the table has a connection to ``source`` (O(1); stale entries of the
+        """Whether a peer of the table has a connection to ``source`` (O(1))."""
+        return self.at(source) is not None
+
+    def at(self, source: Endpoint) -> Peer | None:
+        """The peer of the table with a connection to ``source`` (O(1); stale entries of the
         index are dropped when found)."""
         peer = self._by_endpoint.get(source)
         if peer is None:
-            return False
+            return None
         if self._peers.get(peer.public_key) is peer and any(c.remote == source for c in peer.connections):
-            return True
+            return peer
         del self._by_endpoint[source]
-        return False
+        return None
 
     def _index(self, source: Endpoint, peer: Peer) -> None:
         if len(self._by_endpoint) >= 2 * self.max_peers * self.max_connections_per_peer:

@@ -3,8 +3,10 @@
 A request to a peer behind NAT goes directly to its reported addresses and, embedded in a
 Traverse, through the peer that reported it; the direct packets are re-sent on
 :data:`PUNCH_RESENDS` until the Response arrives. As a relay we forward a Traverse with its
-signer's addresses filled in (rate limited per signer); as its target we answer the embedded
-Announcement straight to the signer's addresses.
+signer's addresses filled in, only to a target we reported to the signer (in a Response record,
+within ``EngineLimits.reported_target_window``: a Go initiator sends the Traverse through the
+peer that reported the target) and within the relay budgets (per signer, per signer prefix, per
+target); as its target we answer the embedded Announcement straight to the signer's addresses.
 """
 
 from __future__ import annotations

@@ -75,8 +75,7 @@ class Receiver:
         else:
             receiver = self._engine.public_key
         shedding = self._engine.shedding
-        if not self._engine.table.knows(source) and not shedding.admit_unknown_source(source, now):
-            self._engine.counters.shed_unknown_source += 1
+        if not self._admit_source(source, now):
             return
         digest = ReplayFilter.digest(data)
         if shedding.replays.seen(digest, now):
@@ -100,6 +99,20 @@ class Receiver:
                 return
             local = locals_[0]
         self._receive_packet(packet, sender, source, local, now)
+
+    def _admit_source(self, source: Endpoint, now: float) -> bool:
+        """Before any decryption: an unknown source needs a token of its prefix's bucket; a peer
+        (or prefix) in debt of its work budget is not heard until the debt is paid."""
+        peer = self._engine.table.at(source)
+        if peer is None:
+            if self._engine.shedding.admit_unknown_source(source, now):
+                return True
+            self._engine.counters.shed_unknown_source += 1
+            return False
+        if self._engine.work.exhausted(peer.public_key, source[0], now):
+            self._engine.counters.over_work_budget += 1
+            return False
+        return True
 
     def _lite(self, session: LiteSession, data: bytes, source: Endpoint, now: float) -> bool:
         """Hand a lite packet to its session's owner if it comes from the session's peer."""
