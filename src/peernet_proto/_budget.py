@@ -21,7 +21,7 @@ from ._constants import Command
 from ._keys import PublicKey
 from ._messages import Message
 from ._response import Response
-from ._shedding import TokenBuckets, prefix_key
+from ._shedding import PrivateSources, TokenBuckets, prefix_key
 from ._simple import Ping
 from ._traverse import Traverse
 
@@ -62,7 +62,7 @@ class WorkBudget:
         prefix_rate: float,
         prefix_burst: float,
         max_buckets: int,
-        private_sources: str,
+        private_sources: PrivateSources,
     ) -> None:
         self.peers = TokenBuckets(peer_rate, peer_burst, max_buckets)
         self.prefixes = TokenBuckets(prefix_rate, prefix_burst, max_buckets)

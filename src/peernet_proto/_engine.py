@@ -46,7 +46,15 @@ from ._punch import HolePunching
 from ._receiving import Receiver
 from ._requests import Requests
 from ._sequences import REPLY_TIMEOUT, PendingRequest
-from ._shedding import PRIVATE_SOURCE_MODES, ReplayFilter, RoutabilityTokens, Shedding, TokenBuckets, prefix_key
+from ._shedding import (
+    PRIVATE_SOURCE_MODES,
+    PrivateSources,
+    ReplayFilter,
+    RoutabilityTokens,
+    Shedding,
+    TokenBuckets,
+    prefix_key,
+)
 from ._stats import EngineCounters, EngineStatistics
 from ._transport import Endpoint
 
@@ -113,12 +121,14 @@ class EngineLimits:
     work_per_prefix_rate: float = 10_000.0
     work_per_prefix_burst: float = 200_000.0
     max_work_buckets: int = 16_384
-    # Share of the pending-request table one source prefix (or identity) may hold once the table is
-    # half full (before that, only ``max_pending_per_peer`` applies).
+    # Share of the pending-request table one source prefix may hold once the table is half full
+    # (an identity holds at most ``max_pending_per_peer`` at any time).
     pending_share_per_prefix: float = 0.125
     # Loopback and private LAN sources in the per-prefix limits: "address" (each local address
     # its own share), "prefix" (like public sources) or "exempt" (no per-prefix limits).
-    private_sources: str = attrs.field(default="address", validator=attrs.validators.in_(PRIVATE_SOURCE_MODES))
+    private_sources: PrivateSources = attrs.field(
+        default="address", validator=attrs.validators.in_(PRIVATE_SOURCE_MODES)
+    )
     # A Traverse is relayed only to a target we reported to its signer (in a Response record)
     # within this many seconds; at most ``max_reported_targets`` (signer, target) pairs are kept.
     reported_target_window: float = 600.0
@@ -334,6 +344,7 @@ class PeerEngine:
             relay_windows=self.punching.relay_windows(),
             identities_by_ip=sum(by_ip),
             busiest_ip_identities=max(by_ip, default=0),
+            busiest_prefix_pending=self.requests.busiest_prefix(),
         )
 
     def peers(self) -> list[PeerInfo]:

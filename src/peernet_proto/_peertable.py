@@ -21,7 +21,7 @@ from ._distance import sort_by_distance
 from ._keys import PublicKey
 from ._peers import Connection, ConnectionStatus, Peer, is_ipv4, is_local_address
 from ._response import PeerRecord, Response
-from ._shedding import prefix_key
+from ._shedding import PrivateSources, prefix_key
 from ._stats import EngineCounters
 from ._transport import Endpoint
 
@@ -74,7 +74,7 @@ class PeerTable:
         max_connections_per_peer: int,
         counters: EngineCounters,
         max_identities_per_prefix: int = 64,
-        private_sources: str = "address",
+        private_sources: PrivateSources = "address",
         rng: random.Random,
         on_removed: Callable[[Peer, str], None],
     ) -> None:

@@ -13,6 +13,7 @@ import hashlib
 import ipaddress
 import os
 from collections.abc import Hashable
+from typing import Literal, get_args
 
 import attrs
 
@@ -22,6 +23,7 @@ from ._transport import Endpoint
 
 __all__ = [
     "PRIVATE_SOURCE_MODES",
+    "PrivateSources",
     "ReplayFilter",
     "RoutabilityTokens",
     "Shedding",
@@ -32,7 +34,8 @@ __all__ = [
 ]
 
 # How loopback and private LAN sources are grouped for the per-prefix limits (see prefix_key).
-PRIVATE_SOURCE_MODES = ("address", "prefix", "exempt")
+PrivateSources = Literal["address", "prefix", "exempt"]
+PRIVATE_SOURCE_MODES: tuple[str, ...] = get_args(PrivateSources)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -58,7 +61,7 @@ def is_private_source(host: str) -> bool:
     return is_local_address(host)
 
 
-def prefix_key(host: str, private_sources: str = "address") -> str | None:
+def prefix_key(host: str, private_sources: PrivateSources = "address") -> str | None:
     """The key a source's per-prefix limits are counted under; None when it has none.
 
     Public sources share their :func:`source_prefix` (/24, /64). Loopback and private LAN sources
@@ -182,7 +185,7 @@ class Shedding:
     unknown_prefixes: TokenBuckets
     replays: ReplayFilter
     tokens: RoutabilityTokens
-    private_sources: str = "address"  # see prefix_key
+    private_sources: PrivateSources = "address"  # see prefix_key
 
     def admit_unknown_source(self, source: Endpoint, now: float) -> bool:
         """Whether a datagram from an address that is no peer's connection may be decrypted (its

@@ -73,6 +73,7 @@ class EngineStatistics(EngineCounters):
     relay_windows: int = 0  # signers with a Traverse relay rate window
     identities_by_ip: int = 0  # peer identities counted against their introducing IP
     busiest_ip_identities: int = 0  # the most identities introduced by one IP
+    busiest_prefix_pending: int = 0  # the most pending requests to one source prefix
 
     @classmethod
     def of(cls, counters: EngineCounters, **sizes: int) -> EngineStatistics:
