@@ -15,6 +15,7 @@ from peernet_proto import (
     Packet,
     PeerEngine,
     PeerRemoved,
+    PongReceived,
     PrivateKey,
     PublicKey,
     ResponseReceived,
@@ -59,6 +60,26 @@ def test_requests_over_a_peers_work_budget_are_dropped_and_others_still_answered
     assert 3 <= len(responses(b, "heavy")) <= 7  # about 200 units / 31 per request
     assert victim.statistics().over_work_budget >= 13
     assert len(responses(c, "light")) == 1
+
+
+def test_a_peer_in_debt_is_not_heard_until_it_paid() -> None:
+    """An answer of 60 records puts the asker in debt: its datagrams are dropped before decryption."""
+    switch, victim, (b, _c, _d) = joined(EngineLimits(work_per_peer_rate=10.0, work_per_peer_burst=40.0), B, C, D)
+    b.request(victim.public_key, heavy(1), 1.0, tag="heavy")
+    switch.pump(1.0)
+    (answer,) = responses(b, "heavy")
+    assert sum(len(found.closest) for found in answer.response.hash2peers) == 60
+    dropped = victim.statistics().over_work_budget
+    victim.events()
+    assert victim.ping(b.public_key, 1.0) is not None  # even its Pong is not heard (nor decrypted)
+    switch.pump(1.0)
+    assert victim.statistics().over_work_budget == dropped + 1
+    assert not any(isinstance(e, PongReceived) for e in victim.events())
+    switch.run(2.0, 8.0, 1.0)  # the debt is paid at 10 units a second
+    victim.events()
+    victim.ping(b.public_key, 8.5)
+    switch.pump(8.5)
+    assert any(isinstance(e, PongReceived) for e in victim.events())
 
 
 def test_identities_of_one_prefix_share_its_work_budget() -> None:
