@@ -83,13 +83,17 @@ class TransferSession:
             self.fail("transfer timed out", now)
         if self.conn.state not in (UdtState.CLOSED, UdtState.BROKEN):
             self.progress(now)
-        frames = self.conn.frames_to_send(now)
-        for event in self.conn.events():
+        conn = self.conn
+        frames = conn.frames_to_send(now)
+        events = conn.events()
+        for event in events:
             if isinstance(event, UdtBroken):
                 self.fail(f"UDT: {event.reason}", now)
-        if not self.finished:
+        # A second round when the connection changed state, or when the send buffer ran dry while the
+        # window has room; not after each data packet that merely arrived (the requester's usual case).
+        if not self.finished and (events or (frames and conn.send_capacity)):
             self.progress(now)
-            frames += self.conn.frames_to_send(now)
+            frames += conn.frames_to_send(now)
         return frames
 
     def progress(self, now: float) -> None:

@@ -21,14 +21,14 @@ class UdtConfig:
     """
 
     max_frame_size: int = TRANSFER_MAX_EMBED_SIZE_LITE
-    flow_window: int = 64
+    flow_window: int = 256
     send_buffer: int = 64 * 1198
     syn_interval: float = 0.01
     handshake_retry: float = 0.25
     connect_timeout: float = 3.0
     peer_timeout: float = 10.0  # silence while we wait for acknowledgements
     idle_timeout: float = 60.0  # silence in any state
-    ack_every: int = 4
+    ack_every: int = 16
     initial_congestion_window: float = 16.0
     min_congestion_window: float = 8.0
     send_shutdown: bool = True  # Go never sends one; a transfer ends by byte count
