@@ -89,9 +89,10 @@ class TransferSession:
         for event in events:
             if isinstance(event, UdtBroken):
                 self.fail(f"UDT: {event.reason}", now)
-        # A second round when the connection changed state, or when the send buffer ran dry while the
-        # window has room; not after each data packet that merely arrived (the requester's usual case).
-        if not self.finished and (events or (frames and conn.send_capacity)):
+        # A second round when the connection changed state, finished sending, or ran its send buffer
+        # dry while the window has room; not after each data packet that merely arrived (the
+        # requester's usual case).
+        if not self.finished and (events or conn.send_finished or (frames and conn.send_capacity)):
             self.progress(now)
             frames += conn.frames_to_send(now)
         return frames
