@@ -350,10 +350,10 @@ def session_memory(sessions: int = 200) -> dict[str, float]:
         _exchange(*pair, 0.0, 3)
         pairs.append(pair)
     idle = (tracemalloc.get_traced_memory()[0] - before) / sessions
+    chunk = os.urandom(MIB)
     before = tracemalloc.get_traced_memory()[0]
     dialer, listener = UdtConnection.dial(1, 1, 0.0), UdtConnection.listen(2, 0.0)
     _exchange(dialer, listener, 0.0, 3)
-    chunk = os.urandom(MIB)
     for _ in range(100):
         dialer.send(chunk)
         _exchange(dialer, listener, 0.01, 1)

@@ -78,7 +78,11 @@ class TransferBehaviour:
         if session is None or session.peer != peer:
             return
         session.receive_frame(data, now)
-        self._pump(session, now)
+        if session.needs_pump():
+            self._pump(session, now)
+        else:  # a data frame that only waits to be read: its ACK timer may be the new deadline
+            deadline = session.deadline()
+            self._deadlines[session_id] = _NEVER if deadline is None else deadline
 
     def handle_event(self, event: EngineEvent, now: float) -> None:
         """A removed peer ends its sessions."""

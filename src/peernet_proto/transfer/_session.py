@@ -77,6 +77,11 @@ class TransferSession:
         self.last_activity = now
         self.conn.receive_frame(data, now)
 
+    def needs_pump(self) -> bool:
+        """Whether :meth:`pump` has work after a frame arrived: something to send, a state change,
+        or bytes that became readable (the reader was told already when some were readable before)."""
+        return self.finished or self.conn.has_output or self.state is not SessionState.ACTIVE
+
     def pump(self, now: float) -> list[bytes]:
         """Advance the session; returns the UDT frames to send to the partner."""
         if not self.finished and now >= self.last_activity + self.timeout:

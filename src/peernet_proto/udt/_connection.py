@@ -45,7 +45,7 @@ _CONTROL_HEAD = struct.Struct(">HHIII")
 _ACK_FRAME = struct.Struct(">HHIIIIIII")  # control header, then next sequence, RTT, RTT variance, free buffer
 _LINK_INFO = struct.Struct(">II")  # packet receive rate, estimated link capacity (packets per second)
 _DATA_WORD1 = 0xE0000000  # boundary 3 (whole message) and in order, as Go sends in stream mode
-_MIN_RTO = 0.02
+_MIN_RTO = 0.1  # a receiver process that was not scheduled for a while is not a lost window
 _MAX_ACK_BACKOFF = 1.0
 _ACK_HISTORY = 64
 
@@ -189,6 +189,13 @@ class UdtConnection:
         return tx_idle and rx_acked and self._ack_confirmed and not self._control
 
     @property
+    def has_output(self) -> bool:
+        """Control frames, retransmissions or events wait: :meth:`frames_to_send` / :meth:`events`
+        have work. False after most data frames, whose ACK is due later (so the caller may skip a
+        full pump)."""
+        return bool(self._control or self._events or (self._tx is not None and self._tx.losses))
+
+    @property
     def stats(self) -> dict[str, int]:
         """Counters for logs and tests."""
         return _stats(self._tx, self._rx, self.initial_sequence, self.frames_rejected)
@@ -251,7 +258,7 @@ class UdtConnection:
             self._events.append(UdtDataReceived(rx.readable))
         if rx.new_losses:
             self._send_nak(rx.take_nak(everything=False), now)
-        if rx.unacked_packets >= self.config.ack_every or rx.ack_now:
+        if rx.unacked_packets >= rx.ack_interval or rx.ack_now:
             self._send_ack(now)
 
     def _receive_ack_fast(self, data: bytes | bytearray | memoryview, now: float) -> None:

@@ -29,6 +29,7 @@ class ReceiveWindow:
         self.duplicates = 0
         self.dropped = 0
         self.arrivals = 0  # data packets that arrived (for the receive rate in ACKs)
+        self.last_loss = 0  # ``arrivals`` when a gap was last seen (the start counts: the sender's window is small)
 
     @property
     def free(self) -> int:
@@ -53,6 +54,7 @@ class ReceiveWindow:
                 gap = range(self.highest + 1, seq)
                 self.losses.update(gap)
                 self.new_losses.extend(gap)
+                self.last_loss = self.arrivals
             self.highest = seq
         elif seq in self.losses:
             self.losses.discard(seq)
@@ -75,6 +77,16 @@ class ReceiveWindow:
             self.losses = {s for s in self.losses if s >= nxt}
         self.readable += added
         return True
+
+    @property
+    def ack_interval(self) -> int:
+        """Data packets per ACK: few ACKs while nothing is lost, more at the start and soon after a
+        loss (the sender's congestion window is small then and must not wait for the ACK timer),
+        and at least four per free window while the reader lags."""
+        config = self.config
+        if self.losses or self.arrivals - self.last_loss < config.flow_window:
+            return config.ack_every_after_loss
+        return min(config.ack_every, max(config.ack_every_after_loss, self.free // 4))
 
     def read(self, max_bytes: int) -> bytes:
         """Up to ``max_bytes`` in-order bytes (fewer when fewer are readable)."""

@@ -8,6 +8,8 @@ from ._config import UdtConfig
 
 __all__ = ["SendWindow"]
 
+_INCREASE_PER_WINDOW = 4.0  # packets added to the congestion window per window acknowledged (after slow start)
+
 
 class SendWindow:
     """Sequence numbers here are absolute (never wrap); the connection maps them to 31 bits.
@@ -101,7 +103,7 @@ class SendWindow:
             if self.congestion_window >= min(self.flow_window, self.slow_start_threshold):
                 self.slow_start = False
         else:
-            self.congestion_window += newly / max(self.congestion_window, 1.0)
+            self.congestion_window += _INCREASE_PER_WINDOW * newly / max(self.congestion_window, 1.0)
         self.congestion_window = min(self.congestion_window, float(self.config.flow_window))
         return newly
 
