@@ -374,7 +374,7 @@ class UdtConnection:
     def _connected(self, flow_window: int, now: float) -> None:
         self.state = UdtState.CONNECTED
         self._tx = SendWindow(self.config, self.initial_sequence, flow_window)
-        self._rx = ReceiveWindow(self.config, self.initial_sequence)
+        self._rx = ReceiveWindow(self.config, self.initial_sequence, flow_window)
         self._ack_sent_sequence = self.initial_sequence
         self._last_response = now
         self._events.append(UdtConnected(self.peer_socket_id))

@@ -14,8 +14,10 @@ _MAX_NAK_ENTRIES = 128  # far below the 299 that fit in one frame
 class ReceiveWindow:
     """Absolute sequence numbers. Packets held (read queue + out of order) never exceed the flow window."""
 
-    def __init__(self, config: UdtConfig, initial_sequence: int) -> None:
+    def __init__(self, config: UdtConfig, initial_sequence: int, peer_window: int | None = None) -> None:
         self.config = config
+        # What the sender announced it keeps in flight at most (Go: 64): ACKs come at least four times per it.
+        self.peer_window = config.flow_window if peer_window is None else max(2, peer_window)
         self.next = initial_sequence  # everything before it arrived
         self.highest = initial_sequence - 1
         self.out_of_order: dict[int, bytes] = {}
@@ -82,11 +84,11 @@ class ReceiveWindow:
     def ack_interval(self) -> int:
         """Data packets per ACK: few ACKs while nothing is lost, more at the start and soon after a
         loss (the sender's congestion window is small then and must not wait for the ACK timer),
-        and at least four per free window while the reader lags."""
+        and at least four per window (the sender's, or our free one while the reader lags)."""
         config = self.config
         if self.losses or self.arrivals - self.last_loss < config.flow_window:
             return config.ack_every_after_loss
-        return min(config.ack_every, max(config.ack_every_after_loss, self.free // 4))
+        return min(config.ack_every, max(config.ack_every_after_loss, min(self.free, self.peer_window) // 4))
 
     def read(self, max_bytes: int) -> bytes:
         """Up to ``max_bytes`` in-order bytes (fewer when fewer are readable)."""
