@@ -259,7 +259,7 @@ def _engine_owner(total: int, conn: multiprocessing.connection.Connection) -> No
 def engine_transfer(total: int, tmp: str) -> dict[str, float]:
     """Download from a real engine in a child process: one Transfer, then the download manager."""
     from peernet._transfer_adapters import TransferRangeSource
-    from peernet.downloads import DownloadManager, DownloadStatus
+    from peernet.downloads import RUN_BYTES, DownloadManager, DownloadStatus
     from peernet_proto import EngineRunner, PeerEngine, PrivateKey, PublicKey, UdpTransport
     from peernet_proto.transfer import TransferBehaviour, TransferClient
 
@@ -288,7 +288,8 @@ def engine_transfer(total: int, tmp: str) -> dict[str, float]:
                 received += len(chunk)
             assert received == total
             result["wall"], result["cpu"] = time.perf_counter() - start_wall, time.process_time() - start_cpu
-            manager = DownloadManager(TransferRangeSource(client), os.path.join(tmp, "downloads.json"))
+            state = os.path.join(tmp, "downloads.json")
+            manager = DownloadManager(TransferRangeSource(client), state, run_bytes=RUN_BYTES)
             await nursery.start(manager.run)
             start_wall, start_cpu = time.perf_counter(), time.process_time()
             download_id = manager.start(file_hash, total, [owner], tmp, "bench.bin")

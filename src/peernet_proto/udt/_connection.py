@@ -86,6 +86,11 @@ def _expand_losses(entries: tuple[int, ...], acked: int, end: int, limit: int) -
     return losses
 
 
+def _reject(conn: UdtConnection, why: str) -> None:
+    conn.frames_rejected += 1
+    log.debug("UDT %08x: %s", conn.socket_id, why)
+
+
 class UdtConnection:
     """One end of a UDT connection. Create with :meth:`dial` (the data owner) or :meth:`listen`."""
 
@@ -190,9 +195,7 @@ class UdtConnection:
 
     @property
     def has_output(self) -> bool:
-        """Control frames, retransmissions or events wait: :meth:`frames_to_send` / :meth:`events`
-        have work. False after most data frames, whose ACK is due later (so the caller may skip a
-        full pump)."""
+        """Control frames, retransmissions or events wait (False after most data frames)."""
         return bool(self._control or self._events or (self._tx is not None and self._tx.losses))
 
     @property
@@ -231,26 +234,23 @@ class UdtConnection:
         try:
             frame = decode_udt_frame(bytes(data))
         except DecodeError as exc:
-            self._reject(f"undecodable frame: {exc}")
+            _reject(self, f"undecodable frame: {exc}")
             return
         if isinstance(frame, UdtHandshake):
             self._receive_handshake(frame, now)
             return
         if self.state is not UdtState.CONNECTED or frame.destination_socket_id != self.socket_id:
-            self._reject("control frame for another socket or before the handshake")
+            _reject(self, "control frame for another socket or before the handshake")
             return
         self._last_heard = now
         self._receive_control(frame, now)
 
-    def _reject(self, why: str) -> None:
-        self.frames_rejected += 1
-        log.debug("UDT %08x: %s", self.socket_id, why)
 
     def _receive_data(self, data: bytes | bytearray | memoryview, now: float) -> None:
         word0, _word1, _timestamp, destination = _DATA_HEAD.unpack_from(data)
         rx = self._rx
         if rx is None or self.state is not UdtState.CONNECTED or destination != self.socket_id:
-            self._reject("data frame for another socket or before the handshake")
+            _reject(self, "data frame for another socket or before the handshake")
             return
         self._last_heard = now
         before = rx.readable
@@ -264,7 +264,7 @@ class UdtConnection:
     def _receive_ack_fast(self, data: bytes | bytearray | memoryview, now: float) -> None:
         _, _, number, _, destination = _CONTROL_HEAD.unpack_from(data)
         if destination != self.socket_id or (data[1] == 2 and len(data) < _ACK_FRAME.size):
-            self._reject("ACK or ACK2 for another socket, or a short ACK")
+            _reject(self, "ACK or ACK2 for another socket, or a short ACK")
             return
         self._last_heard = now
         if data[1] == 2:
@@ -336,13 +336,13 @@ class UdtConnection:
             self._dialer_handshake(frame, now)
             return
         if frame.destination_socket_id not in (0, self.socket_id):
-            self._reject("handshake for another socket")
+            _reject(self, "handshake for another socket")
             return
         if frame.socket_type != UDT_SOCKET_TYPE_STREAM or frame.udt_version != UDT_VERSION or not frame.socket_id:
-            self._reject("handshake for an unsupported socket type or version, or from socket 0")
+            _reject(self, "handshake for an unsupported socket type or version, or from socket 0")
             return
         if self.state is UdtState.CONNECTED and frame.socket_id != self.peer_socket_id:
-            self._reject("handshake from a second dialer")
+            _reject(self, "handshake from a second dialer")
             return
         self._last_heard = now
         if frame.request_type == _REQUEST:
@@ -356,7 +356,7 @@ class UdtConnection:
 
     def _dialer_handshake(self, frame: UdtHandshake, now: float) -> None:
         if frame.destination_socket_id != self.socket_id or frame.initial_sequence != self.initial_sequence:
-            self._reject("handshake answer that does not match ours")
+            _reject(self, "handshake answer that does not match ours")
             return
         self._last_heard = now
         if self.state is not UdtState.CONNECTING:
