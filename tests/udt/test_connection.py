@@ -279,3 +279,34 @@ def test_refused_handshake_breaks_the_dialer() -> None:
     dialer.receive_frame(encode_udt_frame(refusal), 0.01)
     assert dialer.state is UdtState.BROKEN
     assert dialer.events() == [UdtBroken("handshake refused")]
+
+
+def test_a_go_sized_sender_gets_go_acks_and_at_most_its_own_window() -> None:
+    """A dialer announcing Go's window of 64 is never offered more, and is ACKed every 4 packets as Go's
+    receiver does (Go retransmits everything unacknowledged after 10 ms)."""
+    dialer = UdtConnection.dial(0x1111, 5, 0.0, UdtConfig(flow_window=64))
+    listener = UdtConnection.listen(0x2222, 0.0)
+    announced: list[int] = []
+    acks = data = 0
+    now = 0.0
+    sent = 0
+    payload = os.urandom(300_000)
+    received = bytearray()
+    while now < 5 and len(received) < len(payload):
+        sent += dialer.send(payload[sent:])
+        for frame in dialer.frames_to_send(now):
+            data += not frame[0] & 0x80
+            listener.receive_frame(frame, now)
+        for frame in listener.frames_to_send(now):
+            decoded = decode_udt_frame(frame)
+            if isinstance(decoded, UdtHandshake):
+                announced.append(decoded.max_flow_window)
+            elif frame[:2] == b"\x80\x02":
+                acks += 1
+                announced.append(struct.unpack(">I", frame[28:32])[0])
+            dialer.receive_frame(frame, now)
+        received += listener.read()
+        now += 0.001
+    assert received == payload
+    assert announced and max(announced) <= 64
+    assert acks >= data // 4 - 1

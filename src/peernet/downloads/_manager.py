@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 _READ_CHUNK: Final = 1 << 20
 MAX_DOWNLOADS: Final = 10_000
-RUN_BYTES: Final = 4 << 20  # what the node asks per request: one Transfer of 16 consecutive pieces
+RUN_BYTES: Final = 1 << 20  # what the node asks per request: 4 pieces (Go senders slow down in longer transfers)
 
 
 @attrs.frozen

@@ -91,6 +91,13 @@ def _reject(conn: UdtConnection, why: str) -> None:
     log.debug("UDT %08x: %s", conn.socket_id, why)
 
 
+def _waiting_for_peer(conn: UdtConnection) -> bool:
+    tx = conn._tx
+    return (tx is not None and bool(tx.unacked)) or (
+        conn._shutdown_sent_at is not None and conn.config.send_shutdown and not conn._shutdown_acked
+    )
+
+
 class UdtConnection:
     """One end of a UDT connection. Create with :meth:`dial` (the data owner) or :meth:`listen`."""
 
@@ -122,6 +129,7 @@ class UdtConnection:
         self._ack_confirmed = True
         self._ack_backoff = config.syn_interval
         self._advertised = config.flow_window
+        self._window = config.flow_window  # what we announce: never more than the peer's own (Go: 64)
         self._link_sent_at = now
         self._link_arrivals = 0
         self._capacity = 0
@@ -328,7 +336,7 @@ class UdtConnection:
                                  reply_to.initial_sequence, 0, 0, _REQUEST, 0)
         else:
             frame = UdtHandshake(self._timestamp(now), destination, UDT_VERSION, UDT_SOCKET_TYPE_STREAM,
-                                 self.initial_sequence, 0, self.config.flow_window, request, self.socket_id)
+                                 self.initial_sequence, 0, self._window, request, self.socket_id)
         self._control.append(encode_udt_frame(frame))
 
     def _receive_handshake(self, frame: UdtHandshake, now: float) -> None:
@@ -372,6 +380,7 @@ class UdtConnection:
             self._break("handshake refused")
 
     def _connected(self, flow_window: int, now: float) -> None:
+        self._window = max(2, min(self.config.flow_window, flow_window))
         self.state = UdtState.CONNECTED
         self._tx = SendWindow(self.config, self.initial_sequence, flow_window)
         self._rx = ReceiveWindow(self.config, self.initial_sequence, flow_window)
@@ -392,7 +401,7 @@ class UdtConnection:
         self._ack_times[self._ack_number] = now
         if len(self._ack_times) > _ACK_HISTORY:
             del self._ack_times[next(iter(self._ack_times))]
-        self._advertised = max(2, rx.free)
+        self._advertised = max(2, min(rx.free, self._window))
         frame = _ACK_FRAME.pack(
             0x8000 | UdtControlType.ACK, 0, self._ack_number, self._timestamp(now), self.peer_socket_id,
             rx.next & _MASK31, min(int(self._srtt * 1e6), _MASK31), min(int(self._rttvar * 1e6), _MASK31),
@@ -421,12 +430,6 @@ class UdtConnection:
 
     def _rto(self) -> float:
         return max(_MIN_RTO, self._srtt + 4 * self._rttvar + self.config.syn_interval) * (1 << min(self._exp_count, 5))
-
-    def _waiting_for_peer(self) -> bool:
-        tx = self._tx
-        return (tx is not None and bool(tx.unacked)) or (
-            self._shutdown_sent_at is not None and self.config.send_shutdown and not self._shutdown_acked
-        )
 
     def fail(self, reason: str) -> None:
         """The carrier is gone: mark the connection broken (a :class:`UdtBroken` event follows)."""
@@ -476,7 +479,7 @@ class UdtConnection:
         if state is not UdtState.CONNECTED:
             return self._last_heard + self.config.idle_timeout if state is UdtState.LISTENING else None
         deadline = self._last_heard + self.config.idle_timeout
-        if self._waiting_for_peer():
+        if _waiting_for_peer(self):
             deadline = min(deadline, self._last_response + self._rto(), self._last_heard + self.config.peer_timeout)
             if self._shutdown_sent_at is not None:
                 deadline = min(deadline, self._shutdown_sent_at + self.config.linger)
@@ -506,7 +509,7 @@ class UdtConnection:
         if now >= self._last_heard + self.config.idle_timeout:
             self._break("peer silent (idle timeout)")
             return
-        if self._waiting_for_peer():
+        if _waiting_for_peer(self):
             self._sender_timers(now)
             if self.state is not UdtState.CONNECTED:
                 return

@@ -16,7 +16,8 @@ class ReceiveWindow:
 
     def __init__(self, config: UdtConfig, initial_sequence: int, peer_window: int | None = None) -> None:
         self.config = config
-        # What the sender announced it keeps in flight at most (Go: 64): ACKs come at least four times per it.
+        # What the sender announced it keeps in flight at most (Go: 64, and Go retransmits everything
+        # unacknowledged after 10 ms): a sender with less than our window is ACKed every 4 packets.
         self.peer_window = config.flow_window if peer_window is None else max(2, peer_window)
         self.next = initial_sequence  # everything before it arrived
         self.highest = initial_sequence - 1
@@ -84,11 +85,11 @@ class ReceiveWindow:
     def ack_interval(self) -> int:
         """Data packets per ACK: few ACKs while nothing is lost, more at the start and soon after a
         loss (the sender's congestion window is small then and must not wait for the ACK timer),
-        and at least four per window (the sender's, or our free one while the reader lags)."""
+        Go-like senders as Go's receiver does, and at least four per free window while the reader lags."""
         config = self.config
-        if self.losses or self.arrivals - self.last_loss < config.flow_window:
-            return config.ack_every_after_loss
-        return min(config.ack_every, max(config.ack_every_after_loss, min(self.free, self.peer_window) // 4))
+        if self.losses or self.arrivals - self.last_loss < config.flow_window or self.peer_window < config.flow_window:
+            return config.ack_every_after_loss  # a sender with a smaller window (Go: 64) gets Go's ACK rate
+        return min(config.ack_every, max(config.ack_every_after_loss, self.free // 4))
 
     def read(self, max_bytes: int) -> bytes:
         """Up to ``max_bytes`` in-order bytes (fewer when fewer are readable)."""
