@@ -48,6 +48,7 @@ class TransferBehaviour:
         self.limits = limits or TransferLimits()
         self.sessions: dict[uuid.UUID, TransferSession] = {}
         self._deadlines: dict[uuid.UUID, float] = {}  # each session's deadline as of its last pump
+        self._stale: set[uuid.UUID] = set()  # sessions whose deadline may have moved since (frames arrived)
         self._rates = RateLimiter(self.limits.requests_per_peer_per_minute)
         self._host: EngineHostLike | None = None
         self._requests: dict[uuid.UUID, Transfer | GetBlock] = {}
@@ -81,8 +82,7 @@ class TransferBehaviour:
         if session.needs_pump():
             self._pump(session, now)
         else:  # a data frame that only waits to be read: its ACK timer may be the new deadline
-            deadline = session.deadline()
-            self._deadlines[session_id] = _NEVER if deadline is None else deadline
+            self._stale.add(session_id)
 
     def handle_event(self, event: EngineEvent, now: float) -> None:
         """A removed peer ends its sessions."""
@@ -93,6 +93,7 @@ class TransferBehaviour:
 
     def handle_timer(self, now: float) -> None:
         """Drive retransmissions, expiry and lingering sessions."""
+        self._refresh_deadlines()
         for session in list(self.sessions.values()):
             if self._deadlines.get(session.transfer_id, now) <= now:
                 self._pump(session, now)
@@ -100,8 +101,16 @@ class TransferBehaviour:
     def next_deadline(self) -> float | None:
         """The earliest deadline of any session (kept up to date by every pump: the engine asks after
         each datagram, so this must not walk every session's timers)."""
+        self._refresh_deadlines()
         deadline = min(self._deadlines.values(), default=_NEVER)
         return None if deadline == _NEVER else deadline
+
+    def _refresh_deadlines(self) -> None:
+        while self._stale:
+            session = self.sessions.get(self._stale.pop())
+            if session is not None:
+                deadline = session.deadline()
+                self._deadlines[session.transfer_id] = _NEVER if deadline is None else deadline
 
     # ----------------------------------------------------------------- application side
 
