@@ -46,6 +46,7 @@ _ACK_FRAME = struct.Struct(">HHIIIIIII")  # control header, then next sequence, 
 _LINK_INFO = struct.Struct(">II")  # packet receive rate, estimated link capacity (packets per second)
 _DATA_WORD1 = 0xE0000000  # boundary 3 (whole message) and in order, as Go sends in stream mode
 _MIN_RTO = 0.1  # a receiver process that was not scheduled for a while is not a lost window
+_MIN_RTO_SHUTDOWN = 0.02  # a lost Shutdown is re-sent soon: the sender lingers only so long
 _MAX_ACK_BACKOFF = 1.0
 _ACK_HISTORY = 64
 
@@ -98,6 +99,14 @@ def _waiting_for_peer(conn: UdtConnection) -> bool:
     )
 
 
+def _rto(conn: UdtConnection) -> float:
+    """Backed off, but several tries fit in the peer timeout (or in the linger time for a Shutdown)."""
+    data = conn._tx is not None and conn._tx.unacked
+    floor = _MIN_RTO if data else _MIN_RTO_SHUTDOWN
+    rto = max(floor, conn._srtt + 4 * conn._rttvar + conn.config.syn_interval) * (1 << min(conn._exp_count, 5))
+    return min(rto, conn.config.peer_timeout / 8 if data else conn.config.linger / 8)
+
+
 class UdtConnection:
     """One end of a UDT connection. Create with :meth:`dial` (the data owner) or :meth:`listen`."""
 
@@ -137,6 +146,7 @@ class UdtConnection:
         self._closing = False
         self._shutdown_sent_at: float | None = None
         self._shutdown_acked = False
+        self._shutdown_resent = False
         self._peer_ended = False
 
     @classmethod
@@ -314,7 +324,9 @@ class UdtConnection:
         self._last_response = now
         if 0 < rtt < 60_000_000:
             self._rtt_sample(rtt / 1e6)
-        if self._shutdown_sent_at is not None and sequence >= tx.next:
+        # The first Shutdown is confirmed only by an ACK after a repeat: an ACK on its way when it
+        # left (or a repeated one) says nothing about a lost Shutdown.
+        if self._shutdown_sent_at is not None and sequence >= tx.next and self._shutdown_resent:
             self._shutdown_acked = True
             self._check_closed()
 
@@ -428,9 +440,6 @@ class UdtConnection:
             self._control.append(head + struct.pack(f">{len(losses)}I", *(s & _MASK31 for s in losses)))
         self._nak_deadline = now + max(self._srtt + 4 * self._rttvar, self.config.syn_interval / 4)
 
-    def _rto(self) -> float:
-        return max(_MIN_RTO, self._srtt + 4 * self._rttvar + self.config.syn_interval) * (1 << min(self._exp_count, 5))
-
     def fail(self, reason: str) -> None:
         """The carrier is gone: mark the connection broken (a :class:`UdtBroken` event follows)."""
         if self.state not in (UdtState.CLOSED, UdtState.BROKEN):
@@ -480,7 +489,7 @@ class UdtConnection:
             return self._last_heard + self.config.idle_timeout if state is UdtState.LISTENING else None
         deadline = self._last_heard + self.config.idle_timeout
         if _waiting_for_peer(self):
-            deadline = min(deadline, self._last_response + self._rto(), self._last_heard + self.config.peer_timeout)
+            deadline = min(deadline, self._last_response + _rto(self), self._last_heard + self.config.peer_timeout)
             if self._shutdown_sent_at is not None:
                 deadline = min(deadline, self._shutdown_sent_at + self.config.linger)
         rx = self._rx
@@ -523,12 +532,13 @@ class UdtConnection:
             self._shutdown_acked = True  # gave up waiting; the data itself was acknowledged
             self._check_closed()
             return
-        if now >= self._last_response + self._rto():
+        if now >= self._last_response + _rto(self):
             tx = self._tx
             if tx is not None and tx.unacked:
                 tx.on_timeout()
             elif self._shutdown_sent_at is not None:
                 self._control.append(encode_udt_frame(UdtShutdown(self._timestamp(now), self.peer_socket_id)))
+                self._shutdown_resent = True
             self._exp_count += 1
             self._last_response = now
 
