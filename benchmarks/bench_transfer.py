@@ -4,7 +4,12 @@ processes on UDP loopback: one Transfer of the whole file, and the download mana
 256 KiB pieces), next to the bare cost measured in the same run (Salsa20 over as many
 lite-packet-sized payloads, plus the UDT frame codec encoding and decoding the same frames).
 
-Run: .venv/bin/python benchmarks/bench_transfer.py [--mib 64] [--profile]
+With ``--go-runner PATH`` (or ``PEERNET_GO_NODE``) naming a script that starts a Go reference node
+(see ``benchmarks/go_reference.py``), two Go nodes on loopback move the same amount through their
+web API in the same run, and the ratio is printed next to our figure; without it the Go figure is
+not taken. Loopback only.
+
+Run: .venv/bin/python benchmarks/bench_transfer.py [--mib 64] [--runs 3] [--go-runner PATH] [--json] [--profile]
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
+import json
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -19,6 +25,7 @@ import pstats
 import random
 import socket
 import time
+import tracemalloc
 import uuid
 from collections import deque
 from collections.abc import Callable
@@ -252,7 +259,7 @@ def _engine_owner(total: int, conn: multiprocessing.connection.Connection) -> No
 def engine_transfer(total: int, tmp: str) -> dict[str, float]:
     """Download from a real engine in a child process: one Transfer, then the download manager."""
     from peernet._transfer_adapters import TransferRangeSource
-    from peernet.downloads import DownloadManager, DownloadStatus
+    from peernet.downloads import RUN_BYTES, DownloadManager, DownloadStatus
     from peernet_proto import EngineRunner, PeerEngine, PrivateKey, PublicKey, UdpTransport
     from peernet_proto.transfer import TransferBehaviour, TransferClient
 
@@ -281,7 +288,8 @@ def engine_transfer(total: int, tmp: str) -> dict[str, float]:
                 received += len(chunk)
             assert received == total
             result["wall"], result["cpu"] = time.perf_counter() - start_wall, time.process_time() - start_cpu
-            manager = DownloadManager(TransferRangeSource(client), os.path.join(tmp, "downloads.json"))
+            state = os.path.join(tmp, "downloads.json")
+            manager = DownloadManager(TransferRangeSource(client), state, run_bytes=RUN_BYTES)
             await nursery.start(manager.run)
             start_wall, start_cpu = time.perf_counter(), time.process_time()
             download_id = manager.start(file_hash, total, [owner], tmp, "bench.bin")
@@ -322,14 +330,43 @@ def bare_cost(frames: int, payload: int) -> dict[str, float]:
     return {"salsa20": salsa, "codec": codec}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--mib", type=int, default=64)
-    parser.add_argument("--profile", action="store_true", help="profile the lossless run with cProfile")
-    args = parser.parse_args()
+def _exchange(a: UdtConnection, b: UdtConnection, now: float, rounds: int) -> None:
+    """Pass frames both ways ``rounds`` times (nobody reads at ``b``)."""
+    for _ in range(rounds):
+        for frame in a.frames_to_send(now):
+            b.receive_frame(frame, now)
+        for frame in b.frames_to_send(now):
+            a.receive_frame(frame, now)
+        now += 0.001
+
+
+def session_memory(sessions: int = 200) -> dict[str, float]:
+    """Bytes per connected idle UDT connection pair, and of one pair whose windows are full
+    (the sender's buffer and unacknowledged packets, the receiver's unread packets)."""
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    pairs = []
+    for index in range(sessions):
+        pair = UdtConnection.dial(index, index, 0.0), UdtConnection.listen(index + sessions, 0.0)
+        _exchange(*pair, 0.0, 3)
+        pairs.append(pair)
+    idle = (tracemalloc.get_traced_memory()[0] - before) / sessions
+    chunk = os.urandom(MIB)
+    before = tracemalloc.get_traced_memory()[0]
+    dialer, listener = UdtConnection.dial(1, 1, 0.0), UdtConnection.listen(2, 0.0)
+    _exchange(dialer, listener, 0.0, 3)
+    for _ in range(100):
+        dialer.send(chunk)
+        _exchange(dialer, listener, 0.01, 1)
+    dialer.send(chunk)
+    active = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    del pairs
+    return {"idle_pair_bytes": idle, "active_pair_bytes": active, "unread_bytes": listener.readable}
+
+
+def _measure_udt(args: argparse.Namespace, figures: dict[str, float]) -> None:
     total = args.mib * MIB
-    config = UdtConfig()
-    print(f"UDT over lite packets, in one process, in memory: {args.mib} MiB, frame {config.max_frame_size} bytes")
     for loss in (0.0, 0.05):
         if args.profile and loss == 0.0:
             profiler = cProfile.Profile()
@@ -339,9 +376,9 @@ def main() -> None:
             pstats.Stats(profiler).sort_stats("tottime").print_stats(14)
         else:
             result = run_transfer(total, loss)
-        rate = args.mib / result["wall"]
+        figures[f"memory_loss{loss:.0%}_mib_s"] = args.mib / result["wall"]
         print(
-            f"  loss {loss:4.0%}: {rate:7.1f} MiB/s wall, {result['cpu']:5.2f} CPU s, "
+            f"  loss {loss:4.0%}: {args.mib / result['wall']:7.1f} MiB/s wall, {result['cpu']:5.2f} CPU s, "
             f"{int(result['frames'])} frames to the listener, {int(result['retransmitted'])} retransmitted"
         )
     udp = trio.run(_udp_transfer, total)
@@ -350,30 +387,89 @@ def main() -> None:
         f"{udp['cpu']:5.2f} CPU s, {int(udp['retransmitted'])} retransmitted"
     )
     two = two_process_transfer(total)
+    figures["bare_udt_two_processes_mib_s"] = args.mib / two["wall"]
     print(
         f"  UDP loopback, two processes:             {args.mib / two['wall']:7.1f} MiB/s wall, "
         f"sender {two['cpu']:5.2f} CPU s, receiver {two['receiver_cpu']:5.2f} CPU s, "
         f"{int(two['retransmitted'])} retransmitted"
     )
+
+
+def _measure_engines(args: argparse.Namespace, figures: dict[str, float]) -> None:
     import tempfile
 
-    with tempfile.TemporaryDirectory() as tmp:
-        engines = engine_transfer(total, tmp)
-    print(
-        f"  two real engines, two processes, one Transfer:          {args.mib / engines['wall']:7.1f} MiB/s wall, "
-        f"requester {engines['cpu']:5.2f} CPU s, owner {engines['owner_cpu']:5.2f} CPU s (both downloads)"
+    rates = []
+    for _ in range(args.runs):
+        with tempfile.TemporaryDirectory() as tmp:
+            engines = engine_transfer(args.mib * MIB, tmp)
+        rates.append(args.mib / engines["wall"])
+        print(
+            f"  two real engines, two processes, one Transfer:        {rates[-1]:7.1f} MiB/s wall, requester "
+            f"{engines['cpu']:5.2f} CPU s, owner {engines['owner_cpu']:5.2f} CPU s (both downloads)"
+        )
+        print(
+            f"  two real engines, download manager (verified pieces): {args.mib / engines['pieces_wall']:7.1f} "
+            f"MiB/s wall, requester {engines['pieces_cpu']:5.2f} CPU s"
+        )
+    figures.update(
+        ours_best_mib_s=max(rates),
+        ours_mean_mib_s=sum(rates) / len(rates),
+        ours_requester_cpu_s=engines["cpu"],
+        ours_owner_cpu_s=engines["owner_cpu"],
+        ours_pieces_mib_s=args.mib / engines["pieces_wall"],
     )
+
+
+def _measure_go(args: argparse.Namespace, figures: dict[str, float]) -> None:
+    if not args.go_runner:
+        print("  Go reference: not measured (give --go-runner PATH or set PEERNET_GO_NODE)")
+        return
+    from go_reference import go_download
+
+    go = go_download(args.go_runner, args.mib * MIB, args.runs)
+    figures.update(go_best_mib_s=go["go_best"], go_mean_mib_s=go["go_mean"])
+    figures["ratio_best"] = figures["ours_best_mib_s"] / go["go_best"]
+    figures["ratio_mean"] = figures["ours_mean_mib_s"] / go["go_mean"]
     print(
-        f"  two real engines, download manager (verified pieces):   {args.mib / engines['pieces_wall']:7.1f} MiB/s "
-        f"wall, requester {engines['pieces_cpu']:5.2f} CPU s"
+        f"  Go reference, Go to Go through the web API:           {go['go_best']:7.1f} MiB/s best, "
+        f"{go['go_mean']:.1f} mean of {args.runs}; ours/Go {figures['ratio_best']:.2f} (best), "
+        f"{figures['ratio_mean']:.2f} (mean)"
     )
-    frames = total // config.payload_size + 1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--mib", type=int, default=64)
+    parser.add_argument("--runs", type=int, default=1, help="engine and Go downloads to time (best and mean)")
+    parser.add_argument("--profile", action="store_true", help="profile the lossless run with cProfile")
+    parser.add_argument("--go-runner", default=os.environ.get("PEERNET_GO_NODE", ""),
+                        help="a script starting a Go reference node (RUNNER DIR UDPPORT APIPORT); "
+                        "default: $PEERNET_GO_NODE")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON at the end")
+    args = parser.parse_args()
+    config = UdtConfig()
+    figures: dict[str, float] = {"mib": args.mib}
+    print(f"UDT over lite packets, {args.mib} MiB, frame {config.max_frame_size} bytes, window {config.flow_window}")
+    _measure_udt(args, figures)
+    _measure_engines(args, figures)
+    _measure_go(args, figures)
+    frames = args.mib * MIB // config.payload_size + 1
     bare = bare_cost(frames, config.max_frame_size + 18)
+    figures["codec_floor_mib_s"] = args.mib / (bare["salsa20"] + bare["codec"])
     print(
         f"  baseline for {frames} frames: Salsa20 {bare['salsa20']:.2f} CPU s, "
         f"frame codec (encode+lite+decode) {bare['codec']:.2f} CPU s, "
-        f"together {args.mib / (bare['salsa20'] + bare['codec']):.1f} MiB/s"
+        f"together {figures['codec_floor_mib_s']:.1f} MiB/s"
     )
+    memory = session_memory()
+    figures.update(memory)
+    print(
+        f"  memory: {memory['idle_pair_bytes'] / 1024:.1f} KiB per idle connected pair; "
+        f"{memory['active_pair_bytes'] / 1024:.0f} KiB for a pair with full windows "
+        f"({memory['unread_bytes'] / 1024:.0f} KiB unread at the receiver)"
+    )
+    if args.json:
+        print(json.dumps(figures, indent=2))
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ from ._node import Node
 from ._state import KnownPeer, load_known_peers, save_known_peers
 from ._transfer_adapters import PeerBlockSource, TransferRangeSource
 from ._verify import CandidateHit
-from .downloads import DownloadManager, DownloadPathError, DownloadStatus
+from .downloads import RUN_BYTES, DownloadManager, DownloadPathError, DownloadStatus
 
 __all__ = ["DOWNLOADS_FILE", "ContentService", "FileNotFoundOnNetworkError"]
 
@@ -72,7 +72,7 @@ class ContentService:
         node.engine.register(self.merkle)
         node.engine.handler = MerkleHandler(node.engine.handler, content.tree_of)
         source = TransferRangeSource(self.client, trees=self._tree)
-        self.downloads = DownloadManager(source, content.data_dir / DOWNLOADS_FILE)
+        self.downloads = DownloadManager(source, content.data_dir / DOWNLOADS_FILE, run_bytes=RUN_BYTES)
         self._seen: dict[PublicKey, tuple[int, int]] = {}
         self._syncing: set[PublicKey] = set()
         self._published: dict[bytes, bytes] = {}  # own file ID -> content hash, as last published

@@ -10,7 +10,7 @@ import attrs
 from ._constants import LITE_HEADER_SIZE
 from ._errors import EncodeError, InvalidFieldError, MessageTooLargeError, TruncatedError
 
-__all__ = ["LitePacket", "decode_lite_packet", "encode_lite_packet"]
+__all__ = ["LitePacket", "decode_lite_packet", "encode_lite_packet", "lite_data"]
 
 _SIZE = struct.Struct("<H")
 
@@ -40,3 +40,15 @@ def decode_lite_packet(raw: bytes) -> LitePacket:
     if size > len(raw) - LITE_HEADER_SIZE:
         raise InvalidFieldError(f"lite packet size field {size} exceeds the packet")
     return LitePacket(uuid.UUID(bytes=bytes(raw[:16])), bytes(raw[LITE_HEADER_SIZE : LITE_HEADER_SIZE + size]))
+
+
+def lite_data(raw: bytes) -> bytes | None:
+    """The data of a lite packet whose session the caller already knows (from its first 16 bytes);
+    None when the packet is too short or its size field exceeds it. The receive path's shortcut
+    around :func:`decode_lite_packet` (no UUID or packet object per datagram)."""
+    if len(raw) < LITE_HEADER_SIZE:
+        return None
+    (size,) = _SIZE.unpack_from(raw, 16)
+    if size > len(raw) - LITE_HEADER_SIZE:
+        return None
+    return raw[LITE_HEADER_SIZE : LITE_HEADER_SIZE + size]

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any
 from ._announcement import Announcement, LocalDiscovery
 from ._bisequences import is_request_start
 from ._budget import CHARGED_COMMANDS, request_cost
-from ._constants import LITE_HEADER_SIZE, LOCAL_DISCOVERY_PORT, PACKET_LENGTH_MIN, Command
+from ._constants import LOCAL_DISCOVERY_PORT, PACKET_LENGTH_MIN, Command
 from ._errors import DecodeError, PeernetError
 from ._events import AddressObserved, MessageReceived, PeerConnected, PongReceived, ResponseReceived
 from ._extensions import ExtensionType, decode_extensions, decode_observed_address
 from ._keys import PublicKey
-from ._lite import decode_lite_packet
+from ._lite import lite_data
 from ._lite_sessions import LiteSession
 from ._maintenance import DISCOVERY_KEYS
 from ._messages import Message, decode_message
@@ -120,15 +120,12 @@ class Receiver:
         if peer is None or not any(c.remote == source for c in peer.connections):
             self._engine.counters.lite_wrong_endpoint += 1
             return False  # perhaps a full packet after all
-        if len(data) < LITE_HEADER_SIZE:
-            return False
-        try:
-            lite = decode_lite_packet(data)
-        except DecodeError:
+        payload = lite_data(data)
+        if payload is None:
             return False
         self._engine.counters.lite_received += 1
         try:
-            session.owner.handle_lite(session.peer, session.session_id, lite.data, now)
+            session.owner.handle_lite(session.peer, session.session_id, payload, now)
         except Exception:
             self._engine.counters.behaviour_errors += 1
             log.exception("behaviour %r failed on a lite packet", session.owner)

@@ -3,7 +3,8 @@ registered with it.
 
 Datagrams are handled straight from the socket's receive task when the transport offers
 :class:`DirectTransport` (the UDP transport does): no queue between the socket and the engine,
-and what the engine queues in answer leaves at once with a non-blocking send. A single timer
+and what the engine queues in answer leaves with a non-blocking send, once per batch of
+datagrams when the transport reports where its batches end (``set_batch_end``), else at once. A single timer
 task sleeps until the earliest deadline of the engine and its behaviours; it is woken only when
 a call moved that deadline earlier. Other transports (the in-memory network) go through
 :meth:`DatagramTransport.receive`.
@@ -65,6 +66,8 @@ class EngineRunner:
         self._direct = transport if isinstance(transport, DirectTransport) else None
         self._backlog: list[Outgoing] = []
         self._backlog_ready = trio.Event()
+        self._unflushed = False  # datagrams handled since the last flush (batched direct path)
+        self._batched = False
 
     def add_event_handler(self, handler: Callable[[EngineEvent], None]) -> None:
         """Also call ``handler`` for every engine event."""
@@ -74,9 +77,14 @@ class EngineRunner:
         """Drive the engine until cancelled."""
         self.engine.unix_offset = time.time() - trio.current_time()
         self.engine.set_local_endpoints(self.transport.local_endpoints(), trio.current_time())
+        set_batch_end = None
         async with trio.open_nursery() as nursery:
             if self._direct is not None:
                 self._direct.set_receiver(self._on_datagram)
+                set_batch_end = getattr(self._direct, "set_batch_end", None)  # optional: one flush per wake-up
+                if set_batch_end is not None:
+                    set_batch_end(self._on_batch_end)
+                    self._batched = True
                 nursery.start_soon(self._send_backlog)
             else:
                 nursery.start_soon(self._receive_loop)
@@ -87,6 +95,8 @@ class EngineRunner:
             finally:
                 if self._direct is not None:
                     self._direct.set_receiver(None)
+                    if set_batch_end is not None:
+                        set_batch_end(None)
 
     def poke(self) -> None:
         """Call after using the engine directly (contact, send_announcement, ...): what it queued
@@ -100,11 +110,19 @@ class EngineRunner:
 
     def _on_datagram(self, data: bytes, source: Endpoint, local: Endpoint) -> None:
         self.engine.receive_datagram(data, source, local, trio.current_time())
-        self._flush_now()
+        if self._batched:
+            self._unflushed = True
+        else:
+            self._flush_now()
+
+    def _on_batch_end(self) -> None:
+        if self._unflushed:
+            self._flush_now()
 
     def _flush_now(self) -> None:
         direct = self._direct
         assert direct is not None
+        self._unflushed = False
         for outgoing in self.engine.datagrams_to_send(trio.current_time()):
             if self._backlog or not direct.send_nowait(outgoing.data, outgoing.destination, outgoing.local):
                 self._backlog.append(outgoing)

@@ -100,6 +100,7 @@ class UdpTransport:
         self._datagrams_received = self._bytes_received = self._dropped = 0
         self._watcher_scope = trio.CancelScope()
         self._receiver: Callable[[bytes, Endpoint, Endpoint], None] | None = None
+        self._batch_end: Callable[[], None] | None = None
         self._wildcard = False
         self._closed = False
 
@@ -182,6 +183,12 @@ class UdpTransport:
         """Hand every datagram to ``receiver(data, source, local)`` straight from the socket's
         receive task instead of queueing it for :meth:`receive` (None: queue again)."""
         self._receiver = receiver
+
+    def set_batch_end(self, callback: Callable[[], None] | None) -> None:
+        """Call ``callback()`` after each batch of datagrams handed to the receiver: when a socket has
+        nothing more to read, or after a burst of them before other tasks run. A receiver that
+        sends its answers from here sends once per wake-up, not once per datagram."""
+        self._batch_end = callback
 
     def send_nowait(self, data: bytes, destination: Endpoint, local: Endpoint) -> bool:
         """Send without waiting; False when the socket would block or ``local`` is not open
@@ -321,6 +328,8 @@ class UdpTransport:
                 try:
                     data, address = entry.raw.recvfrom(RECEIVE_BUFFER_SIZE)
                 except BlockingIOError:
+                    if burst:
+                        self._end_batch()
                     burst = 0
                     try:
                         await trio.lowlevel.wait_readable(entry.raw)
@@ -335,12 +344,21 @@ class UdpTransport:
                         return  # closed
                     logger.error("receiving on %s stopped: %s", format_endpoint(entry.endpoint), error)
                     return
-                burst += 1
-                if burst >= _BURST:  # let other tasks run during a flood
-                    burst = 0
-                    await trio.lowlevel.checkpoint()
                 if not self._deliver(data, (str(address[0]), int(address[1])), entry.endpoint):
                     return
+                burst += 1
+                if burst >= _BURST:  # let other tasks run during a flood
+                    self._end_batch()
+                    burst = 0
+                    await trio.lowlevel.checkpoint()
+
+    def _end_batch(self) -> None:
+        callback = self._batch_end
+        if callback is not None and self._receiver is not None:
+            try:
+                callback()
+            except Exception:  # the receiver's bug must not stop the socket
+                logger.exception("end-of-batch callback failed")
 
     def _deliver(self, data: bytes, source: Endpoint, local: Endpoint) -> bool:
         """Hand over one datagram; False when the transport was closed."""

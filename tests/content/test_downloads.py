@@ -243,3 +243,21 @@ def test_any_forgery_with_one_honest_source_still_gives_the_file(
     download_id = manager.start(HASH, len(CONTENT), PEERS, directory, "file.bin", merkle_root=ROOT)
     assert trio.run(_download, manager, download_id) is DownloadStatus.FINISHED
     assert (directory / "file.bin").read_bytes() == CONTENT
+
+
+async def test_runs_fetch_consecutive_pieces_in_one_request_and_check_each(tmp_path: Path) -> None:
+    liar, honest = PEERS[0], PEERS[1]
+    size = MINIMUM_FRAGMENT_SIZE
+    source = _source([liar, honest], forge=frozenset({liar}), forge_offsets=frozenset({2 * size + 7}))
+    manager = DownloadManager(source, tmp_path / "state.json", workers_per_download=1, run_bytes=4 << 20)
+    download_id = manager.start(HASH, len(CONTENT), [liar, honest], tmp_path, "file.bin", merkle_root=ROOT)
+    assert await _download(manager, download_id) is DownloadStatus.FINISHED
+    assert (tmp_path / "file.bin").read_bytes() == CONTENT
+    # six pieces, two sources, one worker: the first request asks for three pieces at once; of
+    # them only the forged one was rejected and asked again, from the other source
+    assert source.requests[0] == (liar, 0, 3 * size)
+    assert len(source.requests) < 6
+    covering = [(peer, offset) for peer, offset, length in source.requests if offset <= 2 * size + 7 < offset + length]
+    assert covering == [(liar, 0), (honest, 2 * size)]
+    info = manager.info(download_id)
+    assert info is not None and info.rejected_pieces == 1

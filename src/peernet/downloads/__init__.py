@@ -5,12 +5,13 @@
 """
 
 from ._core import PIECE_SIZE, DownloadCore, DownloadStatus, Progress
-from ._manager import DownloadInfo, DownloadManager
+from ._manager import RUN_BYTES, DownloadInfo, DownloadManager
 from ._paths import DownloadPathError, safe_target, temp_path
 from ._source import MemorySource, RangeSource, SourceUnavailableError
 
 __all__ = [
     "PIECE_SIZE",
+    "RUN_BYTES",
     "DownloadCore",
     "DownloadInfo",
     "DownloadManager",

@@ -115,6 +115,24 @@ class DownloadCore:
                 return index, peer
         return None
 
+    def next_run(self, max_pieces: int) -> tuple[list[int], PublicKey] | None:
+        """Like :meth:`next_piece`, extended by up to ``max_pieces - 1`` following pieces that are
+        missing, not in flight and not bad from the same source: one request fetches them all
+        (each piece is still checked on its own)."""
+        planned = self.next_piece()
+        if planned is None:
+            return None
+        first, peer = planned
+        run = [first]
+        index = first + 1
+        while len(run) < max_pieces and index < self.piece_count:
+            if index in self.done or index in self.in_flight or peer in self.bad.get(index, ()):
+                break
+            self.in_flight[index] = peer
+            run.append(index)
+            index += 1
+        return run, peer
+
     def _pick_source(self, avoid: set[PublicKey]) -> PublicKey | None:
         candidates = [peer for peer in self.sources if peer not in avoid] or list(self.sources)
         fewest = min(self.strikes.get(peer, 0) for peer in candidates)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -31,12 +31,13 @@ from ._core import DownloadCore, DownloadStatus, Progress
 from ._paths import DownloadPathError, safe_target, temp_path
 from ._source import RangeSource
 
-__all__ = ["DownloadInfo", "DownloadManager"]
+__all__ = ["RUN_BYTES", "DownloadInfo", "DownloadManager"]
 
 log = logging.getLogger(__name__)
 
 _READ_CHUNK: Final = 1 << 20
 MAX_DOWNLOADS: Final = 10_000
+RUN_BYTES: Final = 1 << 20  # what the node asks per request: 4 pieces (Go senders slow down in longer transfers)
 
 
 @attrs.frozen
@@ -76,6 +77,8 @@ class DownloadManager:
 
     :meth:`start` and :meth:`load` may be called before trio runs; the other methods use the
     ``clock`` (trio's by default) and are called from within the trio run that runs :meth:`run`.
+    With ``run_bytes`` (e.g. :data:`RUN_BYTES`) one request fetches several consecutive pieces
+    while there are enough missing for every worker and source; each piece is checked on its own.
     """
 
     def __init__(
@@ -85,12 +88,14 @@ class DownloadManager:
         *,
         max_active: int = 3,
         workers_per_download: int = 4,
+        run_bytes: int = 0,
         swarm_timeout: float = 60.0,
         persist_interval: float = 1.0,
         clock: Callable[[], float] = trio.current_time,
     ) -> None:
         self.source, self.state_path = source, Path(state_path)
         self.max_active, self.workers = max_active, workers_per_download
+        self.run_bytes = run_bytes  # one request fetches up to this many bytes of consecutive pieces (0: one)
         self.clock, self.swarm_timeout, self.persist_interval = clock, swarm_timeout, persist_interval
         self._persisted_at = float("-inf")
         self._downloads: dict[uuid.UUID, _Download] = {}
@@ -291,30 +296,48 @@ class DownloadManager:
     async def _worker(self, download: _Download, fd: int) -> None:
         core = download.core
         while not core.complete:
-            planned = core.next_piece()
+            planned = core.next_run(self._run_length(core))
             if planned is None:
                 if not core.in_flight:
                     return  # no source left for what is missing
                 await self._changed.wait()
                 continue
-            index, peer = planned
-            offset, length = core.piece_range(index)
+            run, peer = planned
+            offset = core.piece_range(run[0])[0]
+            length = sum(core.piece_range(index)[1] for index in run)
             try:
                 data = await self.source.read_range(peer, core.file_hash, offset, length)
             except (OSError, RemoteProtocolError) as exc:
-                log.info("piece %d of %s from %s failed: %s", index, core.id, peer.hex()[:16], exc)
-                core.piece_failed(index, peer, drop_source=True)
+                log.info("pieces %d-%d of %s from %s failed: %s", run[0], run[-1], core.id, peer.hex()[:16], exc)
+                for index in run:
+                    core.piece_failed(index, peer, drop_source=True)
                 self._notify()
                 continue
-            if core.piece_arrived(index, peer, data, self.clock()):
-                os.pwrite(fd, data, offset)
-                now = self.clock()
-                if now >= self._persisted_at + self.persist_interval:
-                    self._persisted_at = now
-                    self._persist()
+            self._store_run(download, fd, run, peer, memoryview(data), offset)
+            self._notify()
+
+    def _run_length(self, core: DownloadCore) -> int:
+        """Pieces per request: up to ``run_bytes``, and few enough that every worker and source
+        still gets a share of what is missing."""
+        missing = core.piece_count - len(core.done) - len(core.in_flight)
+        share = missing // max(1, self.workers * len(core.sources))
+        return max(1, min(self.run_bytes // max(1, core.piece_size), share))
+
+    def _store_run(self, download: _Download, fd: int, run: Sequence[int], peer: PublicKey, data: memoryview,
+                   offset: int) -> None:
+        """Check each piece of a fetched run and write the good ones."""
+        core = download.core
+        for index in run:
+            start, length = core.piece_range(index)
+            piece = bytes(data[start - offset : start - offset + length])
+            if core.piece_arrived(index, peer, piece, self.clock()):
+                os.pwrite(fd, piece, start)
             else:
                 log.info("piece %d of %s from %s rejected", index, core.id, peer.hex()[:16])
-            self._notify()
+        now = self.clock()
+        if now >= self._persisted_at + self.persist_interval:
+            self._persisted_at = now
+            self._persist()
 
     def _verify_on_disk(self, download: _Download) -> None:
         """Keep only the pieces on disk that still verify (a tree is needed; else keep them all)."""

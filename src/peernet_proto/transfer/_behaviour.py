@@ -26,6 +26,8 @@ __all__ = ["TransferBehaviour"]
 
 log = logging.getLogger(__name__)
 
+_NEVER = float("inf")
+
 
 class TransferBehaviour:
     """Serves files (``files``) and our own chain (``blocks``), and downloads from peers.
@@ -45,6 +47,8 @@ class TransferBehaviour:
         self.blocks = blocks
         self.limits = limits or TransferLimits()
         self.sessions: dict[uuid.UUID, TransferSession] = {}
+        self._deadlines: dict[uuid.UUID, float] = {}  # each session's deadline as of its last pump
+        self._stale: set[uuid.UUID] = set()  # sessions whose deadline may have moved since (frames arrived)
         self._rates = RateLimiter(self.limits.requests_per_peer_per_minute)
         self._host: EngineHostLike | None = None
         self._requests: dict[uuid.UUID, Transfer | GetBlock] = {}
@@ -75,7 +79,10 @@ class TransferBehaviour:
         if session is None or session.peer != peer:
             return
         session.receive_frame(data, now)
-        self._pump(session, now)
+        if session.needs_pump():
+            self._pump(session, now)
+        else:  # a data frame that only waits to be read: its ACK timer may be the new deadline
+            self._stale.add(session_id)
 
     def handle_event(self, event: EngineEvent, now: float) -> None:
         """A removed peer ends its sessions."""
@@ -86,15 +93,24 @@ class TransferBehaviour:
 
     def handle_timer(self, now: float) -> None:
         """Drive retransmissions, expiry and lingering sessions."""
+        self._refresh_deadlines()
         for session in list(self.sessions.values()):
-            deadline = session.deadline()
-            if deadline is None or deadline <= now:
+            if self._deadlines.get(session.transfer_id, now) <= now:
                 self._pump(session, now)
 
     def next_deadline(self) -> float | None:
-        """The earliest deadline of any session."""
-        deadlines = [d for d in (s.deadline() for s in self.sessions.values()) if d is not None]
-        return min(deadlines, default=None)
+        """The earliest deadline of any session (kept up to date by every pump: the engine asks after
+        each datagram, so this must not walk every session's timers)."""
+        self._refresh_deadlines()
+        deadline = min(self._deadlines.values(), default=_NEVER)
+        return None if deadline == _NEVER else deadline
+
+    def _refresh_deadlines(self) -> None:
+        while self._stale:
+            session = self.sessions.get(self._stale.pop())
+            if session is not None:
+                deadline = session.deadline()
+                self._deadlines[session.transfer_id] = _NEVER if deadline is None else deadline
 
     # ----------------------------------------------------------------- application side
 
@@ -184,10 +200,14 @@ class TransferBehaviour:
             host.send_lite(session.peer, session.transfer_id, frame)
         if session.closable(now, self.limits.linger):
             self._drop(session)
+        elif self.sessions.get(session.transfer_id) is session:
+            deadline = session.deadline()
+            self._deadlines[session.transfer_id] = _NEVER if deadline is None else deadline
 
     def _drop(self, session: TransferSession) -> None:
         if self.sessions.get(session.transfer_id) is session:
             del self.sessions[session.transfer_id]
+            self._deadlines.pop(session.transfer_id, None)
             self._requests.pop(session.transfer_id, None)
             self.host.close_lite_session(session.transfer_id)
 

@@ -77,19 +77,29 @@ class TransferSession:
         self.last_activity = now
         self.conn.receive_frame(data, now)
 
+    def needs_pump(self) -> bool:
+        """Whether :meth:`pump` has work after a frame arrived: something to send, a state change,
+        or bytes that became readable (the reader was told already when some were readable before)."""
+        return self.finished or self.conn.has_output or self.state is not SessionState.ACTIVE
+
     def pump(self, now: float) -> list[bytes]:
         """Advance the session; returns the UDT frames to send to the partner."""
         if not self.finished and now >= self.last_activity + self.timeout:
             self.fail("transfer timed out", now)
         if self.conn.state not in (UdtState.CLOSED, UdtState.BROKEN):
             self.progress(now)
-        frames = self.conn.frames_to_send(now)
-        for event in self.conn.events():
+        conn = self.conn
+        frames = conn.frames_to_send(now)
+        events = conn.events()
+        for event in events:
             if isinstance(event, UdtBroken):
                 self.fail(f"UDT: {event.reason}", now)
-        if not self.finished:
+        # A second round when the connection changed state, finished sending, or ran its send buffer
+        # dry while the window has room; not after each data packet that merely arrived (the
+        # requester's usual case).
+        if not self.finished and (events or conn.send_finished or (frames and conn.send_capacity)):
             self.progress(now)
-            frames += self.conn.frames_to_send(now)
+            frames += conn.frames_to_send(now)
         return frames
 
     def progress(self, now: float) -> None:

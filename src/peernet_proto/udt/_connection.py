@@ -45,7 +45,8 @@ _CONTROL_HEAD = struct.Struct(">HHIII")
 _ACK_FRAME = struct.Struct(">HHIIIIIII")  # control header, then next sequence, RTT, RTT variance, free buffer
 _LINK_INFO = struct.Struct(">II")  # packet receive rate, estimated link capacity (packets per second)
 _DATA_WORD1 = 0xE0000000  # boundary 3 (whole message) and in order, as Go sends in stream mode
-_MIN_RTO = 0.02
+_MIN_RTO = 0.1  # a receiver process that was not scheduled for a while is not a lost window
+_MIN_RTO_SHUTDOWN = 0.02  # a lost Shutdown is re-sent soon: the sender lingers only so long
 _MAX_ACK_BACKOFF = 1.0
 _ACK_HISTORY = 64
 
@@ -86,6 +87,26 @@ def _expand_losses(entries: tuple[int, ...], acked: int, end: int, limit: int) -
     return losses
 
 
+def _reject(conn: UdtConnection, why: str) -> None:
+    conn.frames_rejected += 1
+    log.debug("UDT %08x: %s", conn.socket_id, why)
+
+
+def _waiting_for_peer(conn: UdtConnection) -> bool:
+    tx = conn._tx
+    return (tx is not None and bool(tx.unacked)) or (
+        conn._shutdown_sent_at is not None and conn.config.send_shutdown and not conn._shutdown_acked
+    )
+
+
+def _rto(conn: UdtConnection) -> float:
+    """Backed off, but several tries fit in the peer timeout (or in the linger time for a Shutdown)."""
+    data = conn._tx is not None and conn._tx.unacked
+    floor = _MIN_RTO if data else _MIN_RTO_SHUTDOWN
+    rto = max(floor, conn._srtt + 4 * conn._rttvar + conn.config.syn_interval) * (1 << min(conn._exp_count, 5))
+    return min(rto, conn.config.peer_timeout / 8 if data else conn.config.linger / 8)
+
+
 class UdtConnection:
     """One end of a UDT connection. Create with :meth:`dial` (the data owner) or :meth:`listen`."""
 
@@ -117,6 +138,7 @@ class UdtConnection:
         self._ack_confirmed = True
         self._ack_backoff = config.syn_interval
         self._advertised = config.flow_window
+        self._window = config.flow_window  # what we announce: never more than the peer's own (Go: 64)
         self._link_sent_at = now
         self._link_arrivals = 0
         self._capacity = 0
@@ -124,6 +146,7 @@ class UdtConnection:
         self._closing = False
         self._shutdown_sent_at: float | None = None
         self._shutdown_acked = False
+        self._shutdown_resent = False
         self._peer_ended = False
 
     @classmethod
@@ -189,6 +212,11 @@ class UdtConnection:
         return tx_idle and rx_acked and self._ack_confirmed and not self._control
 
     @property
+    def has_output(self) -> bool:
+        """Control frames, retransmissions or events wait (False after most data frames)."""
+        return bool(self._control or self._events or (self._tx is not None and self._tx.losses))
+
+    @property
     def stats(self) -> dict[str, int]:
         """Counters for logs and tests."""
         return _stats(self._tx, self._rx, self.initial_sequence, self.frames_rejected)
@@ -224,26 +252,23 @@ class UdtConnection:
         try:
             frame = decode_udt_frame(bytes(data))
         except DecodeError as exc:
-            self._reject(f"undecodable frame: {exc}")
+            _reject(self, f"undecodable frame: {exc}")
             return
         if isinstance(frame, UdtHandshake):
             self._receive_handshake(frame, now)
             return
         if self.state is not UdtState.CONNECTED or frame.destination_socket_id != self.socket_id:
-            self._reject("control frame for another socket or before the handshake")
+            _reject(self, "control frame for another socket or before the handshake")
             return
         self._last_heard = now
         self._receive_control(frame, now)
 
-    def _reject(self, why: str) -> None:
-        self.frames_rejected += 1
-        log.debug("UDT %08x: %s", self.socket_id, why)
 
     def _receive_data(self, data: bytes | bytearray | memoryview, now: float) -> None:
         word0, _word1, _timestamp, destination = _DATA_HEAD.unpack_from(data)
         rx = self._rx
         if rx is None or self.state is not UdtState.CONNECTED or destination != self.socket_id:
-            self._reject("data frame for another socket or before the handshake")
+            _reject(self, "data frame for another socket or before the handshake")
             return
         self._last_heard = now
         before = rx.readable
@@ -251,13 +276,13 @@ class UdtConnection:
             self._events.append(UdtDataReceived(rx.readable))
         if rx.new_losses:
             self._send_nak(rx.take_nak(everything=False), now)
-        if rx.unacked_packets >= self.config.ack_every or rx.ack_now:
+        if rx.unacked_packets >= rx.ack_interval or rx.ack_now:
             self._send_ack(now)
 
     def _receive_ack_fast(self, data: bytes | bytearray | memoryview, now: float) -> None:
         _, _, number, _, destination = _CONTROL_HEAD.unpack_from(data)
         if destination != self.socket_id or (data[1] == 2 and len(data) < _ACK_FRAME.size):
-            self._reject("ACK or ACK2 for another socket, or a short ACK")
+            _reject(self, "ACK or ACK2 for another socket, or a short ACK")
             return
         self._last_heard = now
         if data[1] == 2:
@@ -299,7 +324,9 @@ class UdtConnection:
         self._last_response = now
         if 0 < rtt < 60_000_000:
             self._rtt_sample(rtt / 1e6)
-        if self._shutdown_sent_at is not None and sequence >= tx.next:
+        # The first Shutdown is confirmed only by an ACK after a repeat: an ACK on its way when it
+        # left (or a repeated one) says nothing about a lost Shutdown.
+        if self._shutdown_sent_at is not None and sequence >= tx.next and self._shutdown_resent:
             self._shutdown_acked = True
             self._check_closed()
 
@@ -321,7 +348,7 @@ class UdtConnection:
                                  reply_to.initial_sequence, 0, 0, _REQUEST, 0)
         else:
             frame = UdtHandshake(self._timestamp(now), destination, UDT_VERSION, UDT_SOCKET_TYPE_STREAM,
-                                 self.initial_sequence, 0, self.config.flow_window, request, self.socket_id)
+                                 self.initial_sequence, 0, self._window, request, self.socket_id)
         self._control.append(encode_udt_frame(frame))
 
     def _receive_handshake(self, frame: UdtHandshake, now: float) -> None:
@@ -329,13 +356,13 @@ class UdtConnection:
             self._dialer_handshake(frame, now)
             return
         if frame.destination_socket_id not in (0, self.socket_id):
-            self._reject("handshake for another socket")
+            _reject(self, "handshake for another socket")
             return
         if frame.socket_type != UDT_SOCKET_TYPE_STREAM or frame.udt_version != UDT_VERSION or not frame.socket_id:
-            self._reject("handshake for an unsupported socket type or version, or from socket 0")
+            _reject(self, "handshake for an unsupported socket type or version, or from socket 0")
             return
         if self.state is UdtState.CONNECTED and frame.socket_id != self.peer_socket_id:
-            self._reject("handshake from a second dialer")
+            _reject(self, "handshake from a second dialer")
             return
         self._last_heard = now
         if frame.request_type == _REQUEST:
@@ -349,7 +376,7 @@ class UdtConnection:
 
     def _dialer_handshake(self, frame: UdtHandshake, now: float) -> None:
         if frame.destination_socket_id != self.socket_id or frame.initial_sequence != self.initial_sequence:
-            self._reject("handshake answer that does not match ours")
+            _reject(self, "handshake answer that does not match ours")
             return
         self._last_heard = now
         if self.state is not UdtState.CONNECTING:
@@ -365,9 +392,10 @@ class UdtConnection:
             self._break("handshake refused")
 
     def _connected(self, flow_window: int, now: float) -> None:
+        self._window = max(2, min(self.config.flow_window, flow_window))
         self.state = UdtState.CONNECTED
         self._tx = SendWindow(self.config, self.initial_sequence, flow_window)
-        self._rx = ReceiveWindow(self.config, self.initial_sequence)
+        self._rx = ReceiveWindow(self.config, self.initial_sequence, flow_window)
         self._ack_sent_sequence = self.initial_sequence
         self._last_response = now
         self._events.append(UdtConnected(self.peer_socket_id))
@@ -385,7 +413,7 @@ class UdtConnection:
         self._ack_times[self._ack_number] = now
         if len(self._ack_times) > _ACK_HISTORY:
             del self._ack_times[next(iter(self._ack_times))]
-        self._advertised = max(2, rx.free)
+        self._advertised = max(2, min(rx.free, self._window))
         frame = _ACK_FRAME.pack(
             0x8000 | UdtControlType.ACK, 0, self._ack_number, self._timestamp(now), self.peer_socket_id,
             rx.next & _MASK31, min(int(self._srtt * 1e6), _MASK31), min(int(self._rttvar * 1e6), _MASK31),
@@ -411,15 +439,6 @@ class UdtConnection:
             head = _CONTROL_HEAD.pack(0x8000 | UdtControlType.NAK, 0, 0, self._timestamp(now), self.peer_socket_id)
             self._control.append(head + struct.pack(f">{len(losses)}I", *(s & _MASK31 for s in losses)))
         self._nak_deadline = now + max(self._srtt + 4 * self._rttvar, self.config.syn_interval / 4)
-
-    def _rto(self) -> float:
-        return max(_MIN_RTO, self._srtt + 4 * self._rttvar + self.config.syn_interval) * (1 << min(self._exp_count, 5))
-
-    def _waiting_for_peer(self) -> bool:
-        tx = self._tx
-        return (tx is not None and bool(tx.unacked)) or (
-            self._shutdown_sent_at is not None and self.config.send_shutdown and not self._shutdown_acked
-        )
 
     def fail(self, reason: str) -> None:
         """The carrier is gone: mark the connection broken (a :class:`UdtBroken` event follows)."""
@@ -469,8 +488,8 @@ class UdtConnection:
         if state is not UdtState.CONNECTED:
             return self._last_heard + self.config.idle_timeout if state is UdtState.LISTENING else None
         deadline = self._last_heard + self.config.idle_timeout
-        if self._waiting_for_peer():
-            deadline = min(deadline, self._last_response + self._rto(), self._last_heard + self.config.peer_timeout)
+        if _waiting_for_peer(self):
+            deadline = min(deadline, self._last_response + _rto(self), self._last_heard + self.config.peer_timeout)
             if self._shutdown_sent_at is not None:
                 deadline = min(deadline, self._shutdown_sent_at + self.config.linger)
         rx = self._rx
@@ -499,7 +518,7 @@ class UdtConnection:
         if now >= self._last_heard + self.config.idle_timeout:
             self._break("peer silent (idle timeout)")
             return
-        if self._waiting_for_peer():
+        if _waiting_for_peer(self):
             self._sender_timers(now)
             if self.state is not UdtState.CONNECTED:
                 return
@@ -513,12 +532,13 @@ class UdtConnection:
             self._shutdown_acked = True  # gave up waiting; the data itself was acknowledged
             self._check_closed()
             return
-        if now >= self._last_response + self._rto():
+        if now >= self._last_response + _rto(self):
             tx = self._tx
             if tx is not None and tx.unacked:
                 tx.on_timeout()
             elif self._shutdown_sent_at is not None:
                 self._control.append(encode_udt_frame(UdtShutdown(self._timestamp(now), self.peer_socket_id)))
+                self._shutdown_resent = True
             self._exp_count += 1
             self._last_response = now
 

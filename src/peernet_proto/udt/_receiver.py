@@ -14,8 +14,11 @@ _MAX_NAK_ENTRIES = 128  # far below the 299 that fit in one frame
 class ReceiveWindow:
     """Absolute sequence numbers. Packets held (read queue + out of order) never exceed the flow window."""
 
-    def __init__(self, config: UdtConfig, initial_sequence: int) -> None:
+    def __init__(self, config: UdtConfig, initial_sequence: int, peer_window: int | None = None) -> None:
         self.config = config
+        # What the sender announced it keeps in flight at most (Go: 64, and Go retransmits everything
+        # unacknowledged after 10 ms): a sender with less than our window is ACKed every 4 packets.
+        self.peer_window = config.flow_window if peer_window is None else max(2, peer_window)
         self.next = initial_sequence  # everything before it arrived
         self.highest = initial_sequence - 1
         self.out_of_order: dict[int, bytes] = {}
@@ -29,6 +32,7 @@ class ReceiveWindow:
         self.duplicates = 0
         self.dropped = 0
         self.arrivals = 0  # data packets that arrived (for the receive rate in ACKs)
+        self.last_loss = 0  # ``arrivals`` when a gap was last seen (the start counts: the sender's window is small)
 
     @property
     def free(self) -> int:
@@ -53,6 +57,7 @@ class ReceiveWindow:
                 gap = range(self.highest + 1, seq)
                 self.losses.update(gap)
                 self.new_losses.extend(gap)
+                self.last_loss = self.arrivals
             self.highest = seq
         elif seq in self.losses:
             self.losses.discard(seq)
@@ -75,6 +80,16 @@ class ReceiveWindow:
             self.losses = {s for s in self.losses if s >= nxt}
         self.readable += added
         return True
+
+    @property
+    def ack_interval(self) -> int:
+        """Data packets per ACK: few ACKs while nothing is lost, more at the start and soon after a
+        loss (the sender's congestion window is small then and must not wait for the ACK timer),
+        Go-like senders as Go's receiver does, and at least four per free window while the reader lags."""
+        config = self.config
+        if self.losses or self.arrivals - self.last_loss < config.flow_window or self.peer_window < config.flow_window:
+            return config.ack_every_after_loss  # a sender with a smaller window (Go: 64) gets Go's ACK rate
+        return min(config.ack_every, max(config.ack_every_after_loss, self.free // 4))
 
     def read(self, max_bytes: int) -> bytes:
         """Up to ``max_bytes`` in-order bytes (fewer when fewer are readable)."""

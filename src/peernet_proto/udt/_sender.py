@@ -8,6 +8,8 @@ from ._config import UdtConfig
 
 __all__ = ["SendWindow"]
 
+_INCREASE_PER_WINDOW = 4.0  # packets added to the congestion window per window acknowledged (after slow start)
+
 
 class SendWindow:
     """Sequence numbers here are absolute (never wrap); the connection maps them to 31 bits.
@@ -24,6 +26,7 @@ class SendWindow:
         self.next = initial_sequence  # the next new sequence number
         self.flow_window = max(2, min(flow_window, config.flow_window))
         self.congestion_window = config.initial_congestion_window
+        self.slow_start_threshold = float(config.flow_window)
         self.slow_start = True
         self._last_decrease = initial_sequence
         self.retransmitted = 0
@@ -97,10 +100,10 @@ class SendWindow:
         self.acked = sequence
         if self.slow_start:
             self.congestion_window += newly
-            if self.congestion_window >= self.flow_window:
+            if self.congestion_window >= min(self.flow_window, self.slow_start_threshold):
                 self.slow_start = False
         else:
-            self.congestion_window += newly / max(self.congestion_window, 1.0)
+            self.congestion_window += _INCREASE_PER_WINDOW * newly / max(self.congestion_window, 1.0)
         self.congestion_window = min(self.congestion_window, float(self.config.flow_window))
         return newly
 
@@ -115,11 +118,16 @@ class SendWindow:
         if first is not None and first >= self._last_decrease:
             self.slow_start = False
             self.congestion_window = max(self.config.min_congestion_window, self.congestion_window * 0.875)
+            self.slow_start_threshold = self.congestion_window
             self._last_decrease = self.next
 
     def on_timeout(self) -> None:
-        """No answer for a while: send every unacknowledged packet again, from a small window."""
+        """No answer for a while: send every unacknowledged packet again, from a small window that
+        grows back in slow start to half the window of before (a stalled receiver process costs a
+        few round trips, not a slow climb from the minimum)."""
         self.losses.update(self.unacked)
-        self.slow_start = False
+        if self.next > self._last_decrease:  # one halving per window of data, however many timeouts
+            self.slow_start_threshold = max(self.config.min_congestion_window, self.congestion_window / 2)
+        self.slow_start = True
         self.congestion_window = self.config.min_congestion_window
         self._last_decrease = self.next
