@@ -58,6 +58,8 @@ FILL_TIMEOUT: Final = 2.0  # the engine forgets an unanswered fill handshake aft
 _DATAGRAM, _ENGINE, _DRIVER, _FILL, _LOOKUP = range(5)
 _CHECK_NODE: Final = -1  # the fill check (handshake fill): before every node at its moment
 
+_NONE_PENDING: Final[set[int]] = set()  # shared by every node with no fill handshake pending (never changed)
+
 # (time, node, kind, a, b, data): a, b are (sender, sender's sequence) for a datagram, else (number, order)
 Event = tuple[float, int, int, int, int, bytes | None]
 
@@ -82,8 +84,8 @@ class _Node:
         self.alive_until = float("inf")
         self.engine_at: float | None = None
         self.driver_at: float | None = None
-        self.fill_pending: set[int] = set()
-        self.loss_rng = stream(plan.config.seed, "loss", index)
+        self.fill_pending: set[int] = _NONE_PENDING
+        self.loss_rng = stream(plan.config.seed, "loss", index) if plan.config.loss else None
         self.sent = 0  # datagrams sent: their sequence
         self.received = 0  # datagrams received during the lookups (the load)
         self.order = 0  # timers set: their sequence
@@ -241,7 +243,7 @@ class EngineShard:
             return
         self.fill_missing = sum(len(node.fill_pending) for node in self.nodes.values())
         for node in self.nodes.values():
-            node.fill_pending = set()
+            node.fill_pending = _NONE_PENDING
         self.start_lookups(now)
 
     def _start_lookup(self, node: _Node, number: int, now: float) -> None:
@@ -284,7 +286,7 @@ class EngineShard:
             if receiver is None:
                 counts["unroutable"] += 1
                 continue
-            if loss and node.loss_rng.random() < loss:
+            if node.loss_rng is not None and node.loss_rng.random() < loss:
                 counts["lost"] += 1
                 continue
             event = (arrival, receiver, _DATAGRAM, node.index, node.sent, datagram.data)

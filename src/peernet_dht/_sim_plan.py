@@ -27,7 +27,7 @@ PORT: Final = 112
 
 # (time the packet arrives, sender = the peer the receiver learns, receiver, rtt or None)
 FillEdge = tuple[float, int, int, float | None]
-_NODE_BITS = 22  # packed edges: time steps (16 bits) | sender | receiver | learns from a Response (1 bit)
+_NODE_BITS = 22  # packed edges per time step: sender | receiver | learns from a Response (1 bit)
 
 
 def on_grid(seconds: float) -> float:
@@ -100,32 +100,41 @@ class SimPlan:
         (arrival time, then sender, as the event loop orders datagrams); see :data:`FillEdge`.
         The Response arriving teaches the initiator the target, with the round trip time; the
         target answers a stranger's Announcement without state and learns the initiator when the
-        Response to its routability token arrives, one more round trip later. Packed into 64-bit
-        integers while sorting (millions of edges)."""
+        Response to its routability token arrives, one more round trip later. Kept as 64-bit
+        integers per time step while sorting (millions of edges; one step's list at a time)."""
         owned = owned or range(self.config.nodes)
         if self.config.nodes >= 1 << _NODE_BITS:
             raise ValueError(f"at most {(1 << _NODE_BITS) - 1} nodes")
-        packed = array("q")
+        by_step: dict[int, array[int]] = {}  # time step -> packed (sender, receiver, response): 8 bytes an edge
+        latencies = self.latencies
         for index in range(self.config.nodes):
             start = self.fill_start(index)
             for target in self.fill_targets(tables, index):
                 if target in owned:
-                    arrival = start + 2 * self.latencies[index] + self.latencies[target]
-                    packed.append(self._pack(arrival, index, target, 0))
+                    self._pack(by_step, start + 2 * latencies[index] + latencies[target], index, target, 0)
                 if index in owned:
-                    packed.append(self._pack(start + self.latencies[index] + self.latencies[target], target, index, 1))
+                    self._pack(by_step, start + latencies[index] + latencies[target], target, index, 1)
         mask = (1 << _NODE_BITS) - 1
-        for value in sorted(packed):
-            sender, receiver = value >> (_NODE_BITS + 1) & mask, value >> 1 & mask
-            rtt = self.latencies[receiver] + self.latencies[sender] if value & 1 else None
-            yield ((value >> (2 * _NODE_BITS + 1)) / GRID, sender, receiver, rtt)
+        rtts: dict[float, float] = {}  # one float object per round trip time, shared by all entries
+        for step in sorted(by_step):
+            moment = step / GRID
+            for value in sorted(by_step.pop(step)):
+                sender, receiver = value >> (_NODE_BITS + 1), value >> 1 & mask
+                rtt = None
+                if value & 1:
+                    rtt = latencies[receiver] + latencies[sender]
+                    rtt = rtts.setdefault(rtt, rtt)
+                yield (moment, sender, receiver, rtt)
 
     @staticmethod
-    def _pack(when: float, sender: int, receiver: int, response: int) -> int:
+    def _pack(by_step: dict[int, array[int]], when: float, sender: int, receiver: int, response: int) -> None:
         steps = math.ceil(when * GRID - 1e-9)
         if steps >= 1 << 16:
             raise ValueError("the fill must end within 64 simulated seconds")
-        return ((steps << _NODE_BITS | sender) << _NODE_BITS | receiver) << 1 | response
+        group = by_step.get(steps)
+        if group is None:
+            group = by_step[steps] = array("q")
+        group.append((sender << _NODE_BITS | receiver) << 1 | response)
 
     def lookups(self) -> list[LookupPlan]:
         """The lookups: random live sources and keys, started over ``lookup_spread`` seconds."""

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from ._sim_engine import EngineShard
+from ._sim_memory import building
 from ._sim_plan import SimPlan
 from ._sim_progress import Progress
 from ._sim_report import LookupRecord, SimConfig, SimReport, current_rss_bytes
@@ -90,21 +91,23 @@ class EngineSimulator:
         self._began = time.perf_counter()
         self._cpu_began = time.process_time()
         self._rss_began = current_rss_bytes()
-        self.plan = SimPlan(config)
-        self.shard = EngineShard(self.plan)
+        with building():
+            self.plan = SimPlan(config)
+            self.shard = EngineShard(self.plan)
 
     def run(self) -> SimReport:
         """Fill the tables, run the lookups, report."""
         plan, shard, progress = self.plan, self.shard, self.progress
-        tables = plan.tables()
-        if self.config.fill == "direct":
-            total = sum(len(t) for t in tables)
-            fill = shard.fill_direct(tables, lambda n: progress.update("fill", n, max(n, 2 * total)))
-            progress.update("fill", fill, fill)
-            figures: dict[str, Any] = {"fill_entries": fill, "fill_handshakes": 0}
-        else:
-            figures = {"fill_handshakes": shard.fill_handshake(tables)}
-        del tables
+        with building():
+            tables = plan.tables()
+            if self.config.fill == "direct":
+                total = sum(len(t) for t in tables)
+                fill = shard.fill_direct(tables, lambda n: progress.update("fill", n, max(n, 2 * total)))
+                progress.update("fill", fill, fill)
+                figures: dict[str, Any] = {"fill_entries": fill, "fill_handshakes": 0}
+            else:
+                figures = {"fill_handshakes": shard.fill_handshake(tables)}
+            del tables
         setup = time.perf_counter() - self._began
         local = _LocalShard(shard)
         windows = run_windows(lambda _, until, incoming: local.step(until, incoming), 1, plan.min_latency, progress,

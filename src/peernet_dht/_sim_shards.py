@@ -18,6 +18,7 @@ import time
 from typing import Any
 
 from ._sim_engine import EngineShard
+from ._sim_memory import building
 from ._sim_plan import SimPlan
 from ._sim_progress import Progress
 from ._sim_report import LookupRecord, SimConfig, SimReport
@@ -30,9 +31,10 @@ class ShardWorker:
     """One shard in a worker process (a Ray actor)."""
 
     def __init__(self, config: SimConfig, shard: int, workers: int) -> None:
-        plan = SimPlan(config)
-        self.shard = EngineShard(plan, range(shard, config.nodes, workers), lambda index: index % workers)
-        self.fill_entries = self.shard.fill_direct(plan.tables())
+        with building():
+            plan = SimPlan(config)
+            self.shard = EngineShard(plan, range(shard, config.nodes, workers), lambda index: index % workers)
+            self.fill_entries = self.shard.fill_direct(plan.tables())
 
     def step(self, until: float, incoming: list[Any]) -> tuple[dict[int, list[Any]], int, float | None]:
         """Take the datagrams other shards sent here, run to ``until``; (outbox, lookups left, next time)."""
