@@ -171,6 +171,9 @@ class EngineShard:
         for index in self.plan.leaving:
             if index in self.nodes:
                 self.nodes[index].alive_until = filled
+        for index, at in self.plan.leave_at.items():
+            if index in self.nodes:
+                self.nodes[index].alive_until = filled + at
         for number, lookup in enumerate(self.lookups):
             if lookup.source in self.nodes:
                 self._push((filled + lookup.start, lookup.source, _LOOKUP, number, 0, None))
@@ -348,6 +351,7 @@ class EngineShard:
         figures: dict[str, float] = dict(self.counts)
         figures["requests"] = sum(n.driver.requests_sent for n in self.nodes.values() if n.driver is not None)
         figures["live"] = len(live)
+        figures["left_during_lookups"] = sum(1 for index in self.plan.leave_at if index in self.nodes)
         figures["table_entries"] = sum(len(n.table) for n in live)
         figures["engine_peers"] = sum(len(n.engine) for n in live)
         return figures

@@ -74,7 +74,24 @@ class SimPlan:
         self.ranked = [self.ids[i] for i in self.order]
         churn = stream(seed, "churn")
         self.leaving = frozenset(churn.sample(range(config.nodes), int(config.churn * config.nodes)))
+        self.leave_at = self._schedule_leaves()  # node -> seconds after the lookups begin (churn schedule)
         self.fill_time = on_grid(config.fill_spread + self.round_trip)  # when a clean handshake fill is over
+
+    def _schedule_leaves(self) -> dict[int, float]:
+        config = self.config
+        rng = stream(config.seed, "churn schedule")
+        up = sorted(set(range(config.nodes)) - self.leaving)
+        leave_at: dict[int, float] = {}
+        for at, fraction in sorted(self.config.leaves):
+            gone = rng.sample(up, int(fraction * config.nodes))
+            leave_at.update((index, on_grid(at)) for index in gone)
+            up = sorted(set(up) - set(gone))
+        return leave_at
+
+    def up_at(self, moment: float) -> list[int]:
+        """Nodes up ``moment`` seconds after the lookups begin (by index)."""
+        leave_at = self.leave_at
+        return [i for i in range(self.config.nodes) if i not in self.leaving and leave_at.get(i, math.inf) > moment]
 
     def fill_start(self, index: int) -> float:
         """When node ``index`` starts shaking hands."""
@@ -137,22 +154,28 @@ class SimPlan:
         group.append((sender << _NODE_BITS | receiver) << 1 | response)
 
     def lookups(self) -> list[LookupPlan]:
-        """The lookups: random live sources and keys, started over ``lookup_spread`` seconds."""
+        """The lookups: random keys from random sources that stay up, started over ``lookup_spread``
+        seconds; the truth is the node closest to the key among those up when the lookup starts."""
         config = self.config
         rng = stream(config.seed, "lookups")
-        live = [i for i in range(config.nodes) if i not in self.leaving]
-        live_ranked = sorted(self.ids[i] for i in live)
-        by_id = {self.ids[i]: i for i in live}
+        stayers = [i for i in self.up_at(0.0) if i not in self.leave_at]
+        times = sorted(set(self.leave_at.values()))
+        epochs: dict[int, tuple[list[int], dict[int, int]]] = {}  # leaves before the start -> who is up
         plans = []
         for number in range(config.lookups):
-            source = rng.choice(live)
+            start = on_grid(config.lookup_spread * number / max(config.lookups, 1))
+            epoch = bisect.bisect_right(times, start)
+            if epoch not in epochs:
+                live = self.up_at(start)
+                epochs[epoch] = (sorted(self.ids[i] for i in live), {self.ids[i]: i for i in live})
+            live_ranked, by_id = epochs[epoch]
+            source = rng.choice(stayers)
             key = rng.randbytes(32)
             key_int = int.from_bytes(key, "big")
             best = live_ranked[xor_closest(live_ranked, key_int)]
             if best == self.ids[source]:
                 others = [v for v in live_ranked if v != best]
                 best = others[xor_closest(others, key_int)]
-            start = on_grid(config.lookup_spread * number / max(config.lookups, 1))
             plans.append(LookupPlan(source, key, self.public_keys[by_id[best]].node_id, start))
         return plans
 

@@ -24,6 +24,11 @@ Packets = Literal["trusted", "signed"]
 PACKETS: tuple[Packets, ...] = ("trusted", "signed")
 
 
+def _pairs(value: Any) -> tuple[tuple[float, float], ...]:
+    """A churn schedule as a tuple of (time, fraction) pairs (lists from JSON or attrs.asdict too)."""
+    return tuple((float(at), float(fraction)) for at, fraction in value)
+
+
 @attrs.frozen
 class SimConfig:
     """One simulation run.
@@ -39,7 +44,10 @@ class SimConfig:
     fill would leave, ``"handshake"`` shakes hands for real (retrying lost ones ``fill_rounds``
     times); ``packets`` ``"trusted"`` skips signatures and encryption, ``"signed"`` is the wire
     format (same results for the same seed); ``workers`` > 1 splits the nodes over that many
-    processes (Ray; ``ray_address`` names a cluster), with the same results.
+    processes (Ray; ``ray_address`` names a cluster), with the same results. ``leaves`` is a
+    churn schedule (engine model): at each given time after the lookups begin, that fraction of
+    all nodes (drawn from those still up) leaves without notice; a lookup's truth is the node
+    closest to its key among those up when it starts.
     """
 
     nodes: int
@@ -62,6 +70,8 @@ class SimConfig:
     ray_address: str | None = None
     fill_spread: float = 1.0  # seconds over which the nodes start filling their tables
     lookup_spread: float = 1.0  # seconds over which the lookups start
+    leaves: tuple[tuple[float, float], ...] = attrs.field(default=(), converter=_pairs)  # (seconds after the
+    # lookups begin, fraction of all nodes), the churn schedule
 
     def check(self) -> None:
         """Raise ValueError for settings that make no sense."""
@@ -92,6 +102,18 @@ class SimConfig:
             raise ValueError("sharded runs (workers > 1) need the engine model and direct fill")
         if self.fill_rounds < 0 or self.fill_spread < 0 or self.lookup_spread < 0:
             raise ValueError("fill rounds and spreads cannot be negative")
+        self._check_leaves()
+
+    def _check_leaves(self) -> None:
+        if not self.leaves:
+            return
+        if self.model != "engine":
+            raise ValueError("a churn schedule needs the engine model")
+        if any(at < 0 or not 0 < fraction < 1 for at, fraction in self.leaves):
+            raise ValueError("churn schedule: times must be >= 0 and fractions in (0, 1)")
+        leaving = int(self.churn * self.nodes) + sum(int(fraction * self.nodes) for _, fraction in self.leaves)
+        if self.nodes - leaving < 2:
+            raise ValueError("the churn schedule leaves fewer than 2 nodes")
 
 
 def current_rss_bytes() -> int:

@@ -163,6 +163,9 @@ def assemble_report(
         "peak_rss_per_process": list(peak_rss_per_process) or [peak_rss],
         "memory_per_node_bytes": round((sum(peak_rss_per_process or [peak_rss]) - baseline_rss) / config.nodes),
     }
+    if config.leaves:
+        extra["churn_schedule"] = [list(pair) for pair in config.leaves]
+        extra["left_during_lookups"] = figures.get("left_during_lookups", 0)
     return SimReport(
         config, ordered, int(figures["requests"] + figures["answers"]),
         "FIND_PEER requests the lookups sent plus the Responses that reached them", setup, wall, extra,

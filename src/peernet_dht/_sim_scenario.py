@@ -9,6 +9,7 @@ Example (TOML; the same keys nest the same way in JSON)::
 
     [churn]
     fraction = 0.1           # nodes that leave without notice before the lookups
+    leave = [[0.5, 0.05], [1.0, 0.05]]   # engine model: [seconds after the lookups begin, fraction]
 
     [workload]
     lookups = 1000
@@ -23,8 +24,8 @@ Example (TOML; the same keys nest the same way in JSON)::
     alpha = 3
 
 Unknown sections or keys, wrong types and impossible values raise :class:`ScenarioError` naming
-the file and the key. Sections the models do not simulate yet (``nat``; ``stores`` and
-``searches`` in ``workload``) are refused with a clear message rather than ignored.
+the file and the key. What the models do not simulate yet (``nat``, ``join`` in ``churn``,
+``stores`` and ``searches`` in ``workload``) is refused with a clear message rather than ignored.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ __all__ = ["Scenario", "ScenarioError", "load_scenario"]
 # section -> key -> (SimConfig field, accepted types)
 _FIELDS: dict[str, dict[str, tuple[str, tuple[type, ...]]]] = {
     "network": {"nodes": ("nodes", (int,)), "latency": ("latency", (list,)), "loss": ("loss", (int, float))},
-    "churn": {"fraction": ("churn", (int, float))},
+    "churn": {"fraction": ("churn", (int, float)), "leave": ("leaves", (list,))},
     "workload": {"lookups": ("lookups", (int,))},
     "run": {
         "seed": ("seed", (int,)), "model": ("model", (str,)), "fill": ("fill", (str,)),
@@ -51,7 +52,10 @@ _FIELDS: dict[str, dict[str, tuple[str, tuple[type, ...]]]] = {
         "request_timeout": ("request_timeout", (int, float)), "attempts": ("attempts", (int,)),
     },
 }  # fmt: skip
-_NOT_YET = {"nat": "NAT mixes", "workload.stores": "stores", "workload.searches": "keyword searches"}
+_NOT_YET = {
+    "nat": "NAT mixes", "churn.join": "nodes joining", "workload.stores": "stores",
+    "workload.searches": "keyword searches",
+}  # fmt: skip
 
 
 class ScenarioError(ValueError):
@@ -112,6 +116,8 @@ def _fields(path: Path, data: dict[str, Any]) -> dict[str, Any]:
                 raise ScenarioError(f"{path}: {name} must be {' or '.join(t.__name__ for t in types)}, not {value!r}")
             if field == "latency":
                 value = _latency(path, value if isinstance(value, list) else [])
+            elif field == "leaves":
+                value = _leaves(path, value if isinstance(value, list) else [])
             values[field] = value
     return values
 
@@ -120,3 +126,12 @@ def _latency(path: Path, value: list[Any]) -> tuple[float, float]:
     if len(value) != 2 or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value):
         raise ScenarioError(f"{path}: network.latency must be [low, high] in seconds, not {value!r}")
     return (float(value[0]), float(value[1]))
+
+
+def _leaves(path: Path, value: list[Any]) -> tuple[tuple[float, float], ...]:
+    def number(v: Any) -> bool:
+        return isinstance(v, int | float) and not isinstance(v, bool)
+
+    if not all(isinstance(item, list) and len(item) == 2 and all(map(number, item)) for item in value):
+        raise ScenarioError(f"{path}: churn.leave must be a list of [seconds, fraction], not {value!r}")
+    return tuple((float(at), float(fraction)) for at, fraction in value)

@@ -113,6 +113,14 @@ def _fractions(text: str) -> list[float]:
     return values
 
 
+def _schedule(text: str) -> tuple[tuple[float, float], ...]:
+    try:
+        pairs = [part.split(":") for part in text.split(",") if part.strip()]
+        return tuple((float(at), float(fraction)) for at, fraction in pairs)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of AT:FRACTION pairs: {text!r}") from None
+
+
 def _parser() -> argparse.ArgumentParser:
     assert __doc__ is not None
     parser = argparse.ArgumentParser(prog="python -m peernet_dht.sim", description=__doc__.split("\n")[0])
@@ -123,6 +131,8 @@ def _parser() -> argparse.ArgumentParser:
     add("--seed", type=int)
     add("--loss", type=float, help="probability that a datagram is lost")
     add("--churn", type=float, help="fraction of nodes that leave before the lookups")
+    add("--leave", type=_schedule, metavar="AT:FRACTION,...", dest="leaves",
+        help="churn schedule (engine model): at AT seconds after the lookups begin, FRACTION of all nodes leave")
     add("--model", choices=MODELS)
     add("--k", type=int)
     add("--alpha", type=int)
@@ -140,7 +150,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 _OPTIONS = ("nodes", "lookups", "seed", "loss", "churn", "model", "k", "alpha", "fill", "packets",
-            "fill_per_bucket", "workers", "ray_address")  # fmt: skip
+            "fill_per_bucket", "workers", "ray_address", "leaves")  # fmt: skip
 
 
 def _configs(args: argparse.Namespace, parser: argparse.ArgumentParser) -> tuple[list[SimConfig], str | None]:
