@@ -47,6 +47,7 @@ from ._network import LookupDone, LookupDriver, Remote
 from ._routing import AddOutcome, RoutingTable
 from ._sim_plan import PORT, SimPlan, address_of, on_grid, stream
 from ._sim_report import LookupRecord
+from ._sim_workload import Workload
 
 __all__ = ["USER_AGENT", "EngineShard"]
 
@@ -55,7 +56,7 @@ FILL: Final = "sim fill"  # the tag of the handshakes that fill the tables
 FILL_TIMEOUT: Final = 2.0  # the engine forgets an unanswered fill handshake after this
 
 # Event kinds, in the order they run when due at the same moment at the same node.
-_DATAGRAM, _ENGINE, _DRIVER, _FILL, _LOOKUP = range(5)
+_DATAGRAM, _ENGINE, _DRIVER, _FILL, _LOOKUP, _SERVICE, _STORE, _GET = range(8)
 _CHECK_NODE: Final = -1  # the fill check (handshake fill): before every node at its moment
 
 _NONE_PENDING: Final[set[int]] = set()  # shared by every node with no fill handshake pending (never changed)
@@ -67,7 +68,7 @@ Event = tuple[float, int, int, int, int, bytes | None]
 class _Node:
     __slots__ = (
         "alive_until", "driver", "driver_at", "endpoint", "engine", "engine_at", "fill_pending", "index",
-        "loss_rng", "order", "received", "sent", "table",
+        "loss_rng", "order", "received", "sent", "service_at", "table",
     )  # fmt: skip
 
     def __init__(self, index: int, plan: SimPlan, codec: PacketCodec, config: EngineConfig) -> None:
@@ -84,6 +85,7 @@ class _Node:
         self.alive_until = float("inf")
         self.engine_at: float | None = None
         self.driver_at: float | None = None
+        self.service_at: float | None = None
         self.fill_pending: set[int] = _NONE_PENDING
         self.loss_rng = stream(plan.config.seed, "loss", index) if plan.config.loss else None
         self.sent = 0  # datagrams sent: their sequence
@@ -127,6 +129,9 @@ class EngineShard:
         self.fill_round = 0  # handshake retry rounds run
         self.fill_missing = 0  # handshakes never answered
         self.counts = {"sent_fill": 0, "sent_lookups": 0, "lost": 0, "unroutable": 0, "answers": 0, "pongs": 0}
+        self.workload: Workload | None = None
+        if config.stores:
+            self.workload = Workload(plan, {i: (node.engine, node.table) for i, node in self.nodes.items()})
         for node in self.nodes.values():
             self._schedule(node)
 
@@ -177,6 +182,11 @@ class EngineShard:
         for number, lookup in enumerate(self.lookups):
             if lookup.source in self.nodes:
                 self._push((filled + lookup.start, lookup.source, _LOOKUP, number, 0, None))
+        if self.workload is not None:
+            self.workload.start(filled, self._push_operation)
+
+    def _push_operation(self, when: float, index: int, get: int, number: int) -> None:
+        self._push((when, index, _GET if get else _STORE, number, 0, None))
 
     # ---- running -----------------------------------------------------------------------------
 
@@ -216,9 +226,23 @@ class EngineShard:
                 node.driver.handle_timer(now)
             elif kind == _FILL:
                 self._shake_hands(node, node.fill_pending, now)
-            else:
+            elif kind == _LOOKUP:
                 self._start_lookup(node, a, now)
+            elif not self._operate(node, kind, a, now):
+                continue
             self._settle(node, now)
+
+    def _operate(self, node: _Node, kind: int, number: int, now: float) -> bool:
+        """A store, a get or the service's timer (False: a stale timer, nothing done)."""
+        assert self.workload is not None
+        if kind != _SERVICE:
+            self.workload.run(node.index, kind == _GET, number, now)
+        elif node.service_at != now:
+            return False
+        else:
+            node.service_at = None
+            self.workload.services[node.index].handle_timer(now)
+        return True
 
     def next_time(self) -> float | None:
         """When the next event is due (None: nothing left)."""
@@ -276,6 +300,17 @@ class EngineShard:
         if node.driver is not None:
             for done in node.driver.finished():
                 self._finish(node, done)
+        if self.workload is not None:
+            self.workload.collect(node.index, now, self._push_operation)
+            self._schedule_service(node)
+
+    def _schedule_service(self, node: _Node) -> None:
+        assert self.workload is not None
+        deadline = self.workload.services[node.index].next_deadline()
+        if deadline is not None and (node.service_at is None or deadline < node.service_at):
+            node.service_at = deadline
+            node.order += 1
+            heapq.heappush(self._events, (deadline, node.index, _SERVICE, 0, node.order, None))
 
     def _send(self, node: _Node, outgoing: list[Any], now: float) -> None:
         counts = self.counts
@@ -306,15 +341,23 @@ class EngineShard:
                 node.fill_pending.discard(self._by_key.get(event.peer, -1))
             elif node.driver is not None and node.driver.handle_event(event, now):
                 self.counts["answers"] += 1
+            elif self.workload is not None:
+                self.workload.handle_event(node.index, event, now)
         elif isinstance(event, PeerConnected):
             node.table.add(event.peer, now)
         elif isinstance(event, RequestTimedOut):
-            if event.tag != FILL and node.driver is not None and node.driver.handle_event(event, now):
+            if event.tag != FILL and self._claimed(node, event, now):
                 node.table.record_failure(event.peer.node_id)
         elif isinstance(event, PeerRemoved):
             node.table.remove(event.peer.node_id)
         elif isinstance(event, PongReceived):
             self.counts["pongs"] += 1  # only keep-alive pings are sent here
+
+    def _claimed(self, node: _Node, event: EngineEvent, now: float) -> bool:
+        """A timeout of the lookups' or the service's own requests."""
+        if node.driver is not None and node.driver.handle_event(event, now):
+            return True
+        return self.workload is not None and self.workload.handle_event(node.index, event, now)
 
     def _schedule(self, node: _Node) -> None:
         deadline = node.engine.next_deadline()

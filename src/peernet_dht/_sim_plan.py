@@ -93,6 +93,10 @@ class SimPlan:
         leave_at = self.leave_at
         return [i for i in range(self.config.nodes) if i not in self.leaving and leave_at.get(i, math.inf) > moment]
 
+    def stayers(self) -> list[int]:
+        """Nodes that stay up all the run (by index): the sources of lookups, stores and gets."""
+        return [i for i in range(self.config.nodes) if i not in self.leaving and i not in self.leave_at]
+
     def fill_start(self, index: int) -> float:
         """When node ``index`` starts shaking hands."""
         return on_grid(self.config.fill_spread * index / self.config.nodes)
@@ -158,7 +162,7 @@ class SimPlan:
         seconds; the truth is the node closest to the key among those up when the lookup starts."""
         config = self.config
         rng = stream(config.seed, "lookups")
-        stayers = [i for i in self.up_at(0.0) if i not in self.leave_at]
+        stayers = self.stayers()
         times = sorted(set(self.leave_at.values()))
         epochs: dict[int, tuple[list[int], dict[int, int]]] = {}  # leaves before the start -> who is up
         plans = []

@@ -47,7 +47,8 @@ class SimConfig:
     processes (Ray; ``ray_address`` names a cluster), with the same results. ``leaves`` is a
     churn schedule (engine model): at each given time after the lookups begin, that fraction of
     all nodes (drawn from those still up) leaves without notice; a lookup's truth is the node
-    closest to its key among those up when it starts.
+    closest to its key among those up when it starts. ``stores``: values stored and fetched
+    again through every node's :class:`DhtService` (see :mod:`peernet_dht._sim_workload`).
     """
 
     nodes: int
@@ -70,6 +71,7 @@ class SimConfig:
     ray_address: str | None = None
     fill_spread: float = 1.0  # seconds over which the nodes start filling their tables
     lookup_spread: float = 1.0  # seconds over which the lookups start
+    stores: int = 0  # values stored (each fetched once by another node), engine model, one process
     leaves: tuple[tuple[float, float], ...] = attrs.field(default=(), converter=_pairs)  # (seconds after the
     # lookups begin, fraction of all nodes), the churn schedule
 
@@ -103,6 +105,10 @@ class SimConfig:
         if self.fill_rounds < 0 or self.fill_spread < 0 or self.lookup_spread < 0:
             raise ValueError("fill rounds and spreads cannot be negative")
         self._check_leaves()
+        if self.stores < 0:
+            raise ValueError("the number of stores cannot be negative")
+        if self.stores and (self.model != "engine" or self.workers > 1):
+            raise ValueError("stores need the engine model in one process (workers = 1)")
 
     def _check_leaves(self) -> None:
         if not self.leaves:

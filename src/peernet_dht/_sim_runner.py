@@ -78,6 +78,8 @@ class _LocalShard:
         shard.advance(until)
         outbox, shard.outbox = shard.outbox, {}
         left = shard.remaining if shard.filled_at is not None else shard.remaining + 1
+        if shard.workload is not None:
+            left += shard.workload.remaining
         return outbox, left, shard.next_time()
 
 
@@ -114,6 +116,8 @@ class EngineSimulator:
                               self.config.lookups)  # fmt: skip
         progress.close()
         figures.update(shard.figures())
+        if shard.workload is not None:
+            figures["workload"] = shard.workload.figures()
         figures.update(fill_missing=shard.fill_missing, fill_rounds=shard.fill_round, windows=windows)
         figures.update(simulated_seconds_fill=shard.filled_at or 0.0, last_finish=shard.last_finish)
         wall, cpu = time.perf_counter() - self._began, time.process_time() - self._cpu_began
@@ -163,6 +167,7 @@ def assemble_report(
         "peak_rss_per_process": list(peak_rss_per_process) or [peak_rss],
         "memory_per_node_bytes": round((sum(peak_rss_per_process or [peak_rss]) - baseline_rss) / config.nodes),
     }
+    extra.update(figures.get("workload", {}))
     if config.leaves:
         extra["churn_schedule"] = [list(pair) for pair in config.leaves]
         extra["left_during_lookups"] = figures.get("left_during_lookups", 0)

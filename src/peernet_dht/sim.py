@@ -129,6 +129,7 @@ def _parser() -> argparse.ArgumentParser:
     add("--nodes", type=int)
     add("--lookups", type=int)
     add("--seed", type=int)
+    add("--stores", type=int, help="values stored and then fetched by another node (engine model, one process)")
     add("--loss", type=float, help="probability that a datagram is lost")
     add("--churn", type=float, help="fraction of nodes that leave before the lookups")
     add("--leave", type=_schedule, metavar="AT:FRACTION,...", dest="leaves",
@@ -150,7 +151,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 _OPTIONS = ("nodes", "lookups", "seed", "loss", "churn", "model", "k", "alpha", "fill", "packets",
-            "fill_per_bucket", "workers", "ray_address", "leaves")  # fmt: skip
+            "fill_per_bucket", "workers", "ray_address", "leaves", "stores")  # fmt: skip
 
 
 def _configs(args: argparse.Namespace, parser: argparse.ArgumentParser) -> tuple[list[SimConfig], str | None]:
