@@ -130,7 +130,7 @@ class EngineShard:
         self.fill_missing = 0  # handshakes never answered
         self.counts = {"sent_fill": 0, "sent_lookups": 0, "lost": 0, "unroutable": 0, "answers": 0, "pongs": 0}
         self.workload: Workload | None = None
-        if config.stores:
+        if config.stores or config.searches:
             self.workload = Workload(plan, {i: (node.engine, node.table) for i, node in self.nodes.items()})
         for node in self.nodes.values():
             self._schedule(node)

@@ -47,8 +47,9 @@ class SimConfig:
     processes (Ray; ``ray_address`` names a cluster), with the same results. ``leaves`` is a
     churn schedule (engine model): at each given time after the lookups begin, that fraction of
     all nodes (drawn from those still up) leaves without notice; a lookup's truth is the node
-    closest to its key among those up when it starts. ``stores``: values stored and fetched
-    again through every node's :class:`DhtService` (see :mod:`peernet_dht._sim_workload`).
+    closest to its key among those up when it starts. ``stores`` and ``searches``: values stored
+    and fetched again, files published and searched for, through every node's
+    :class:`DhtService` (see :mod:`peernet_dht._sim_workload`).
     """
 
     nodes: int
@@ -72,6 +73,7 @@ class SimConfig:
     fill_spread: float = 1.0  # seconds over which the nodes start filling their tables
     lookup_spread: float = 1.0  # seconds over which the lookups start
     stores: int = 0  # values stored (each fetched once by another node), engine model, one process
+    searches: int = 0  # files published (each searched for once by another node), likewise
     leaves: tuple[tuple[float, float], ...] = attrs.field(default=(), converter=_pairs)  # (seconds after the
     # lookups begin, fraction of all nodes), the churn schedule
 
@@ -105,10 +107,10 @@ class SimConfig:
         if self.fill_rounds < 0 or self.fill_spread < 0 or self.lookup_spread < 0:
             raise ValueError("fill rounds and spreads cannot be negative")
         self._check_leaves()
-        if self.stores < 0:
-            raise ValueError("the number of stores cannot be negative")
-        if self.stores and (self.model != "engine" or self.workers > 1):
-            raise ValueError("stores need the engine model in one process (workers = 1)")
+        if self.stores < 0 or self.searches < 0:
+            raise ValueError("the number of stores or searches cannot be negative")
+        if (self.stores or self.searches) and (self.model != "engine" or self.workers > 1):
+            raise ValueError("stores and searches need the engine model in one process (workers = 1)")
 
     def _check_leaves(self) -> None:
         if not self.leaves:

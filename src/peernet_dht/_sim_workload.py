@@ -1,43 +1,52 @@
-"""Stores and gets in the engine model: every node runs a :class:`DhtService` next to its lookups.
+"""Stores and searches in the engine model: every node runs a :class:`DhtService` next to its lookups.
 
-With ``stores`` > 0 in the configuration each node's engine gets a :class:`DhtService` as its
-request handler (it answers FIND_VALUE and INFO_STORE). Store ``n`` is started by a random node
-that stays up, ``lookup_spread * n / stores`` seconds after the lookups begin: it keeps a random
-value and sends INFO_STORE to the k closest peers of its key found by a lookup. When the store
-finishes, another random node that stays up gets the value by its key :data:`GET_DELAY` seconds
-later (a FIND_VALUE lookup, then the "storing" peers it learns of are asked). The report gives
-how many peers acknowledged each store, how many gets found the value, their requests and times.
+With ``stores`` or ``searches`` > 0 in the configuration each node's engine gets a
+:class:`DhtService` as its request handler (it answers FIND_VALUE, INFO_STORE and, with the
+KEYWORD_SEARCH feature bit every node then announces, keyword PUBLISH and QUERY items).
+
+* Store ``n`` is started by a random node that stays up, ``lookup_spread * n / stores`` seconds
+  after the lookups begin: it keeps a random value and sends INFO_STORE to the k closest peers of
+  its key. When the store finishes, another random node that stays up gets the value by its key
+  :data:`GET_DELAY` seconds later (a FIND_VALUE lookup; the "storing" peers it learns of are asked).
+* Search ``n`` likewise: a random node publishes one file named by two random words; when the
+  publish finishes, another node searches for that name. Found: the file is among the hits.
+
+The report gives how many peers acknowledged each store or publish, how many gets and searches
+found what they looked for, their requests and their simulated times.
 """
 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 from peernet_proto import EngineEvent, PeerEngine, PublicKey
 
+from ._index import IndexedFile
 from ._network import LookupDriver
 from ._routing import RoutingTable
-from ._service import DhtService, StoreResult, ValueResult
+from ._search import FEATURE_KEYWORD_SEARCH
+from ._service import DhtResult, DhtService, PublishResult, SearchResult, StoreResult, ValueResult
 from ._sim_plan import SimPlan, on_grid, stream
 
-__all__ = ["GET_DELAY", "STORE", "VALUE_SIZE", "Workload"]
+__all__ = ["GET_DELAY", "VALUE_SIZE", "Workload"]
 
-GET_DELAY: Final = 0.5  # seconds from a store's end to the get of its value
+GET_DELAY: Final = 0.5  # seconds from a store's (publish's) end to the get (search) of what it put
 VALUE_SIZE: Final = 64  # bytes per stored value
-STORE, GET = "store", "get"
 
-# (kind, number) of an operation: its place in the plan
-_Op = tuple[str, int]
+# (second, number): an operation's place in the plan (second: the get or search that follows)
+_Op = tuple[bool, int]
 
 
-class _StorePlan:
-    __slots__ = ("finished", "getter", "key", "start", "storer", "value")
+class _Pair:
+    """A store and the get of its value, or a publish and the search for its file."""
 
-    def __init__(self, storer: int, getter: int, value: bytes, start: float) -> None:
-        self.storer, self.getter, self.value, self.start = storer, getter, value, start
-        self.key = b""
+    __slots__ = ("file", "finished", "getter", "key", "start", "storer", "value")
+
+    def __init__(self, storer: int, getter: int, start: float, value: bytes, file: IndexedFile | None) -> None:
+        self.storer, self.getter, self.start, self.value, self.file = storer, getter, start, value, file
+        self.key = b""  # the stored value's key, known when the store finishes
         self.finished = 0.0
 
 
@@ -58,49 +67,67 @@ class Workload:
             )  # fmt: skip
             engine.handler = service
             self.services[index] = service
-        rng = stream(config.seed, "stores")
         stayers = plan.stayers()
-        self.stores: list[_StorePlan] = []
-        for number in range(config.stores):
-            storer, getter = rng.sample(stayers, 2)
-            start = on_grid(config.lookup_spread * number / config.stores)
-            self.stores.append(_StorePlan(storer, getter, rng.randbytes(VALUE_SIZE), start))
+        self.pairs = self._plan(plan, stayers, config.stores, None) + self._plan(plan, stayers, config.searches, plan)
+        self.searches = config.searches
+        if self.searches:
+            for engine, _ in engines.values():
+                engine.extra_features |= FEATURE_KEYWORD_SEARCH
         self._running: dict[tuple[int, int], _Op] = {}  # (node, operation id) -> operation
-        self.results: dict[_Op, StoreResult | ValueResult] = {}
+        self.results: dict[_Op, DhtResult] = {}
         self.durations: dict[_Op, float] = {}
-        self.remaining = 2 * len(self.stores)
+        self.remaining = 2 * len(self.pairs)
+
+    @staticmethod
+    def _plan(plan: SimPlan, stayers: list[int], count: int, files: SimPlan | None) -> list[_Pair]:
+        config = plan.config
+        rng = stream(config.seed, "searches" if files else "stores")
+        pairs = []
+        for number in range(count):
+            storer, getter = rng.sample(stayers, 2)
+            start = on_grid(config.lookup_spread * number / count)
+            value = rng.randbytes(VALUE_SIZE if files is None else 16)
+            file = None
+            if files is not None:
+                name = f"{value[:4].hex()} {value[4:8].hex()}"
+                file = IndexedFile(value, plan.public_keys[storer].to_bytes(), name=name, own=True, size=len(name))
+            pairs.append(_Pair(storer, getter, start, value, file))
+        return pairs
 
     def start(self, filled: float, push: Callable[[float, int, int, int], None]) -> None:
-        """Schedule the stores (``push(time, node, kind, number)``; kind 0 store, 1 get)."""
-        for number, store in enumerate(self.stores):
-            store.start = filled + store.start
-            push(store.start, store.storer, 0, number)
+        """Schedule the stores and publishes (``push(time, node, second, number)``)."""
+        for number, pair in enumerate(self.pairs):
+            pair.start = filled + pair.start
+            push(pair.start, pair.storer, 0, number)
 
-    def run(self, index: int, get: bool, number: int, now: float) -> None:
-        """Start store or get ``number`` at node ``index``."""
-        store = self.stores[number]
+    def run(self, index: int, second: bool, number: int, now: float) -> None:
+        """Start the first (store, publish) or second (get, search) operation of pair ``number``."""
+        pair = self.pairs[number]
         service = self.services[index]
-        if get:
-            self._running[(index, service.get(store.key, now))] = (GET, number)
+        if pair.file is None:
+            op = service.get(pair.key, now) if second else service.store(pair.value, now)
         else:
-            self._running[(index, service.store(store.value, now))] = (STORE, number)
+            op = service.search(str(pair.file.name), now) if second else service.publish([pair.file], now)
+        self._running[(index, op)] = (second, number)
 
     def collect(self, index: int, now: float, push: Callable[[float, int, int, int], None]) -> None:
-        """Finished operations of node ``index``: record them; a finished store schedules its get."""
+        """Finished operations of node ``index``: record them; a finished first one schedules the second."""
         for result in self.services[index].finished():
             op = self._running.pop((index, result.op), None)
-            if op is None or not isinstance(result, StoreResult | ValueResult):
+            if op is None:
                 continue
-            number = op[1]
-            store = self.stores[number]
+            second, number = op
+            pair = self.pairs[number]
             self.results[op] = result
             self.remaining -= 1
-            if isinstance(result, StoreResult):
-                store.key, store.finished = result.key, now
-                self.durations[op] = now - store.start
-                push(on_grid(now + GET_DELAY), store.getter, 1, number)
+            if not second:
+                pair.finished = now
+                if isinstance(result, StoreResult):
+                    pair.key = result.key
+                self.durations[op] = now - pair.start
+                push(on_grid(now + GET_DELAY), pair.getter, 1, number)
             else:
-                self.durations[op] = now - on_grid(store.finished + GET_DELAY)
+                self.durations[op] = now - on_grid(pair.finished + GET_DELAY)
 
     def handle_event(self, index: int, event: EngineEvent, now: float) -> bool:
         """An engine event the lookups did not claim; True when the service's."""
@@ -108,18 +135,40 @@ class Workload:
         return service is not None and service.handle_event(event, now)
 
     def figures(self) -> dict[str, Any]:
-        """The stores' and gets' figures for the report."""
-        stores = [r for r in self.results.values() if isinstance(r, StoreResult)]
-        gets = [r for r in self.results.values() if isinstance(r, ValueResult)]
-        get_seconds = [self.durations[op] for op, r in self.results.items() if isinstance(r, ValueResult)]
-        found = sum(
-            1 for (_, n), r in self.results.items() if isinstance(r, ValueResult) and r.value == self.stores[n].value
-        )
-        return {
-            "stores": len(self.stores),
-            "store_replicas_mean": round(statistics.fmean(len(s.stored_at) for s in stores), 2) if stores else 0,
-            "store_messages_mean": round(statistics.fmean(s.messages for s in stores), 2) if stores else 0,
-            "gets_found_rate": round(found / len(gets), 4) if gets else 0,
-            "get_messages_mean": round(statistics.fmean(g.messages for g in gets), 2) if gets else 0,
-            "get_seconds_median": round(statistics.median(get_seconds), 3) if get_seconds else 0,
-        }
+        """The figures of the stores and searches for the report."""
+        figures: dict[str, Any] = {}
+        stores = [(n, r) for (second, n), r in self.results.items() if not second and isinstance(r, StoreResult)]
+        gets = [(n, r) for (second, n), r in self.results.items() if second and isinstance(r, ValueResult)]
+        if len(self.pairs) > self.searches:
+            figures.update(
+                stores=len(self.pairs) - self.searches,
+                store_replicas_mean=_mean(len(r.stored_at) for _, r in stores),
+                store_messages_mean=_mean(r.messages for _, r in stores),
+                gets_found_rate=_mean(r.value == self.pairs[n].value for n, r in gets),
+                get_messages_mean=_mean(r.messages for _, r in gets),
+                get_seconds_median=self._median(ValueResult),
+            )  # fmt: skip
+        publishes = [r for (second, _), r in self.results.items() if not second and isinstance(r, PublishResult)]
+        searches = [(n, r) for (second, n), r in self.results.items() if second and isinstance(r, SearchResult)]
+        if self.searches:
+            figures.update(
+                searches=self.searches,
+                publish_stored_mean=_mean(r.stored for r in publishes),
+                searches_found_rate=_mean(_found(self.pairs[n].file, r) for n, r in searches),
+                search_messages_mean=_mean(r.messages for _, r in searches),
+                search_seconds_median=self._median(SearchResult),
+            )  # fmt: skip
+        return figures
+
+    def _median(self, kind: type) -> float:
+        seconds = [self.durations[op] for op, r in self.results.items() if isinstance(r, kind)]
+        return round(statistics.median(seconds), 3) if seconds else 0.0
+
+
+def _mean(values: Iterable[float]) -> float:
+    listed = list(values)
+    return round(statistics.fmean(listed), 4) if listed else 0.0
+
+
+def _found(file: IndexedFile | None, result: SearchResult) -> bool:
+    return file is not None and any(hit.ref == file.ref for hit in result.hits)

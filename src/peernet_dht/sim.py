@@ -130,6 +130,7 @@ def _parser() -> argparse.ArgumentParser:
     add("--lookups", type=int)
     add("--seed", type=int)
     add("--stores", type=int, help="values stored and then fetched by another node (engine model, one process)")
+    add("--searches", type=int, help="files published and then searched for by another node (likewise)")
     add("--loss", type=float, help="probability that a datagram is lost")
     add("--churn", type=float, help="fraction of nodes that leave before the lookups")
     add("--leave", type=_schedule, metavar="AT:FRACTION,...", dest="leaves",
@@ -151,7 +152,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 _OPTIONS = ("nodes", "lookups", "seed", "loss", "churn", "model", "k", "alpha", "fill", "packets",
-            "fill_per_bucket", "workers", "ray_address", "leaves", "stores")  # fmt: skip
+            "fill_per_bucket", "workers", "ray_address", "leaves", "stores", "searches")  # fmt: skip
 
 
 def _configs(args: argparse.Namespace, parser: argparse.ArgumentParser) -> tuple[list[SimConfig], str | None]:

@@ -1,4 +1,4 @@
-"""Stores and gets in the engine model: every node runs a DhtService; values stored are found again."""
+"""Stores and searches in the engine model: every node runs a DhtService; what is put is found again."""
 
 from __future__ import annotations
 
@@ -35,20 +35,28 @@ def test_stores_survive_churn_and_loss() -> None:
     assert figures["gets_found_rate"] >= 0.75 and figures["left_during_lookups"] == 20
 
 
+def test_published_files_are_found_by_searches() -> None:
+    figures = simulate(_config(stores=0, searches=6)).as_dict()
+    assert "stores" not in figures and figures["searches"] == 6
+    assert figures["searches_found_rate"] == 1.0 and figures["publish_stored_mean"] > 0
+    assert figures["search_messages_mean"] > 0 and 0 < figures["search_seconds_median"] < 5
+
+
 def test_no_stores_no_service_figures() -> None:
-    assert "stores" not in simulate(_config(stores=0)).as_dict()
+    figures = simulate(_config(stores=0)).as_dict()
+    assert "stores" not in figures and "searches" not in figures
 
 
 def test_scenarios_and_the_command_line_take_stores(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "stores.toml"
-    path.write_text("[network]\nnodes = 50\n[workload]\nlookups = 4\nstores = 3\n")
-    assert load_scenario(path).config.stores == 3
-    assert main(["--scenario", str(path), "--stores", "2", "--json"]) == 0
+    path.write_text("[network]\nnodes = 50\n[workload]\nlookups = 4\nstores = 3\nsearches = 1\n")
+    assert (load_scenario(path).config.stores, load_scenario(path).config.searches) == (3, 1)
+    assert main(["--scenario", str(path), "--stores", "2", "--searches", "2", "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
-    assert printed["stores"] == 2 and printed["gets_found_rate"] == 1.0
+    assert printed["stores"] == printed["searches"] == 2 and printed["gets_found_rate"] == 1.0
 
 
 def test_stores_need_one_process_and_the_engine_model() -> None:
-    for config in (_config(workers=2), _config(model="abstract"), _config(stores=-1)):
-        with pytest.raises(ValueError, match="stores"):
+    for config in (_config(workers=2), _config(model="abstract"), _config(stores=-1), _config(searches=-1)):
+        with pytest.raises(ValueError, match=r"stores (or|and) searches"):
             config.check()
