@@ -3,13 +3,16 @@
     python -m peernet_dht.sim --nodes 10000 --lookups 1000 --seed 1 [--loss 0.1] [--churn 0.3] --json
     python -m peernet_dht.sim --scenario run.toml --out results/   # results/run.json + plots
     python -m peernet_dht.sim --nodes 100000 --lookups 1000 --workers 2   # sharded (Ray)
+    python -m peernet_dht.sim --nodes 2000 --lookups 500 --leave 0.5:0.1 --stores 50 --searches 50
 
 prints one JSON object: nodes, lookups, success_rate (fraction of lookups whose nearest result is
 the live node truly closest to the key), hops_median, hops_p95, messages_per_lookup, wall_seconds,
 peak_rss_bytes and more; a reproducibility line (seed, versions, scenario hash) goes to stderr and
 into the JSON. ``--out DIR`` writes the JSON and plots (hops, lookup latency, requests per lookup,
 load per node) there; ``--churn-sweep 0,0.1,0.2,0.3`` runs once per churn level (with ``--out``
-or ``--plot`` it plots success against churn). Plots need matplotlib (optional).
+or ``--plot`` it plots success against churn). ``--leave AT:FRACTION,...`` is a churn schedule
+during the lookups; ``--stores`` and ``--searches`` add values stored and fetched, files
+published and searched for (engine model, one process). Plots need matplotlib (optional).
 
 Two models (``--model``):
 
