@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from ._sim_engine import EngineShard
-from ._sim_memory import building
+from ._sim_memory import building, release
 from ._sim_plan import SimPlan
 from ._sim_progress import Progress
 from ._sim_report import LookupRecord, SimConfig, SimReport, current_rss_bytes
@@ -115,6 +115,7 @@ class EngineSimulator:
         windows = run_windows(lambda _, until, incoming: local.step(until, incoming), 1, plan.min_latency, progress,
                               self.config.lookups)  # fmt: skip
         progress.close()
+        release()
         figures.update(shard.figures())
         if shard.workload is not None:
             figures["workload"] = shard.workload.figures()

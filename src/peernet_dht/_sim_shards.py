@@ -18,7 +18,7 @@ import time
 from typing import Any
 
 from ._sim_engine import EngineShard
-from ._sim_memory import building
+from ._sim_memory import building, release
 from ._sim_plan import SimPlan
 from ._sim_progress import Progress
 from ._sim_report import LookupRecord, SimConfig, SimReport
@@ -46,6 +46,7 @@ class ShardWorker:
 
     def finish(self) -> tuple[dict[int, LookupRecord], dict[str, float], int, list[int]]:
         """The shard's lookup records, figures, peak memory and per-node loads."""
+        release()
         figures = self.shard.figures()
         figures["fill_entries"] = self.fill_entries
         figures["last_finish"] = self.shard.last_finish
