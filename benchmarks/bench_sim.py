@@ -177,8 +177,11 @@ def main() -> int:
     print(f"bare cost per packet: signed {signed * 1e6:.0f} us, trusted {trusted * 1e6:.0f} us; "
           f"closest query {closest * 1e6:.0f} us; cores {os.cpu_count()}; load {uptime()}", flush=True)  # fmt: skip
     packet_only, message_only = codec_split()
-    print(f"trusted bare cost split: packet codec {packet_only * 1e6:.1f} us, "
-          f"message decode {message_only * 1e6:.1f} us (a 20-record answer builds 20 PeerRecords)", flush=True)
+    print(
+        f"trusted bare cost split: packet codec {packet_only * 1e6:.1f} us, "
+        f"message decode {message_only * 1e6:.1f} us (a 20-record answer builds 20 PeerRecords)",
+        flush=True,
+    )
     sizes = [int(s) for s in args.sizes.split(",") if s]
     for nodes in sorted(set(sizes) | {int(s) for s in args.baseline_sizes.split(",") if s}):
         fast = run(nodes, args.lookups, args.seed)
@@ -188,8 +191,11 @@ def main() -> int:
             row(f"engine {nodes} handshake+signed (complete path)", slow, packets(slow) * signed)
             same = (fast["success_rate"], fast["hops_median"], fast["hops_p95"]) == (
                 slow["success_rate"], slow["hops_median"], slow["hops_p95"])  # fmt: skip
-            print(f"{'':<44} speed-up: wall x{slow['wall_seconds'] / fast['wall_seconds']:.1f}, "
-                  f"cpu x{slow['cpu_seconds'] / fast['cpu_seconds']:.1f}; same success and hops: {same}", flush=True)
+            print(
+                f"{'':<44} speed-up: wall x{slow['wall_seconds'] / fast['wall_seconds']:.1f}, "
+                f"cpu x{slow['cpu_seconds'] / fast['cpu_seconds']:.1f}; same success and hops: {same}",
+                flush=True,
+            )
     if args.workers_size:
         one = run(args.workers_size, args.lookups, args.seed)
         two = run(args.workers_size, args.lookups, args.seed, "--workers", "2")

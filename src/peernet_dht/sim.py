@@ -136,8 +136,13 @@ def _parser() -> argparse.ArgumentParser:
     add("--searches", type=int, help="files published and then searched for by another node (likewise)")
     add("--loss", type=float, help="probability that a datagram is lost")
     add("--churn", type=float, help="fraction of nodes that leave before the lookups")
-    add("--leave", type=_schedule, metavar="AT:FRACTION,...", dest="leaves",
-        help="churn schedule (engine model): at AT seconds after the lookups begin, FRACTION of all nodes leave")
+    add(
+        "--leave",
+        type=_schedule,
+        metavar="AT:FRACTION,...",
+        dest="leaves",
+        help="churn schedule (engine model): at AT seconds after the lookups begin, FRACTION of all nodes leave",
+    )
     add("--model", choices=MODELS)
     add("--k", type=int)
     add("--alpha", type=int)
