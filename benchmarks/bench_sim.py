@@ -3,7 +3,7 @@ complete path (real handshakes, signed packets) and the bare cost of the same wo
 in this run.
 
     .venv/bin/python benchmarks/bench_sim.py [--sizes 2000,10000] [--lookups 1000] [--baseline-sizes 2000]
-        [--workers-size 2000] [--abstract-size 1000000] [--seed 1]
+        [--workers-size 2000] [--abstract-size 1000000] [--seed 1] [--scale-sizes 10000,100000]
 
 Each simulation runs in its own process (``python -m peernet_dht.sim --json``) so that its peak
 resident memory is its own. Rows:
@@ -14,6 +14,8 @@ resident memory is its own. Rows:
 * the defaults on 1 and 2 worker processes (Ray) at ``--workers-size``: the sharding speed-up
   (same results, checked);
 * the message-level model at ``--abstract-size``;
+* the defaults with ``--fill-per-bucket 4`` (about half the peers per node) at ``--scale-sizes``
+  (none by default: 100,000 nodes need about 11 GiB and 4 CPU minutes);
 * bare cost: the packets each engine run sent, times the CPU cost of encoding and decoding one
   such packet with the codec the run used (signed or trusted), timed here; for the message-level
   model, its requests times one routing-table ``closest`` query.
@@ -48,6 +50,14 @@ add results (``--sizes 2000,10000 --workers-size 0 --abstract-size 0``; load 3.9
     engine   2,000 handshake+signed    wall 824 s  cpu 208 s  0.88 GiB  442 KiB/node  success 1.0  hops 2
                                        speed-up: wall x9.2, cpu x10.6, same success and hops (p95 too)
     engine  10,000 direct+trusted      wall 244 s  cpu  90 s  2.32 GiB  240 KiB/node  success 1.0  hops 2
+
+The same code at scale (``--fill-per-bucket 4``, one process each, run alone beside other work,
+load about 3.5; at 8 per bucket 100,000 nodes had reached 12.6 GB at 60 % of the fill, on course
+for about 20 GB, and were stopped):
+
+    engine  10,000 4 per bucket        wall  36 s  cpu  31 s  0.91 GiB   92 KiB/node  success 1.0  hops 3 (p95 4)
+    engine 100,000 4 per bucket        wall 333 s  cpu 246 s 10.01 GiB  105 KiB/node  success 1.0  hops 4 (p95 4)
+                                       setup (keys, tables, 12.4 million installed peers) 302 s of it
 """
 
 from __future__ import annotations
@@ -170,6 +180,7 @@ def main() -> int:
     parser.add_argument("--baseline-sizes", default="2000")
     parser.add_argument("--workers-size", type=int, default=2000)
     parser.add_argument("--abstract-size", type=int, default=1_000_000)
+    parser.add_argument("--scale-sizes", default="")
     parser.add_argument("--lookups", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
@@ -205,6 +216,9 @@ def main() -> int:
             two["success_rate"], two["hops_median"], two["messages_per_lookup"])  # fmt: skip
         print(f"{'':<44} speed-up 1 -> 2 workers: wall x{one['wall_seconds'] / two['wall_seconds']:.2f} "
               f"(Ray start-up included in 2); same results: {same}", flush=True)  # fmt: skip
+    for nodes in [int(s) for s in args.scale_sizes.split(",") if s]:
+        scaled = run(nodes, args.lookups, args.seed, "--fill-per-bucket", "4")
+        row(f"engine {nodes} direct+trusted, 4 per bucket", scaled, packets(scaled) * trusted)
     if args.abstract_size:
         abstract = run(args.abstract_size, args.lookups, args.seed, "--model", "abstract")
         row(f"abstract {args.abstract_size}", abstract, abstract["requests_per_lookup"] * args.lookups * closest)
