@@ -30,6 +30,7 @@ from peernet_proto import (
     Announcement,
     EngineConfig,
     EngineEvent,
+    Feature,
     PacketCodec,
     PeerConnected,
     PeerEngine,
@@ -45,11 +46,12 @@ from peernet_proto import (
 from ._behaviours import RoutingDirectory
 from ._network import LookupDone, LookupDriver, Remote
 from ._routing import AddOutcome, RoutingTable
+from ._sim_nat import NatState
 from ._sim_plan import PORT, SimPlan, address_of, on_grid, stream
 from ._sim_report import LookupRecord
 from ._sim_workload import Workload
 
-__all__ = ["USER_AGENT", "EngineShard"]
+__all__ = ["PUNCH_COUNTERS", "USER_AGENT", "EngineShard"]
 
 USER_AGENT: Final = "peernet-sim/0.1"
 FILL: Final = "sim fill"  # the tag of the handshakes that fill the tables
@@ -58,6 +60,12 @@ FILL_TIMEOUT: Final = 2.0  # the engine forgets an unanswered fill handshake aft
 # Event kinds, in the order they run when due at the same moment at the same node.
 _DATAGRAM, _ENGINE, _DRIVER, _FILL, _LOOKUP, _SERVICE, _STORE, _GET = range(8)
 _CHECK_NODE: Final = -1  # the fill check (handshake fill): before every node at its moment
+
+# The engine's hole punching counters reported with a NAT mix (spec wire.md §11).
+PUNCH_COUNTERS: Final = (
+    "traverse_sent", "traverse_relayed", "traverse_answered", "punched", "traverse_ignored",
+    "traverse_relay_refused", "traverse_relay_rate_limited", "traverse_relay_no_address",
+)  # fmt: skip
 
 _NONE_PENDING: Final[set[int]] = set()  # shared by every node with no fill handshake pending (never changed)
 
@@ -81,6 +89,8 @@ class _Node:
         )  # fmt: skip
         self.endpoint = (address_of(index), PORT)
         self.engine.set_local_endpoints([self.endpoint], 0.0)
+        if plan.nat[index]:
+            self.engine.set_firewall(True)  # behind NAT: "reach me through a Traverse"
         self.driver: LookupDriver | None = None
         self.alive_until = float("inf")
         self.engine_at: float | None = None
@@ -118,6 +128,10 @@ class EngineShard:
         self.nodes: dict[int, _Node] = {i: _Node(i, plan, codec, engine_config) for i in self.owned}
         self._endpoints = [(address_of(i), PORT) for i in range(config.nodes)]
         self._by_endpoint = {endpoint: i for i, endpoint in enumerate(self._endpoints)}
+        self.nat: NatState | None = None
+        if config.nat:  # one node per address: the address names the node, NATs check the port
+            self.nat = NatState(plan.nat, self.owned, [address for address, _ in self._endpoints], PORT)
+            self._by_ip = {address: i for i, (address, _) in enumerate(self._endpoints)}
         self._by_key = {key: i for i, key in enumerate(plan.public_keys)}
         self._events: list[Event] = []
         self.lookups = plan.lookups()
@@ -140,16 +154,22 @@ class EngineShard:
     def fill_direct(self, tables: Any, progress: Callable[[int], None] | None = None) -> int:
         """Install what a clean handshake fill would teach the owned nodes; returns the entries."""
         public_keys = self.plan.public_keys
-        features = int(next(iter(self.nodes.values())).engine.features) if self.nodes else 0
+        features = int(next(iter(self.nodes.values())).engine.features) & ~Feature.FIREWALL if self.nodes else 0
+        nat, kinds = self.nat, self.plan.nat
         grid_times: dict[float, float] = {}  # one float object per time step, shared by all entries
         count = 0
         for count, (moment, peer, receiver, rtt) in enumerate(self.plan.fill_edges(tables, self.owned), 1):
             when = grid_times.setdefault(moment, moment)
             node = self.nodes[receiver]
             key = public_keys[peer]
+            endpoint = self._endpoints[peer]
+            if nat is not None:  # the pair has talked: both NATs hold pinholes for each other
+                endpoint = nat.endpoint(peer, receiver)
+                nat.open(receiver, peer, endpoint[1])
             node.engine.install_peer(
-                key, self._endpoints[peer], when, user_agent=USER_AGENT, features=features, port_internal=PORT, rtt=rtt
-            )
+                key, endpoint, when, user_agent=USER_AGENT, features=features | (Feature.FIREWALL if kinds[peer] else 0),
+                port_internal=PORT, rtt=rtt,
+            )  # fmt: skip
             added = node.table.add(key, when, rtt=rtt)
             if rtt is not None and added.outcome is AddOutcome.CACHED:
                 # As the handshake's Response does: ResponseReceived, then PeerConnected (which
@@ -211,9 +231,14 @@ class EngineShard:
                 continue
             if kind == _DATAGRAM:
                 assert data is not None
+                source = self._endpoints[a]
+                if self.nat is not None:
+                    if self.filled_at is not None and not self.nat.admits(index, a):
+                        continue  # filtered from the lookups on (a handshake fill introduces every pair)
+                    source = self.nat.endpoint(a, index)
                 if self.filled_at is not None and now >= self.filled_at:
                     node.received += 1
-                node.engine.receive_datagram(data, self._endpoints[a], node.endpoint, now)
+                node.engine.receive_datagram(data, source, node.endpoint, now)
             elif kind == _ENGINE:
                 if node.engine_at != now:
                     continue
@@ -255,7 +280,8 @@ class EngineShard:
         engine = node.engine
         announcement = Announcement(features=engine.features, user_agent=USER_AGENT)
         for index in sorted(targets):
-            key, endpoints = self.plan.public_keys[index], [self._endpoints[index]]
+            key = self.plan.public_keys[index]
+            endpoints = [self._endpoints[index] if self.nat is None else self.nat.endpoint(index, node.index)]
             engine.request(key, announcement, now, endpoints=endpoints, tag=FILL, timeout=FILL_TIMEOUT)
 
     def _check_fill(self, now: float) -> None:
@@ -320,7 +346,12 @@ class EngineShard:
         for datagram in outgoing:
             counts[phase] += 1
             node.sent += 1
-            receiver = self._by_endpoint.get(datagram.destination)
+            if self.nat is None:
+                receiver = self._by_endpoint.get(datagram.destination)
+            else:
+                receiver = self._by_ip.get(datagram.destination[0])
+                if receiver is not None and not self.nat.send(node.index, receiver, datagram.destination[1]):
+                    continue
             if receiver is None:
                 counts["unroutable"] += 1
                 continue
@@ -397,6 +428,10 @@ class EngineShard:
         figures["left_during_lookups"] = sum(1 for index in self.plan.leave_at if index in self.nodes)
         figures["table_entries"] = sum(len(n.table) for n in live)
         figures["engine_peers"] = sum(len(n.engine) for n in live)
+        if self.nat is not None:
+            figures["nat_dropped"] = self.nat.dropped
+            for name in PUNCH_COUNTERS:
+                figures[name] = sum(getattr(n.engine.counters, name) for n in self.nodes.values())
         return figures
 
     def loads(self) -> list[int]:

@@ -18,6 +18,7 @@ from typing import Final
 from peernet_proto import PrivateKey, PublicKey
 
 from ._sim_ideal import ideal_table, xor_closest
+from ._sim_nat import assign_nat
 from ._sim_report import SimConfig
 
 __all__ = ["GRID", "PORT", "FillEdge", "LookupPlan", "SimPlan", "address_of", "on_grid", "stream"]
@@ -49,10 +50,11 @@ def address_of(index: int) -> str:
 class LookupPlan:
     """One lookup: where it starts, when, for which key, and the live node truly closest."""
 
-    __slots__ = ("key", "source", "start", "truth")
+    __slots__ = ("key", "source", "start", "target", "truth")
 
-    def __init__(self, source: int, key: bytes, truth: bytes, start: float) -> None:
+    def __init__(self, source: int, key: bytes, truth: bytes, start: float, target: int = -1) -> None:
         self.source, self.key, self.truth, self.start = source, key, truth, start
+        self.target = target  # the index of the truth node
 
 
 class SimPlan:
@@ -75,6 +77,7 @@ class SimPlan:
         churn = stream(seed, "churn")
         self.leaving = frozenset(churn.sample(range(config.nodes), int(config.churn * config.nodes)))
         self.leave_at = self._schedule_leaves()  # node -> seconds after the lookups begin (churn schedule)
+        self.nat = assign_nat(config.nat, config.nodes, stream(seed, "nat"))  # NAT kind per node (_sim_nat)
         self.fill_time = on_grid(config.fill_spread + self.round_trip)  # when a clean handshake fill is over
 
     def _schedule_leaves(self) -> dict[int, float]:
@@ -180,7 +183,7 @@ class SimPlan:
             if best == self.ids[source]:
                 others = [v for v in live_ranked if v != best]
                 best = others[xor_closest(others, key_int)]
-            plans.append(LookupPlan(source, key, self.public_keys[by_id[best]].node_id, start))
+            plans.append(LookupPlan(source, key, self.public_keys[by_id[best]].node_id, start, by_id[best]))
         return plans
 
 

@@ -12,7 +12,7 @@ from ._lookup import ALPHA, LookupStatus
 from ._routing import K
 
 __all__ = [
-    "FILLS", "MODELS", "PACKETS", "Fill", "LookupRecord", "Model", "Packets", "SimConfig", "SimReport",
+    "FILLS", "MODELS", "NAT_KINDS", "PACKETS", "Fill", "LookupRecord", "Model", "Packets", "SimConfig", "SimReport",
     "current_rss_bytes",
 ]  # fmt: skip
 
@@ -22,6 +22,14 @@ Fill = Literal["direct", "handshake"]
 FILLS: tuple[Fill, ...] = ("direct", "handshake")
 Packets = Literal["trusted", "signed"]
 PACKETS: tuple[Packets, ...] = ("trusted", "signed")
+NAT_KINDS: tuple[str, ...] = ("none", "full_cone", "restricted", "symmetric")  # see peernet_dht._sim_nat
+
+
+def _mix(value: Any) -> tuple[tuple[str, float], ...]:
+    """A NAT mix as (kind, fraction) pairs in the order of :data:`NAT_KINDS` (from a dict or pairs)."""
+    pairs = value.items() if isinstance(value, dict) else value
+    rank = {kind: position for position, kind in enumerate(NAT_KINDS)}
+    return tuple(sorted(((str(kind), float(fraction)) for kind, fraction in pairs), key=lambda p: rank.get(p[0], 99)))
 
 
 def _pairs(value: Any) -> tuple[tuple[float, float], ...]:
@@ -76,6 +84,8 @@ class SimConfig:
     searches: int = 0  # files published (each searched for once by another node), likewise
     leaves: tuple[tuple[float, float], ...] = attrs.field(default=(), converter=_pairs)  # (seconds after the
     # lookups begin, fraction of all nodes), the churn schedule
+    nat: tuple[tuple[str, float], ...] = attrs.field(default=(), converter=_mix)  # (kind, fraction of all nodes);
+    # the rest have none (engine model, see peernet_dht._sim_nat)
 
     def check(self) -> None:
         """Raise ValueError for settings that make no sense."""
@@ -107,6 +117,7 @@ class SimConfig:
         if self.fill_rounds < 0 or self.fill_spread < 0 or self.lookup_spread < 0:
             raise ValueError("fill rounds and spreads cannot be negative")
         self._check_leaves()
+        self._check_nat()
         if self.stores < 0 or self.searches < 0:
             raise ValueError("the number of stores or searches cannot be negative")
         if (self.stores or self.searches) and (self.model != "engine" or self.workers > 1):
@@ -122,6 +133,23 @@ class SimConfig:
         leaving = int(self.churn * self.nodes) + sum(int(fraction * self.nodes) for _, fraction in self.leaves)
         if self.nodes - leaving < 2:
             raise ValueError("the churn schedule leaves fewer than 2 nodes")
+
+
+    def _check_nat(self) -> None:
+        if not self.nat:
+            return
+        if self.model != "engine":
+            raise ValueError("a NAT mix needs the engine model")
+        kinds = [kind for kind, _ in self.nat]
+        if any(kind not in NAT_KINDS for kind in kinds) or len(set(kinds)) != len(kinds):
+            raise ValueError(f"NAT mix: kinds must be distinct, of {', '.join(NAT_KINDS)}; not {', '.join(kinds)}")
+        if any(not 0 <= fraction <= 1 for _, fraction in self.nat) or sum(f for _, f in self.nat) > 1 + 1e-9:
+            raise ValueError("NAT mix: fractions must be in [0, 1] and add up to at most 1")
+
+    def nat_mix(self) -> dict[str, float]:
+        """The fraction of nodes behind each kind of NAT (``none``: the rest)."""
+        mix = {kind: fraction for kind, fraction in self.nat if kind != "none"}
+        return {"none": round(max(1.0 - sum(mix.values()), 0.0), 6), **mix}
 
 
 def current_rss_bytes() -> int:

@@ -14,8 +14,9 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from ._sim_engine import EngineShard
+from ._sim_engine import PUNCH_COUNTERS, EngineShard
 from ._sim_memory import building, release
+from ._sim_nat import lookup_figures
 from ._sim_plan import SimPlan
 from ._sim_progress import Progress
 from ._sim_report import LookupRecord, SimConfig, SimReport, current_rss_bytes
@@ -121,6 +122,8 @@ class EngineSimulator:
             figures["workload"] = shard.workload.figures()
         figures.update(fill_missing=shard.fill_missing, fill_rounds=shard.fill_round, windows=windows)
         figures.update(simulated_seconds_fill=shard.filled_at or 0.0, last_finish=shard.last_finish)
+        if self.config.nat:
+            figures.update(lookup_figures(plan.nat, shard.lookups, shard.records))
         wall, cpu = time.perf_counter() - self._began, time.process_time() - self._cpu_began
         return assemble_report(self.config, shard.records, figures, setup, wall, cpu, peak_rss_bytes(),
                                loads=shard.loads(), baseline_rss=self._rss_began)  # fmt: skip
@@ -169,6 +172,11 @@ def assemble_report(
         "memory_per_node_bytes": round((sum(peak_rss_per_process or [peak_rss]) - baseline_rss) / config.nodes),
     }
     extra.update(figures.get("workload", {}))
+    if config.nat:
+        extra["nat_mix"] = config.nat_mix()
+        extra["nat_dropped"] = figures.get("nat_dropped", 0)
+        extra["punches"] = {name: figures.get(name, 0) for name in PUNCH_COUNTERS}
+        extra.update((name, figures[name]) for name in ("lookups_by_target_nat", "success_by_nat_pair"))
     if config.leaves:
         extra["churn_schedule"] = [list(pair) for pair in config.leaves]
         extra["left_during_lookups"] = figures.get("left_during_lookups", 0)

@@ -19,6 +19,7 @@ from typing import Any
 
 from ._sim_engine import EngineShard
 from ._sim_memory import building, release
+from ._sim_nat import lookup_figures
 from ._sim_plan import SimPlan
 from ._sim_progress import Progress
 from ._sim_report import LookupRecord, SimConfig, SimReport
@@ -113,5 +114,7 @@ def _run(config: SimConfig, progress: Progress, workers: list[Any], call: Any, g
         if peak not in peaks or (workers and not isinstance(workers[0], ShardWorker)):
             peaks.append(peak)  # in-process shards share one process: counted once
     figures.update(windows=windows, simulated_seconds_fill=plan.fill_time)
+    if config.nat:
+        figures.update(lookup_figures(plan.nat, plan.lookups(), records))
     return assemble_report(config, records, figures, setup, time.perf_counter() - began,
                            time.process_time() - cpu_began, max(peaks), peaks, loads)  # fmt: skip
