@@ -166,10 +166,10 @@ class EngineShard:
             if nat is not None:  # the pair has talked: both NATs hold pinholes for each other
                 endpoint = nat.endpoint(peer, receiver)
                 nat.open(receiver, peer, endpoint[1])
+            flags = features | Feature.FIREWALL if kinds[peer] else features
             node.engine.install_peer(
-                key, endpoint, when, user_agent=USER_AGENT, features=features | (Feature.FIREWALL if kinds[peer] else 0),
-                port_internal=PORT, rtt=rtt,
-            )  # fmt: skip
+                key, endpoint, when, user_agent=USER_AGENT, features=flags, port_internal=PORT, rtt=rtt
+            )
             added = node.table.add(key, when, rtt=rtt)
             if rtt is not None and added.outcome is AddOutcome.CACHED:
                 # As the handshake's Response does: ResponseReceived, then PeerConnected (which

@@ -33,7 +33,17 @@ from ._sim_report import NAT_KINDS, LookupRecord
 if TYPE_CHECKING:
     from ._sim_plan import LookupPlan
 
-__all__ = ["FULL_CONE", "NAT_KINDS", "NONE", "RESTRICTED", "SYMMETRIC", "NatState", "assign_nat", "lookup_figures", "mapped_port"]
+__all__ = [
+    "FULL_CONE",
+    "NAT_KINDS",
+    "NONE",
+    "RESTRICTED",
+    "SYMMETRIC",
+    "NatState",
+    "assign_nat",
+    "lookup_figures",
+    "mapped_port",
+]
 
 NONE, FULL_CONE, RESTRICTED, SYMMETRIC = range(4)
 _PORT_BITS: Final = 16
@@ -109,7 +119,9 @@ class NatState:
         return allowed
 
 
-def lookup_figures(kinds: bytearray, lookups: Sequence[LookupPlan], records: Mapping[int, LookupRecord]) -> dict[str, Any]:
+def lookup_figures(
+    kinds: bytearray, lookups: Sequence[LookupPlan], records: Mapping[int, LookupRecord]
+) -> dict[str, Any]:
     """Lookups by the NAT kind of their target (the truth node): how many, success, median hops;
     and success by source kind -> target kind."""
     by_target: dict[str, list[LookupRecord]] = {}

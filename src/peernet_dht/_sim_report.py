@@ -57,7 +57,9 @@ class SimConfig:
     all nodes (drawn from those still up) leaves without notice; a lookup's truth is the node
     closest to its key among those up when it starts. ``stores`` and ``searches``: values stored
     and fetched again, files published and searched for, through every node's
-    :class:`DhtService` (see :mod:`peernet_dht._sim_workload`).
+    :class:`DhtService` (see :mod:`peernet_dht._sim_workload`). ``nat`` is a NAT mix (engine
+    model): (kind, fraction of all nodes) pairs of :data:`NAT_KINDS` (a dict is accepted too); the
+    rest of the nodes have no NAT (see :mod:`peernet_dht._sim_nat`).
     """
 
     nodes: int
@@ -133,7 +135,6 @@ class SimConfig:
         leaving = int(self.churn * self.nodes) + sum(int(fraction * self.nodes) for _, fraction in self.leaves)
         if self.nodes - leaving < 2:
             raise ValueError("the churn schedule leaves fewer than 2 nodes")
-
 
     def _check_nat(self) -> None:
         if not self.nat:

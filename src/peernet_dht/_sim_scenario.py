@@ -11,6 +11,11 @@ Example (TOML; the same keys nest the same way in JSON)::
     fraction = 0.1           # nodes that leave without notice before the lookups
     leave = [[0.5, 0.05], [1.0, 0.05]]   # engine model: [seconds after the lookups begin, fraction]
 
+    [nat]                    # engine model: fraction of all nodes behind each kind of NAT (the rest: none)
+    full_cone = 0.1
+    restricted = 0.2         # address and port restricted cone
+    symmetric = 0.1
+
     [workload]
     lookups = 1000
     stores = 100             # engine model, one process: values stored, then fetched by another node
@@ -26,8 +31,8 @@ Example (TOML; the same keys nest the same way in JSON)::
     alpha = 3
 
 Unknown sections or keys, wrong types and impossible values raise :class:`ScenarioError` naming
-the file and the key. What the models do not simulate yet (``nat``, ``join`` in ``churn``) is
-refused with a clear message rather than ignored.
+the file and the key. What the models do not simulate yet (``join`` in ``churn``) is refused with
+a clear message rather than ignored.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from ._sim_report import SimConfig
+from ._sim_report import NAT_KINDS, SimConfig
 
 __all__ = ["Scenario", "ScenarioError", "load_scenario"]
 
@@ -54,7 +59,7 @@ _FIELDS: dict[str, dict[str, tuple[str, tuple[type, ...]]]] = {
         "request_timeout": ("request_timeout", (int, float)), "attempts": ("attempts", (int,)),
     },
 }  # fmt: skip
-_NOT_YET = {"nat": "NAT mixes", "churn.join": "nodes joining"}
+_NOT_YET = {"churn.join": "nodes joining"}
 
 
 class ScenarioError(ValueError):
@@ -100,10 +105,13 @@ def _fields(path: Path, data: dict[str, Any]) -> dict[str, Any]:
     for section, content in data.items():
         if section in _NOT_YET:
             raise ScenarioError(f"{path}: [{section}]: {_NOT_YET[section]} are not simulated yet")
-        if section not in _FIELDS:
-            raise ScenarioError(f"{path}: unknown section [{section}] (known: {', '.join(_FIELDS)})")
+        if section not in _FIELDS and section != "nat":
+            raise ScenarioError(f"{path}: unknown section [{section}] (known: {', '.join([*_FIELDS, 'nat'])})")
         if not isinstance(content, dict):
             raise ScenarioError(f"{path}: [{section}] must be a table")
+        if section == "nat":
+            values["nat"] = _nat(path, content)
+            continue
         for key, value in content.items():
             name = f"{section}.{key}"
             if name in _NOT_YET:
@@ -134,3 +142,12 @@ def _leaves(path: Path, value: list[Any]) -> tuple[tuple[float, float], ...]:
     if not all(isinstance(item, list) and len(item) == 2 and all(map(number, item)) for item in value):
         raise ScenarioError(f"{path}: churn.leave must be a list of [seconds, fraction], not {value!r}")
     return tuple((float(at), float(fraction)) for at, fraction in value)
+
+
+def _nat(path: Path, content: dict[str, Any]) -> tuple[tuple[str, float], ...]:
+    for kind, fraction in content.items():
+        if kind not in NAT_KINDS:
+            raise ScenarioError(f"{path}: unknown NAT kind nat.{kind} (known: {', '.join(NAT_KINDS)})")
+        if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0 <= fraction <= 1:
+            raise ScenarioError(f"{path}: nat.{kind} must be a fraction of the nodes in [0, 1], not {fraction!r}")
+    return tuple((kind, float(fraction)) for kind, fraction in content.items())

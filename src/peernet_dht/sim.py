@@ -4,6 +4,7 @@
     python -m peernet_dht.sim --scenario run.toml --out results/   # results/run.json + plots
     python -m peernet_dht.sim --nodes 100000 --lookups 1000 --workers 2   # sharded (Ray)
     python -m peernet_dht.sim --nodes 2000 --lookups 500 --leave 0.5:0.1 --stores 50 --searches 50
+    python -m peernet_dht.sim --nodes 2000 --lookups 1000 --nat none=0.7,restricted=0.2,symmetric=0.1
 
 prints one JSON object: nodes, lookups, success_rate (fraction of lookups whose nearest result is
 the live node truly closest to the key), hops_median, hops_p95, messages_per_lookup, wall_seconds,
@@ -12,7 +13,9 @@ into the JSON. ``--out DIR`` writes the JSON and plots (hops, lookup latency, re
 load per node) there; ``--churn-sweep 0,0.1,0.2,0.3`` runs once per churn level (with ``--out``
 or ``--plot`` it plots success against churn). ``--leave AT:FRACTION,...`` is a churn schedule
 during the lookups; ``--stores`` and ``--searches`` add values stored and fetched, files
-published and searched for (engine model, one process). Plots need matplotlib (optional).
+published and searched for (engine model, one process). ``--nat KIND=FRACTION,...`` puts
+nodes behind full cone, restricted or symmetric NATs; lookups punch through them (see
+:mod:`peernet_dht._sim_nat`). Plots need matplotlib (optional).
 
 Two models (``--model``):
 
@@ -45,7 +48,7 @@ from ._routing import K
 from ._sim_abstract import AbstractSimulator
 from ._sim_plots import write_churn_plot, write_hops_plot, write_plots
 from ._sim_progress import Progress, RichProgress
-from ._sim_report import FILLS, MODELS, PACKETS, LookupRecord, SimConfig, SimReport
+from ._sim_report import FILLS, MODELS, NAT_KINDS, PACKETS, LookupRecord, SimConfig, SimReport
 from ._sim_runner import EngineSimulator
 from ._sim_scenario import ScenarioError, load_scenario
 
@@ -101,9 +104,13 @@ def reproducibility(config: SimConfig, scenario_hash: str | None = None) -> dict
 
 
 def vars_of(config: SimConfig) -> dict[str, Any]:
-    """The configuration as a plain dict (ray_address and workers left out: they do not change results)."""
+    """The configuration as a plain dict (ray_address and workers left out: they do not change results;
+    features not used left out too, so a configuration hashes as it did before they existed)."""
     values = _asdict(config)
-    return {k: v for k, v in values.items() if k not in ("ray_address", "workers")}
+    return {k: v for k, v in values.items() if k not in ("ray_address", "workers") and not (k in _NEWER and not v)}
+
+
+_NEWER = ("nat",)  # added later; left out of the hash when not used
 
 
 def _fractions(text: str) -> list[float]:
@@ -122,6 +129,14 @@ def _schedule(text: str) -> tuple[tuple[float, float], ...]:
         return tuple((float(at), float(fraction)) for at, fraction in pairs)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a list of AT:FRACTION pairs: {text!r}") from None
+
+
+def _mix(text: str) -> tuple[tuple[str, float], ...]:
+    try:
+        pairs = [part.split("=") for part in text.split(",") if part.strip()]
+        return tuple((kind.strip(), float(fraction)) for kind, fraction in pairs)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of KIND=FRACTION pairs: {text!r}") from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -143,6 +158,12 @@ def _parser() -> argparse.ArgumentParser:
         dest="leaves",
         help="churn schedule (engine model): at AT seconds after the lookups begin, FRACTION of all nodes leave",
     )
+    add(
+        "--nat",
+        type=_mix,
+        metavar="KIND=FRACTION,...",
+        help=f"NAT mix (engine model), kinds {', '.join(NAT_KINDS)}; e.g. none=0.7,restricted=0.2,symmetric=0.1",
+    )
     add("--model", choices=MODELS)
     add("--k", type=int)
     add("--alpha", type=int)
@@ -160,7 +181,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 _OPTIONS = ("nodes", "lookups", "seed", "loss", "churn", "model", "k", "alpha", "fill", "packets",
-            "fill_per_bucket", "workers", "ray_address", "leaves", "stores", "searches")  # fmt: skip
+            "fill_per_bucket", "workers", "ray_address", "leaves", "stores", "searches", "nat")  # fmt: skip
 
 
 def _configs(args: argparse.Namespace, parser: argparse.ArgumentParser) -> tuple[list[SimConfig], str | None]:
