@@ -4,6 +4,7 @@ in this run.
 
     .venv/bin/python benchmarks/bench_sim.py [--sizes 2000,10000] [--lookups 1000] [--baseline-sizes 2000]
         [--workers-size 2000] [--abstract-size 1000000] [--seed 1] [--scale-sizes 10000,100000]
+        [--nat-size 2000] [--nat none=0.7,full_cone=0.1,restricted=0.1,symmetric=0.1]
 
 Each simulation runs in its own process (``python -m peernet_dht.sim --json``) so that its peak
 resident memory is its own. Rows:
@@ -16,6 +17,8 @@ resident memory is its own. Rows:
 * the message-level model at ``--abstract-size``;
 * the defaults with ``--fill-per-bucket 4`` (about half the peers per node) at ``--scale-sizes``
   (none by default: 100,000 nodes need about 11 GiB and 4 CPU minutes);
+* the defaults behind a NAT mix (``--nat``) at ``--nat-size`` (none by default), next to the same
+  run without NAT: success and hops by the NAT kind of the lookup's target, hole punches;
 * bare cost: the packets each engine run sent, times the CPU cost of encoding and decoding one
   such packet with the codec the run used (signed or trusted), timed here; for the message-level
   model, its requests times one routing-table ``closest`` query.
@@ -174,6 +177,23 @@ def packets(summary: dict[str, Any]) -> int:
     return int(summary.get("fill_packets", 0) + summary.get("packets_per_lookup", 0) * summary["lookups"])
 
 
+def nat_mix(nodes: int, lookups: int, seed: int, mix: str, trusted: float) -> None:
+    """The defaults behind a NAT mix, next to the same run without NAT."""
+    open_run = run(nodes, lookups, seed)
+    row(f"engine {nodes} no NAT", open_run, packets(open_run) * trusted)
+    natted = run(nodes, lookups, seed, "--nat", mix)
+    row(f"engine {nodes} NAT {mix}", natted, packets(natted) * trusted)
+    punches = natted["punches"]
+    print(f"{'':<44} punches: traverse sent {punches['traverse_sent']}, relayed {punches['traverse_relayed']}, "
+          f"answered {punches['traverse_answered']}, punched {punches['punched']}; "
+          f"NAT-dropped datagrams {natted['nat_dropped']}", flush=True)  # fmt: skip
+    for kind, figures in natted["lookups_by_target_nat"].items():
+        print(f"{'':<44} target {kind:<10} lookups {figures['lookups']:5}  success {figures['success_rate']:.3f}  "
+              f"hops {figures['hops_median']}", flush=True)  # fmt: skip
+    failing = {pair: rate for pair, rate in natted["success_by_nat_pair"].items() if rate < 1}
+    print(f"{'':<44} pairs under 1.0 success: {failing or 'none'}", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="2000,10000")
@@ -183,6 +203,8 @@ def main() -> int:
     parser.add_argument("--scale-sizes", default="")
     parser.add_argument("--lookups", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--nat-size", type=int, default=0)
+    parser.add_argument("--nat", default="none=0.7,full_cone=0.1,restricted=0.1,symmetric=0.1")
     args = parser.parse_args()
     signed, trusted, closest = codec_cost(SignedPacketCodec()), codec_cost(TrustedPacketCodec()), closest_cost()
     print(f"bare cost per packet: signed {signed * 1e6:.0f} us, trusted {trusted * 1e6:.0f} us; "
@@ -219,6 +241,8 @@ def main() -> int:
     for nodes in [int(s) for s in args.scale_sizes.split(",") if s]:
         scaled = run(nodes, args.lookups, args.seed, "--fill-per-bucket", "4")
         row(f"engine {nodes} direct+trusted, 4 per bucket", scaled, packets(scaled) * trusted)
+    if args.nat_size:
+        nat_mix(args.nat_size, args.lookups, args.seed, args.nat, trusted)
     if args.abstract_size:
         abstract = run(args.abstract_size, args.lookups, args.seed, "--model", "abstract")
         row(f"abstract {args.abstract_size}", abstract, abstract["requests_per_lookup"] * args.lookups * closest)

@@ -58,7 +58,7 @@ FILL: Final = "sim fill"  # the tag of the handshakes that fill the tables
 FILL_TIMEOUT: Final = 2.0  # the engine forgets an unanswered fill handshake after this
 
 # Event kinds, in the order they run when due at the same moment at the same node.
-_DATAGRAM, _ENGINE, _DRIVER, _FILL, _LOOKUP, _SERVICE, _STORE, _GET = range(8)
+_DATAGRAM, _ENGINE, _DRIVER, _FILL, _LOOKUP, _SERVICE, _STORE, _GET, _JOIN = range(9)
 _CHECK_NODE: Final = -1  # the fill check (handshake fill): before every node at its moment
 
 # The engine's hole punching counters reported with a NAT mix (spec wire.md §11).
@@ -75,7 +75,7 @@ Event = tuple[float, int, int, int, int, bytes | None]
 
 class _Node:
     __slots__ = (
-        "alive_until", "driver", "driver_at", "endpoint", "engine", "engine_at", "fill_pending", "index",
+        "alive_from", "alive_until", "driver", "driver_at", "endpoint", "engine", "engine_at", "fill_pending", "index",
         "loss_rng", "order", "received", "sent", "service_at", "table",
     )  # fmt: skip
 
@@ -93,6 +93,7 @@ class _Node:
             self.engine.set_firewall(True)  # behind NAT: "reach me through a Traverse"
         self.driver: LookupDriver | None = None
         self.alive_until = float("inf")
+        self.alive_from = float("inf") if index in plan.join_at else 0.0  # a joining node: offline until it joins
         self.engine_at: float | None = None
         self.driver_at: float | None = None
         self.service_at: float | None = None
@@ -147,7 +148,8 @@ class EngineShard:
         if config.stores or config.searches:
             self.workload = Workload(plan, {i: (node.engine, node.table) for i, node in self.nodes.items()})
         for node in self.nodes.values():
-            self._schedule(node)
+            if node.alive_from == 0.0:
+                self._schedule(node)
 
     # ---- the plan into events ----------------------------------------------------------------
 
@@ -184,6 +186,8 @@ class EngineShard:
         """Schedule the real handshakes (the caller runs the fill check); returns how many."""
         handshakes = 0
         for index, node in self.nodes.items():
+            if index in self.plan.join_at:
+                continue  # offline until it joins
             node.fill_pending = set(self.plan.fill_targets(tables, index))
             handshakes += len(node.fill_pending)
             self._push((self.plan.fill_start(index), index, _FILL, 0, 0, None))
@@ -199,6 +203,10 @@ class EngineShard:
         for index, at in self.plan.leave_at.items():
             if index in self.nodes:
                 self.nodes[index].alive_until = filled + at
+        for index, at in self.plan.join_at.items():
+            if index in self.nodes:
+                self.nodes[index].alive_from = filled + at
+                self._push((filled + at, index, _JOIN, 0, 0, None))
         for number, lookup in enumerate(self.lookups):
             if lookup.source in self.nodes:
                 self._push((filled + lookup.start, lookup.source, _LOOKUP, number, 0, None))
@@ -225,7 +233,7 @@ class EngineShard:
                 self._check_fill(now)
                 continue
             node = nodes[index]
-            if now >= node.alive_until:
+            if now >= node.alive_until or now < node.alive_from:
                 if kind == _DATAGRAM:
                     self.counts["unroutable"] += 1
                 continue
@@ -253,6 +261,8 @@ class EngineShard:
                 self._shake_hands(node, node.fill_pending, now)
             elif kind == _LOOKUP:
                 self._start_lookup(node, a, now)
+            elif kind == _JOIN:
+                self._join(node, now)
             elif not self._operate(node, kind, a, now):
                 continue
             self._settle(node, now)
@@ -283,6 +293,14 @@ class EngineShard:
             key = self.plan.public_keys[index]
             endpoints = [self._endpoints[index] if self.nat is None else self.nat.endpoint(index, node.index)]
             engine.request(key, announcement, now, endpoints=endpoints, tag=FILL, timeout=FILL_TIMEOUT)
+
+    def _join(self, node: _Node, now: float) -> None:
+        """A joining node comes up: first contact with its root (Announcement with FIND_SELF); the
+        engine's bootstrap contacts the closest peers each answer reports, and so walks towards its ID."""
+        root = self.plan.join_root(node.index)
+        endpoint = self._endpoints[root] if self.nat is None else self.nat.endpoint(root, node.index)
+        node.engine.handle_timer(now)  # its clock starts now: the timers due while it was off run first
+        node.engine.contact(self.plan.public_keys[root], [endpoint], now)
 
     def _check_fill(self, now: float) -> None:
         """A handshake round is over (unsharded runs only): retry what got no answer, or move on."""
@@ -407,8 +425,9 @@ class EngineShard:
         number = self._running.pop((node.index, done.lookup_id))
         lookup = self.lookups[number]
         result = done.result
+        nearest = result.closest[0].public_key if result.closest else None
         self.records[number] = LookupRecord(
-            success=bool(result.closest) and result.closest[0].node_id == lookup.truth,
+            success=nearest is not None and (nearest.node_id == lookup.truth or self._joined_closer(nearest, number)),
             hops=result.hops,
             requests=result.requests_sent,
             status=result.status,
@@ -416,6 +435,17 @@ class EngineShard:
         )
         self.remaining -= 1
         self.last_finish = max(self.last_finish, done.finished)
+
+    def _joined_closer(self, nearest: PublicKey, number: int) -> bool:
+        """Whether ``nearest`` joined after lookup ``number`` started and is closer to its key than
+        the truth (the closest node up at the start): found, so a success too."""
+        index = self._by_key.get(nearest, -1)
+        if index not in self.plan.join_at or self.filled_at is None:
+            return False
+        lookup = self.lookups[number]
+        key = int.from_bytes(lookup.key, "big")
+        closer = int.from_bytes(nearest.node_id, "big") ^ key < int.from_bytes(lookup.truth, "big") ^ key
+        return closer and self.filled_at + self.plan.join_at[index] > lookup.start
 
     # ---- figures -----------------------------------------------------------------------------
 
@@ -426,6 +456,9 @@ class EngineShard:
         figures["requests"] = sum(n.driver.requests_sent for n in self.nodes.values() if n.driver is not None)
         figures["live"] = len(live)
         figures["left_during_lookups"] = sum(1 for index in self.plan.leave_at if index in self.nodes)
+        figures["joined"] = sum(
+            1 for index in self.plan.join_at if index in self.nodes and len(self.nodes[index].table)
+        )
         figures["table_entries"] = sum(len(n.table) for n in live)
         figures["engine_peers"] = sum(len(n.engine) for n in live)
         if self.nat is not None:

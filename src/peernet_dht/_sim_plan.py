@@ -21,13 +21,14 @@ from ._sim_ideal import ideal_table, xor_closest
 from ._sim_nat import assign_nat
 from ._sim_report import SimConfig
 
-__all__ = ["GRID", "PORT", "FillEdge", "LookupPlan", "SimPlan", "address_of", "on_grid", "stream"]
+__all__ = ["GRID", "JOIN_SETTLE", "PORT", "FillEdge", "LookupPlan", "SimPlan", "address_of", "on_grid", "stream"]
 
 GRID: Final = 1024  # time steps per second
 PORT: Final = 112
 
 # (time the packet arrives, sender = the peer the receiver learns, receiver, rtt or None)
 FillEdge = tuple[float, int, int, float | None]
+JOIN_SETTLE: Final = 1.0  # seconds after joining from which a node may start lookups
 _NODE_BITS = 22  # packed edges per time step: sender | receiver | learns from a Response (1 bit)
 
 
@@ -72,11 +73,13 @@ class SimPlan:
         self.latencies = [max(1, round(latencies.uniform(low, high) * GRID)) / GRID for _ in range(config.nodes)]
         self.min_latency = min(self.latencies)
         self.round_trip = 2 * max(self.latencies) + 0.1  # time to wait for an answer, with a margin
-        self.order = sorted(range(config.nodes), key=self.ids.__getitem__)  # node indexes by ID
-        self.ranked = [self.ids[i] for i in self.order]
         churn = stream(seed, "churn")
         self.leaving = frozenset(churn.sample(range(config.nodes), int(config.churn * config.nodes)))
         self.leave_at = self._schedule_leaves()  # node -> seconds after the lookups begin (churn schedule)
+        self.join_at = self._schedule_joins()  # node -> seconds after the lookups begin: offline until then
+        present = (i for i in range(config.nodes) if i not in self.join_at)  # in the tables at the start
+        self.order = sorted(present, key=self.ids.__getitem__)  # node indexes by ID
+        self.ranked = [self.ids[i] for i in self.order]
         self.nat = assign_nat(config.nat, config.nodes, stream(seed, "nat"))  # NAT kind per node (_sim_nat)
         self.fill_time = on_grid(config.fill_spread + self.round_trip)  # when a clean handshake fill is over
 
@@ -91,14 +94,39 @@ class SimPlan:
             up = sorted(set(up) - set(gone))
         return leave_at
 
+    def _schedule_joins(self) -> dict[int, float]:
+        """Nodes that join (drawn from those that never leave): offline, in no table, until then."""
+        config = self.config
+        rng = stream(config.seed, "join schedule")
+        candidates = [i for i in range(config.nodes) if i not in self.leaving and i not in self.leave_at]
+        join_at: dict[int, float] = {}
+        for at, fraction in sorted(config.joins):
+            joining = rng.sample(candidates, int(fraction * config.nodes))
+            join_at.update((index, on_grid(at)) for index in joining)
+            candidates = sorted(set(candidates) - set(joining))
+        return join_at
+
     def up_at(self, moment: float) -> list[int]:
-        """Nodes up ``moment`` seconds after the lookups begin (by index)."""
-        leave_at = self.leave_at
-        return [i for i in range(self.config.nodes) if i not in self.leaving and leave_at.get(i, math.inf) > moment]
+        """Nodes up ``moment`` seconds after the lookups begin (by index): not left, and joined."""
+        leave_at, join_at = self.leave_at, self.join_at
+        return [
+            i for i in range(self.config.nodes)
+            if i not in self.leaving and leave_at.get(i, math.inf) > moment and join_at.get(i, -math.inf) <= moment
+        ]  # fmt: skip
 
     def stayers(self) -> list[int]:
-        """Nodes that stay up all the run (by index): the sources of lookups, stores and gets."""
-        return [i for i in range(self.config.nodes) if i not in self.leaving and i not in self.leave_at]
+        """Nodes up all the run (by index): the sources of stores and gets, and of lookups (with the
+        nodes that joined at least :data:`JOIN_SETTLE` seconds before a lookup starts)."""
+        join_at = self.join_at
+        return [
+            i for i in range(self.config.nodes) if i not in self.leaving and i not in self.leave_at and i not in join_at
+        ]
+
+    def join_root(self, index: int) -> int:
+        """The node a joining node bootstraps through: one up all the run, without NAT if there is one."""
+        stayers = self.stayers()
+        public = [i for i in stayers if not self.nat[i]] or stayers
+        return stream(self.config.seed, "join root", index).choice(public)
 
     def fill_start(self, index: int) -> float:
         """When node ``index`` starts shaking hands."""
@@ -107,6 +135,8 @@ class SimPlan:
     def ideal(self, index: int) -> array[int]:
         """Node indexes of the ideal table of ``index``, sorted."""
         config = self.config
+        if index in self.join_at:
+            return array("l")  # offline at the start: knows no one (and no one knows it)
         per_bucket = min(config.fill_per_bucket or config.k, config.k)
         positions = ideal_table(self.ids[index], self.ranked, config.k, per_bucket, stream(config.seed, "table", index))
         return array("l", sorted(self.order[p] for p in positions))
@@ -161,22 +191,25 @@ class SimPlan:
         group.append((sender << _NODE_BITS | receiver) << 1 | response)
 
     def lookups(self) -> list[LookupPlan]:
-        """The lookups: random keys from random sources that stay up, started over ``lookup_spread``
-        seconds; the truth is the node closest to the key among those up when the lookup starts."""
+        """The lookups: random keys from random sources that stay up (joined nodes from
+        :data:`JOIN_SETTLE` seconds after they joined), started over ``lookup_spread`` seconds; the
+        truth is the node closest to the key among those up when the lookup starts."""
         config = self.config
         rng = stream(config.seed, "lookups")
         stayers = self.stayers()
-        times = sorted(set(self.leave_at.values()))
-        epochs: dict[int, tuple[list[int], dict[int, int]]] = {}  # leaves before the start -> who is up
+        settled = {index: at + JOIN_SETTLE for index, at in self.join_at.items()}
+        times = sorted(set(self.leave_at.values()) | set(self.join_at.values()) | set(settled.values()))
+        epochs: dict[int, tuple[list[int], dict[int, int], list[int]]] = {}  # changes before the start -> who is up
         plans = []
         for number in range(config.lookups):
             start = on_grid(config.lookup_spread * number / max(config.lookups, 1))
             epoch = bisect.bisect_right(times, start)
             if epoch not in epochs:
                 live = self.up_at(start)
-                epochs[epoch] = (sorted(self.ids[i] for i in live), {self.ids[i]: i for i in live})
-            live_ranked, by_id = epochs[epoch]
-            source = rng.choice(stayers)
+                sources = sorted(stayers + [i for i, at in settled.items() if at <= start]) if settled else stayers
+                epochs[epoch] = (sorted(self.ids[i] for i in live), {self.ids[i]: i for i in live}, sources)
+            live_ranked, by_id, sources = epochs[epoch]
+            source = rng.choice(sources)
             key = rng.randbytes(32)
             key_int = int.from_bytes(key, "big")
             best = live_ranked[xor_closest(live_ranked, key_int)]

@@ -57,7 +57,10 @@ class SimConfig:
     all nodes (drawn from those still up) leaves without notice; a lookup's truth is the node
     closest to its key among those up when it starts. ``stores`` and ``searches``: values stored
     and fetched again, files published and searched for, through every node's
-    :class:`DhtService` (see :mod:`peernet_dht._sim_workload`). ``nat`` is a NAT mix (engine
+    :class:`DhtService` (see :mod:`peernet_dht._sim_workload`). ``joins`` (engine model): at each
+    given time after the lookups begin, that fraction of all nodes (drawn from those that never
+    leave; offline until then, in no table) comes up and bootstraps through a root node with a
+    real handshake; the engine's bootstrap then walks towards its own ID. ``nat`` is a NAT mix (engine
     model): (kind, fraction of all nodes) pairs of :data:`NAT_KINDS` (a dict is accepted too); the
     rest of the nodes have no NAT (see :mod:`peernet_dht._sim_nat`).
     """
@@ -86,6 +89,8 @@ class SimConfig:
     searches: int = 0  # files published (each searched for once by another node), likewise
     leaves: tuple[tuple[float, float], ...] = attrs.field(default=(), converter=_pairs)  # (seconds after the
     # lookups begin, fraction of all nodes), the churn schedule
+    joins: tuple[tuple[float, float], ...] = attrs.field(default=(), converter=_pairs)  # (seconds after the
+    # lookups begin, fraction of all nodes): nodes offline until then, that join through a root
     nat: tuple[tuple[str, float], ...] = attrs.field(default=(), converter=_mix)  # (kind, fraction of all nodes);
     # the rest have none (engine model, see peernet_dht._sim_nat)
 
@@ -119,6 +124,7 @@ class SimConfig:
         if self.fill_rounds < 0 or self.fill_spread < 0 or self.lookup_spread < 0:
             raise ValueError("fill rounds and spreads cannot be negative")
         self._check_leaves()
+        self._check_joins()
         self._check_nat()
         if self.stores < 0 or self.searches < 0:
             raise ValueError("the number of stores or searches cannot be negative")
@@ -135,6 +141,18 @@ class SimConfig:
         leaving = int(self.churn * self.nodes) + sum(int(fraction * self.nodes) for _, fraction in self.leaves)
         if self.nodes - leaving < 2:
             raise ValueError("the churn schedule leaves fewer than 2 nodes")
+
+    def _check_joins(self) -> None:
+        if not self.joins:
+            return
+        if self.model != "engine":
+            raise ValueError("joining nodes need the engine model")
+        if any(at < 0 or not 0 < fraction < 1 for at, fraction in self.joins):
+            raise ValueError("joins: times must be >= 0 and fractions in (0, 1)")
+        schedule = (*self.leaves, *self.joins)
+        away = int(self.churn * self.nodes) + sum(int(fraction * self.nodes) for _, fraction in schedule)
+        if self.nodes - away < 2:
+            raise ValueError("leaving and joining nodes leave fewer than 2 nodes up all the run")
 
     def _check_nat(self) -> None:
         if not self.nat:

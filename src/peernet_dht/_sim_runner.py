@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from ._sim_engine import PUNCH_COUNTERS, EngineShard
+from ._sim_join import join_figures
 from ._sim_memory import building, release
 from ._sim_nat import lookup_figures
 from ._sim_plan import SimPlan
@@ -124,6 +125,8 @@ class EngineSimulator:
         figures.update(simulated_seconds_fill=shard.filled_at or 0.0, last_finish=shard.last_finish)
         if self.config.nat:
             figures.update(lookup_figures(plan.nat, shard.lookups, shard.records))
+        if self.config.joins:
+            figures.update(join_figures(plan.join_at, plan.lookups(), shard.records))
         wall, cpu = time.perf_counter() - self._began, time.process_time() - self._cpu_began
         return assemble_report(self.config, shard.records, figures, setup, wall, cpu, peak_rss_bytes(),
                                loads=shard.loads(), baseline_rss=self._rss_began)  # fmt: skip
@@ -172,6 +175,13 @@ def assemble_report(
         "memory_per_node_bytes": round((sum(peak_rss_per_process or [peak_rss]) - baseline_rss) / config.nodes),
     }
     extra.update(figures.get("workload", {}))
+    if config.joins:
+        extra["join_schedule"] = [list(pair) for pair in config.joins]
+        extra["nodes_joining"] = sum(int(fraction * config.nodes) for _, fraction in config.joins)
+        extra["nodes_joined"] = figures.get("joined", 0)  # joining nodes that know a peer at the end
+        extra.update(
+            (name, figures[name]) for name in ("lookups_after_joins", "lookups_for_joined", "lookups_from_joined")
+        )
     if config.nat:
         extra["nat_mix"] = config.nat_mix()
         extra["nat_dropped"] = figures.get("nat_dropped", 0)

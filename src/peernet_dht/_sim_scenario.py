@@ -10,6 +10,7 @@ Example (TOML; the same keys nest the same way in JSON)::
     [churn]
     fraction = 0.1           # nodes that leave without notice before the lookups
     leave = [[0.5, 0.05], [1.0, 0.05]]   # engine model: [seconds after the lookups begin, fraction]
+    join = [[0.5, 0.05]]     # engine model: offline (in no table) until then, then bootstrap through a root
 
     [nat]                    # engine model: fraction of all nodes behind each kind of NAT (the rest: none)
     full_cone = 0.1
@@ -31,8 +32,7 @@ Example (TOML; the same keys nest the same way in JSON)::
     alpha = 3
 
 Unknown sections or keys, wrong types and impossible values raise :class:`ScenarioError` naming
-the file and the key. What the models do not simulate yet (``join`` in ``churn``) is refused with
-a clear message rather than ignored.
+the file and the key.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ __all__ = ["Scenario", "ScenarioError", "load_scenario"]
 # section -> key -> (SimConfig field, accepted types)
 _FIELDS: dict[str, dict[str, tuple[str, tuple[type, ...]]]] = {
     "network": {"nodes": ("nodes", (int,)), "latency": ("latency", (list,)), "loss": ("loss", (int, float))},
-    "churn": {"fraction": ("churn", (int, float)), "leave": ("leaves", (list,))},
+    "churn": {"fraction": ("churn", (int, float)), "leave": ("leaves", (list,)), "join": ("joins", (list,))},
     "workload": {"lookups": ("lookups", (int,)), "stores": ("stores", (int,)), "searches": ("searches", (int,))},
     "run": {
         "seed": ("seed", (int,)), "model": ("model", (str,)), "fill": ("fill", (str,)),
@@ -59,7 +59,6 @@ _FIELDS: dict[str, dict[str, tuple[str, tuple[type, ...]]]] = {
         "request_timeout": ("request_timeout", (int, float)), "attempts": ("attempts", (int,)),
     },
 }  # fmt: skip
-_NOT_YET = {"churn.join": "nodes joining"}
 
 
 class ScenarioError(ValueError):
@@ -103,8 +102,6 @@ def load_scenario(path: str | Path) -> Scenario:
 def _fields(path: Path, data: dict[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for section, content in data.items():
-        if section in _NOT_YET:
-            raise ScenarioError(f"{path}: [{section}]: {_NOT_YET[section]} are not simulated yet")
         if section not in _FIELDS and section != "nat":
             raise ScenarioError(f"{path}: unknown section [{section}] (known: {', '.join([*_FIELDS, 'nat'])})")
         if not isinstance(content, dict):
@@ -114,8 +111,6 @@ def _fields(path: Path, data: dict[str, Any]) -> dict[str, Any]:
             continue
         for key, value in content.items():
             name = f"{section}.{key}"
-            if name in _NOT_YET:
-                raise ScenarioError(f"{path}: {name}: {_NOT_YET[name]} are not simulated yet")
             if key not in _FIELDS[section]:
                 raise ScenarioError(f"{path}: unknown key {name} (known: {', '.join(_FIELDS[section])})")
             field, types = _FIELDS[section][key]
@@ -123,8 +118,8 @@ def _fields(path: Path, data: dict[str, Any]) -> dict[str, Any]:
                 raise ScenarioError(f"{path}: {name} must be {' or '.join(t.__name__ for t in types)}, not {value!r}")
             if field == "latency":
                 value = _latency(path, value if isinstance(value, list) else [])
-            elif field == "leaves":
-                value = _leaves(path, value if isinstance(value, list) else [])
+            elif field in ("leaves", "joins"):
+                value = _schedule(path, name, value if isinstance(value, list) else [])
             values[field] = value
     return values
 
@@ -135,12 +130,12 @@ def _latency(path: Path, value: list[Any]) -> tuple[float, float]:
     return (float(value[0]), float(value[1]))
 
 
-def _leaves(path: Path, value: list[Any]) -> tuple[tuple[float, float], ...]:
+def _schedule(path: Path, name: str, value: list[Any]) -> tuple[tuple[float, float], ...]:
     def number(v: Any) -> bool:
         return isinstance(v, int | float) and not isinstance(v, bool)
 
     if not all(isinstance(item, list) and len(item) == 2 and all(map(number, item)) for item in value):
-        raise ScenarioError(f"{path}: churn.leave must be a list of [seconds, fraction], not {value!r}")
+        raise ScenarioError(f"{path}: {name} must be a list of [seconds, fraction], not {value!r}")
     return tuple((float(at), float(fraction)) for at, fraction in value)
 
 

@@ -18,6 +18,7 @@ import time
 from typing import Any
 
 from ._sim_engine import EngineShard
+from ._sim_join import join_figures
 from ._sim_memory import building, release
 from ._sim_nat import lookup_figures
 from ._sim_plan import SimPlan
@@ -116,5 +117,7 @@ def _run(config: SimConfig, progress: Progress, workers: list[Any], call: Any, g
     figures.update(windows=windows, simulated_seconds_fill=plan.fill_time)
     if config.nat:
         figures.update(lookup_figures(plan.nat, plan.lookups(), records))
+    if config.joins:
+        figures.update(join_figures(plan.join_at, plan.lookups(), records))
     return assemble_report(config, records, figures, setup, time.perf_counter() - began,
                            time.process_time() - cpu_began, max(peaks), peaks, loads)  # fmt: skip

@@ -5,6 +5,7 @@
     python -m peernet_dht.sim --nodes 100000 --lookups 1000 --workers 2   # sharded (Ray)
     python -m peernet_dht.sim --nodes 2000 --lookups 500 --leave 0.5:0.1 --stores 50 --searches 50
     python -m peernet_dht.sim --nodes 2000 --lookups 1000 --nat none=0.7,restricted=0.2,symmetric=0.1
+    python -m peernet_dht.sim --nodes 2000 --lookups 1000 --join 0.5:0.05,1.0:0.05
 
 prints one JSON object: nodes, lookups, success_rate (fraction of lookups whose nearest result is
 the live node truly closest to the key), hops_median, hops_p95, messages_per_lookup, wall_seconds,
@@ -12,7 +13,8 @@ peak_rss_bytes and more; a reproducibility line (seed, versions, scenario hash) 
 into the JSON. ``--out DIR`` writes the JSON and plots (hops, lookup latency, requests per lookup,
 load per node) there; ``--churn-sweep 0,0.1,0.2,0.3`` runs once per churn level (with ``--out``
 or ``--plot`` it plots success against churn). ``--leave AT:FRACTION,...`` is a churn schedule
-during the lookups; ``--stores`` and ``--searches`` add values stored and fetched, files
+during the lookups, ``--join AT:FRACTION,...`` nodes that are offline until AT and then join
+through a root node (engine model); ``--stores`` and ``--searches`` add values stored and fetched, files
 published and searched for (engine model, one process). ``--nat KIND=FRACTION,...`` puts
 nodes behind full cone, restricted or symmetric NATs; lookups punch through them (see
 :mod:`peernet_dht._sim_nat`). Plots need matplotlib (optional).
@@ -110,7 +112,7 @@ def vars_of(config: SimConfig) -> dict[str, Any]:
     return {k: v for k, v in values.items() if k not in ("ray_address", "workers") and not (k in _NEWER and not v)}
 
 
-_NEWER = ("nat",)  # added later; left out of the hash when not used
+_NEWER = ("nat", "joins")  # added later; left out of the hash when not used
 
 
 def _fractions(text: str) -> list[float]:
@@ -159,6 +161,14 @@ def _parser() -> argparse.ArgumentParser:
         help="churn schedule (engine model): at AT seconds after the lookups begin, FRACTION of all nodes leave",
     )
     add(
+        "--join",
+        type=_schedule,
+        metavar="AT:FRACTION,...",
+        dest="joins",
+        help="joining nodes (engine model): FRACTION of all nodes are offline until AT seconds after the lookups "
+        "begin, then bootstrap through a root",
+    )
+    add(
         "--nat",
         type=_mix,
         metavar="KIND=FRACTION,...",
@@ -181,7 +191,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 _OPTIONS = ("nodes", "lookups", "seed", "loss", "churn", "model", "k", "alpha", "fill", "packets",
-            "fill_per_bucket", "workers", "ray_address", "leaves", "stores", "searches", "nat")  # fmt: skip
+            "fill_per_bucket", "workers", "ray_address", "leaves", "stores", "searches", "nat", "joins")  # fmt: skip
 
 
 def _configs(args: argparse.Namespace, parser: argparse.ArgumentParser) -> tuple[list[SimConfig], str | None]:

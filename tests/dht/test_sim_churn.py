@@ -60,7 +60,8 @@ def test_scenarios_and_the_command_line_take_a_schedule(tmp_path: Path, capsys: 
         ("leave = [0.2, 0.1]", "churn.leave must be a list of [seconds, fraction]"),
         ("leave = [[0.2, 1.5]]", "fractions in (0, 1)"),
         ("leave = [[0.1, 0.6], [0.2, 0.6]]", "leaves fewer than 2 nodes"),
-        ("join = [[0.2, 0.1]]", "nodes joining are not simulated yet"),
+        ("join = [[0.2, 0.1], 3]", "churn.join must be a list of [seconds, fraction]"),
+        ("join = [[0.1, 0.5]]\nleave = [[0.2, 0.5]]", "leave fewer than 2 nodes up all the run"),
     ],
 )
 def test_bad_schedules_are_refused_clearly(tmp_path: Path, churn: str, message: str) -> None:

@@ -55,7 +55,7 @@ def test_json_scenarios_nest_the_same_way(tmp_path: Path) -> None:
         ("[network]\nnodes = 80\nlatency = [0.1]\n[workload]\nlookups = 1", "network.latency must be [low, high]"),
         ("[network]\nnodes = 80\nloss = 1.5\n[workload]\nlookups = 1", "loss and churn must be in [0, 1)"),
         ("[network]\nnodes = 80", "missing workload.lookups"),
-        ("[network]\nnodes = 80\n[churn]\njoin = [[0.1, 0.1]]\n[workload]\nlookups = 1", "joining are not simulated"),
+        ("[network]\nnodes = 80\n[churn]\njoin = [[0.1, 1.5]]\n[workload]\nlookups = 1", "joins: times must be"),
         ("[network]\nnodes = 80\n[nat]\nfull_cone = 1.5\n[workload]\nlookups = 1", "must be a fraction of the nodes"),
         ("[network]\nnodes = 80\n[workload]\nlookups = 1\n[run]\nfill = 'magic'", "fill must be one of"),
     ],
