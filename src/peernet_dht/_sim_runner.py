@@ -175,23 +175,30 @@ def assemble_report(
         "memory_per_node_bytes": round((sum(peak_rss_per_process or [peak_rss]) - baseline_rss) / config.nodes),
     }
     extra.update(figures.get("workload", {}))
-    if config.joins:
-        extra["join_schedule"] = [list(pair) for pair in config.joins]
-        extra["nodes_joining"] = sum(int(fraction * config.nodes) for _, fraction in config.joins)
-        extra["nodes_joined"] = figures.get("joined", 0)  # joining nodes that know a peer at the end
-        extra.update(
-            (name, figures[name]) for name in ("lookups_after_joins", "lookups_for_joined", "lookups_from_joined")
-        )
-    if config.nat:
-        extra["nat_mix"] = config.nat_mix()
-        extra["nat_dropped"] = figures.get("nat_dropped", 0)
-        extra["punches"] = {name: figures.get(name, 0) for name in PUNCH_COUNTERS}
-        extra.update((name, figures[name]) for name in ("lookups_by_target_nat", "success_by_nat_pair"))
-    if config.leaves:
-        extra["churn_schedule"] = [list(pair) for pair in config.leaves]
-        extra["left_during_lookups"] = figures.get("left_during_lookups", 0)
+    extra.update(_schedule_figures(config, figures))
     return SimReport(
         config, ordered, int(figures["requests"] + figures["answers"]),
         "FIND_PEER requests the lookups sent plus the Responses that reached them", setup, wall, extra,
         tuple(sorted(loads)),
     )  # fmt: skip
+
+
+def _schedule_figures(config: SimConfig, figures: dict[str, Any]) -> dict[str, Any]:
+    """The report's figures of joining nodes and of a NAT mix (none without them)."""
+    out: dict[str, Any] = {}
+    if config.joins:
+        out["join_schedule"] = [list(pair) for pair in config.joins]
+        out["nodes_joining"] = sum(int(fraction * config.nodes) for _, fraction in config.joins)
+        out["nodes_joined"] = figures.get("joined", 0)  # joining nodes that know a peer at the end
+        out.update(
+            (name, figures[name]) for name in ("lookups_after_joins", "lookups_for_joined", "lookups_from_joined")
+        )
+    if config.nat:
+        out["nat_mix"] = config.nat_mix()
+        out["nat_dropped"] = figures.get("nat_dropped", 0)
+        out["punches"] = {name: figures.get(name, 0) for name in PUNCH_COUNTERS}
+        out.update((name, figures[name]) for name in ("lookups_by_target_nat", "success_by_nat_pair"))
+    if config.leaves:
+        out["churn_schedule"] = [list(pair) for pair in config.leaves]
+        out["left_during_lookups"] = figures.get("left_during_lookups", 0)
+    return out
