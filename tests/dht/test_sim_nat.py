@@ -62,11 +62,12 @@ def test_a_mixed_network_fails_only_where_no_punch_can_join() -> None:
 
 
 def test_a_nat_run_is_deterministic_sharded_and_filled_by_handshakes() -> None:
-    first = simulate(_config(nat=MIX, loss=0.05))
-    assert simulate(_config(nat=MIX, loss=0.05)).records == first.records
-    sharded = run_sharded(_config(nat=MIX, loss=0.05, workers=3), in_process=True)
+    small = {"nodes": 120, "lookups": 30, "nat": MIX}
+    first = simulate(_config(**small, loss=0.05))
+    assert simulate(_config(**small, loss=0.05)).records == first.records
+    sharded = run_sharded(_config(**small, loss=0.05, workers=3), in_process=True)
     assert sharded.records == first.records and sharded.as_dict()["punches"] == first.as_dict()["punches"]
-    assert simulate(_config(nat=MIX, fill="handshake")).records == simulate(_config(nat=MIX)).records
+    assert simulate(_config(**small, fill="handshake")).records == simulate(_config(**small)).records
 
 
 def test_scenarios_and_the_command_line_take_a_nat_mix(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
