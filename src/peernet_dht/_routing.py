@@ -26,7 +26,7 @@ from __future__ import annotations
 import enum
 import random
 from collections.abc import Callable, Iterator
-from typing import Final, Generic
+from typing import Any, Final, Generic
 
 import attrs
 
@@ -60,6 +60,12 @@ class AddResult(Generic[C]):
     outcome: AddOutcome
     evicted: C | None = None
 
+
+# Results without an evicted contact are shared (frozen values: building one per call is costly).
+_IGNORED: Final[AddResult[Any]] = AddResult(AddOutcome.IGNORED)
+_UPDATED: Final[AddResult[Any]] = AddResult(AddOutcome.UPDATED)
+_ADDED: Final[AddResult[Any]] = AddResult(AddOutcome.ADDED)
+_CACHED: Final[AddResult[Any]] = AddResult(AddOutcome.CACHED)
 
 # (old_rtt, new_rtt, old_failures, old_distance_to_self, new_distance_to_self) -> evict old?
 EvictionPolicy = Callable[[float | None, float | None, int, int, int], bool]
@@ -197,23 +203,23 @@ class RoutingTable(Generic[C]):
         id_int = int.from_bytes(contact.node_id, "big")
         d = id_int ^ self._self_int
         if d == 0:
-            return AddResult(AddOutcome.IGNORED)
+            return _IGNORED
         index = d.bit_length() - 1
         bucket = self._buckets.setdefault(index, [])
-        for position, entry in enumerate(bucket):
+        for entry in bucket:
             if entry.id_int == id_int:
-                del bucket[position]
+                bucket.remove(entry)  # entries compare by identity
                 bucket.append(entry)
                 entry.last_seen = now
                 entry.failures = 0
                 if rtt is not None:
                     entry.rtt = rtt
-                return AddResult(AddOutcome.UPDATED)
+                return _UPDATED
         new = _Entry(contact, id_int, rtt, now)
         if len(bucket) < self.k:
             bucket.append(new)
             self._drop_from_cache(index, id_int)
-            return AddResult(AddOutcome.ADDED)
+            return _ADDED
         victim = next((e for e in bucket if e.failures > 0), bucket[0])
         if not self._established(victim, now) and self._policy(
             victim.rtt, rtt, victim.failures, victim.id_int ^ self._self_int, d
@@ -223,7 +229,7 @@ class RoutingTable(Generic[C]):
             self._drop_from_cache(index, id_int)
             return AddResult(AddOutcome.REPLACED, victim.contact)
         self._remember(index, new)
-        return AddResult(AddOutcome.CACHED)
+        return _CACHED
 
     def record_failure(self, node_id: bytes) -> bool:
         """A request to ``node_id`` went unanswered. Returns True if the peer was removed."""

@@ -30,6 +30,7 @@ from peernet_proto import (
     Announcement,
     EngineConfig,
     EngineEvent,
+    Feature,
     PacketCodec,
     PeerConnected,
     PeerEngine,
@@ -45,18 +46,28 @@ from peernet_proto import (
 from ._behaviours import RoutingDirectory
 from ._network import LookupDone, LookupDriver, Remote
 from ._routing import AddOutcome, RoutingTable
+from ._sim_nat import NatState
 from ._sim_plan import PORT, SimPlan, address_of, on_grid, stream
 from ._sim_report import LookupRecord
+from ._sim_workload import Workload
 
-__all__ = ["USER_AGENT", "EngineShard"]
+__all__ = ["PUNCH_COUNTERS", "USER_AGENT", "EngineShard"]
 
 USER_AGENT: Final = "peernet-sim/0.1"
 FILL: Final = "sim fill"  # the tag of the handshakes that fill the tables
 FILL_TIMEOUT: Final = 2.0  # the engine forgets an unanswered fill handshake after this
 
 # Event kinds, in the order they run when due at the same moment at the same node.
-_DATAGRAM, _ENGINE, _DRIVER, _FILL, _LOOKUP = range(5)
+_DATAGRAM, _ENGINE, _DRIVER, _FILL, _LOOKUP, _SERVICE, _STORE, _GET, _JOIN = range(9)
 _CHECK_NODE: Final = -1  # the fill check (handshake fill): before every node at its moment
+
+# The engine's hole punching counters reported with a NAT mix (spec wire.md §11).
+PUNCH_COUNTERS: Final = (
+    "traverse_sent", "traverse_relayed", "traverse_answered", "punched", "traverse_ignored",
+    "traverse_relay_refused", "traverse_relay_rate_limited", "traverse_relay_no_address",
+)  # fmt: skip
+
+_NONE_PENDING: Final[set[int]] = set()  # shared by every node with no fill handshake pending (never changed)
 
 # (time, node, kind, a, b, data): a, b are (sender, sender's sequence) for a datagram, else (number, order)
 Event = tuple[float, int, int, int, int, bytes | None]
@@ -64,8 +75,8 @@ Event = tuple[float, int, int, int, int, bytes | None]
 
 class _Node:
     __slots__ = (
-        "alive_until", "driver", "driver_at", "endpoint", "engine", "engine_at", "fill_pending", "index",
-        "loss_rng", "order", "received", "sent", "table",
+        "alive_from", "alive_until", "driver", "driver_at", "endpoint", "engine", "engine_at", "fill_pending", "index",
+        "loss_rng", "order", "received", "sent", "service_at", "table",
     )  # fmt: skip
 
     def __init__(self, index: int, plan: SimPlan, codec: PacketCodec, config: EngineConfig) -> None:
@@ -78,12 +89,16 @@ class _Node:
         )  # fmt: skip
         self.endpoint = (address_of(index), PORT)
         self.engine.set_local_endpoints([self.endpoint], 0.0)
+        if plan.nat[index]:
+            self.engine.set_firewall(True)  # behind NAT: "reach me through a Traverse"
         self.driver: LookupDriver | None = None
         self.alive_until = float("inf")
+        self.alive_from = float("inf") if index in plan.join_at else 0.0  # a joining node: offline until it joins
         self.engine_at: float | None = None
         self.driver_at: float | None = None
-        self.fill_pending: set[int] = set()
-        self.loss_rng = stream(plan.config.seed, "loss", index)
+        self.service_at: float | None = None
+        self.fill_pending: set[int] = _NONE_PENDING
+        self.loss_rng = stream(plan.config.seed, "loss", index) if plan.config.loss else None
         self.sent = 0  # datagrams sent: their sequence
         self.received = 0  # datagrams received during the lookups (the load)
         self.order = 0  # timers set: their sequence
@@ -114,6 +129,10 @@ class EngineShard:
         self.nodes: dict[int, _Node] = {i: _Node(i, plan, codec, engine_config) for i in self.owned}
         self._endpoints = [(address_of(i), PORT) for i in range(config.nodes)]
         self._by_endpoint = {endpoint: i for i, endpoint in enumerate(self._endpoints)}
+        self.nat: NatState | None = None
+        if config.nat:  # one node per address: the address names the node, NATs check the port
+            self.nat = NatState(plan.nat, self.owned, [address for address, _ in self._endpoints], PORT)
+            self._by_ip = {address: i for i, (address, _) in enumerate(self._endpoints)}
         self._by_key = {key: i for i, key in enumerate(plan.public_keys)}
         self._events: list[Event] = []
         self.lookups = plan.lookups()
@@ -125,23 +144,33 @@ class EngineShard:
         self.fill_round = 0  # handshake retry rounds run
         self.fill_missing = 0  # handshakes never answered
         self.counts = {"sent_fill": 0, "sent_lookups": 0, "lost": 0, "unroutable": 0, "answers": 0, "pongs": 0}
+        self.workload: Workload | None = None
+        if config.stores or config.searches:
+            self.workload = Workload(plan, {i: (node.engine, node.table) for i, node in self.nodes.items()})
         for node in self.nodes.values():
-            self._schedule(node)
+            if node.alive_from == 0.0:
+                self._schedule(node)
 
     # ---- the plan into events ----------------------------------------------------------------
 
     def fill_direct(self, tables: Any, progress: Callable[[int], None] | None = None) -> int:
         """Install what a clean handshake fill would teach the owned nodes; returns the entries."""
         public_keys = self.plan.public_keys
-        features = int(next(iter(self.nodes.values())).engine.features) if self.nodes else 0
+        features = int(next(iter(self.nodes.values())).engine.features) & ~Feature.FIREWALL if self.nodes else 0
+        nat, kinds = self.nat, self.plan.nat
         grid_times: dict[float, float] = {}  # one float object per time step, shared by all entries
         count = 0
         for count, (moment, peer, receiver, rtt) in enumerate(self.plan.fill_edges(tables, self.owned), 1):
             when = grid_times.setdefault(moment, moment)
             node = self.nodes[receiver]
             key = public_keys[peer]
+            endpoint = self._endpoints[peer]
+            if nat is not None:  # the pair has talked: both NATs hold pinholes for each other
+                endpoint = nat.endpoint(peer, receiver)
+                nat.open(receiver, peer, endpoint[1])
+            flags = features | Feature.FIREWALL if kinds[peer] else features
             node.engine.install_peer(
-                key, self._endpoints[peer], when, user_agent=USER_AGENT, features=features, port_internal=PORT, rtt=rtt
+                key, endpoint, when, user_agent=USER_AGENT, features=flags, port_internal=PORT, rtt=rtt
             )
             added = node.table.add(key, when, rtt=rtt)
             if rtt is not None and added.outcome is AddOutcome.CACHED:
@@ -157,6 +186,8 @@ class EngineShard:
         """Schedule the real handshakes (the caller runs the fill check); returns how many."""
         handshakes = 0
         for index, node in self.nodes.items():
+            if index in self.plan.join_at:
+                continue  # offline until it joins
             node.fill_pending = set(self.plan.fill_targets(tables, index))
             handshakes += len(node.fill_pending)
             self._push((self.plan.fill_start(index), index, _FILL, 0, 0, None))
@@ -169,9 +200,21 @@ class EngineShard:
         for index in self.plan.leaving:
             if index in self.nodes:
                 self.nodes[index].alive_until = filled
+        for index, at in self.plan.leave_at.items():
+            if index in self.nodes:
+                self.nodes[index].alive_until = filled + at
+        for index, at in self.plan.join_at.items():
+            if index in self.nodes:
+                self.nodes[index].alive_from = filled + at
+                self._push((filled + at, index, _JOIN, 0, 0, None))
         for number, lookup in enumerate(self.lookups):
             if lookup.source in self.nodes:
                 self._push((filled + lookup.start, lookup.source, _LOOKUP, number, 0, None))
+        if self.workload is not None:
+            self.workload.start(filled, self._push_operation)
+
+    def _push_operation(self, when: float, index: int, get: int, number: int) -> None:
+        self._push((when, index, _GET if get else _STORE, number, 0, None))
 
     # ---- running -----------------------------------------------------------------------------
 
@@ -190,15 +233,20 @@ class EngineShard:
                 self._check_fill(now)
                 continue
             node = nodes[index]
-            if now >= node.alive_until:
+            if now >= node.alive_until or now < node.alive_from:
                 if kind == _DATAGRAM:
                     self.counts["unroutable"] += 1
                 continue
             if kind == _DATAGRAM:
                 assert data is not None
+                source = self._endpoints[a]
+                if self.nat is not None:
+                    if self.filled_at is not None and not self.nat.admits(index, a):
+                        continue  # filtered from the lookups on (a handshake fill introduces every pair)
+                    source = self.nat.endpoint(a, index)
                 if self.filled_at is not None and now >= self.filled_at:
                     node.received += 1
-                node.engine.receive_datagram(data, self._endpoints[a], node.endpoint, now)
+                node.engine.receive_datagram(data, source, node.endpoint, now)
             elif kind == _ENGINE:
                 if node.engine_at != now:
                     continue
@@ -211,9 +259,25 @@ class EngineShard:
                 node.driver.handle_timer(now)
             elif kind == _FILL:
                 self._shake_hands(node, node.fill_pending, now)
-            else:
+            elif kind == _LOOKUP:
                 self._start_lookup(node, a, now)
+            elif kind == _JOIN:
+                self._join(node, now)
+            elif not self._operate(node, kind, a, now):
+                continue
             self._settle(node, now)
+
+    def _operate(self, node: _Node, kind: int, number: int, now: float) -> bool:
+        """A store, a get or the service's timer (False: a stale timer, nothing done)."""
+        assert self.workload is not None
+        if kind != _SERVICE:
+            self.workload.run(node.index, kind == _GET, number, now)
+        elif node.service_at != now:
+            return False
+        else:
+            node.service_at = None
+            self.workload.services[node.index].handle_timer(now)
+        return True
 
     def next_time(self) -> float | None:
         """When the next event is due (None: nothing left)."""
@@ -226,8 +290,17 @@ class EngineShard:
         engine = node.engine
         announcement = Announcement(features=engine.features, user_agent=USER_AGENT)
         for index in sorted(targets):
-            key, endpoints = self.plan.public_keys[index], [self._endpoints[index]]
+            key = self.plan.public_keys[index]
+            endpoints = [self._endpoints[index] if self.nat is None else self.nat.endpoint(index, node.index)]
             engine.request(key, announcement, now, endpoints=endpoints, tag=FILL, timeout=FILL_TIMEOUT)
+
+    def _join(self, node: _Node, now: float) -> None:
+        """A joining node comes up: first contact with its root (Announcement with FIND_SELF); the
+        engine's bootstrap contacts the closest peers each answer reports, and so walks towards its ID."""
+        root = self.plan.join_root(node.index)
+        endpoint = self._endpoints[root] if self.nat is None else self.nat.endpoint(root, node.index)
+        node.engine.handle_timer(now)  # its clock starts now: the timers due while it was off run first
+        node.engine.contact(self.plan.public_keys[root], [endpoint], now)
 
     def _check_fill(self, now: float) -> None:
         """A handshake round is over (unsharded runs only): retry what got no answer, or move on."""
@@ -241,7 +314,7 @@ class EngineShard:
             return
         self.fill_missing = sum(len(node.fill_pending) for node in self.nodes.values())
         for node in self.nodes.values():
-            node.fill_pending = set()
+            node.fill_pending = _NONE_PENDING
         self.start_lookups(now)
 
     def _start_lookup(self, node: _Node, number: int, now: float) -> None:
@@ -271,6 +344,17 @@ class EngineShard:
         if node.driver is not None:
             for done in node.driver.finished():
                 self._finish(node, done)
+        if self.workload is not None:
+            self.workload.collect(node.index, now, self._push_operation)
+            self._schedule_service(node)
+
+    def _schedule_service(self, node: _Node) -> None:
+        assert self.workload is not None
+        deadline = self.workload.services[node.index].next_deadline()
+        if deadline is not None and (node.service_at is None or deadline < node.service_at):
+            node.service_at = deadline
+            node.order += 1
+            heapq.heappush(self._events, (deadline, node.index, _SERVICE, 0, node.order, None))
 
     def _send(self, node: _Node, outgoing: list[Any], now: float) -> None:
         counts = self.counts
@@ -280,11 +364,16 @@ class EngineShard:
         for datagram in outgoing:
             counts[phase] += 1
             node.sent += 1
-            receiver = self._by_endpoint.get(datagram.destination)
+            if self.nat is None:
+                receiver = self._by_endpoint.get(datagram.destination)
+            else:
+                receiver = self._by_ip.get(datagram.destination[0])
+                if receiver is not None and not self.nat.send(node.index, receiver, datagram.destination[1]):
+                    continue
             if receiver is None:
                 counts["unroutable"] += 1
                 continue
-            if loss and node.loss_rng.random() < loss:
+            if node.loss_rng is not None and node.loss_rng.random() < loss:
                 counts["lost"] += 1
                 continue
             event = (arrival, receiver, _DATAGRAM, node.index, node.sent, datagram.data)
@@ -301,15 +390,23 @@ class EngineShard:
                 node.fill_pending.discard(self._by_key.get(event.peer, -1))
             elif node.driver is not None and node.driver.handle_event(event, now):
                 self.counts["answers"] += 1
+            elif self.workload is not None:
+                self.workload.handle_event(node.index, event, now)
         elif isinstance(event, PeerConnected):
             node.table.add(event.peer, now)
         elif isinstance(event, RequestTimedOut):
-            if event.tag != FILL and node.driver is not None and node.driver.handle_event(event, now):
+            if event.tag != FILL and self._claimed(node, event, now):
                 node.table.record_failure(event.peer.node_id)
         elif isinstance(event, PeerRemoved):
             node.table.remove(event.peer.node_id)
         elif isinstance(event, PongReceived):
             self.counts["pongs"] += 1  # only keep-alive pings are sent here
+
+    def _claimed(self, node: _Node, event: EngineEvent, now: float) -> bool:
+        """A timeout of the lookups' or the service's own requests."""
+        if node.driver is not None and node.driver.handle_event(event, now):
+            return True
+        return self.workload is not None and self.workload.handle_event(node.index, event, now)
 
     def _schedule(self, node: _Node) -> None:
         deadline = node.engine.next_deadline()
@@ -328,8 +425,9 @@ class EngineShard:
         number = self._running.pop((node.index, done.lookup_id))
         lookup = self.lookups[number]
         result = done.result
+        nearest = result.closest[0].public_key if result.closest else None
         self.records[number] = LookupRecord(
-            success=bool(result.closest) and result.closest[0].node_id == lookup.truth,
+            success=nearest is not None and (nearest.node_id == lookup.truth or self._joined_closer(nearest, number)),
             hops=result.hops,
             requests=result.requests_sent,
             status=result.status,
@@ -337,6 +435,17 @@ class EngineShard:
         )
         self.remaining -= 1
         self.last_finish = max(self.last_finish, done.finished)
+
+    def _joined_closer(self, nearest: PublicKey, number: int) -> bool:
+        """Whether ``nearest`` joined after lookup ``number`` started and is closer to its key than
+        the truth (the closest node up at the start): found, so a success too."""
+        index = self._by_key.get(nearest, -1)
+        if index not in self.plan.join_at or self.filled_at is None:
+            return False
+        lookup = self.lookups[number]
+        key = int.from_bytes(lookup.key, "big")
+        closer = int.from_bytes(nearest.node_id, "big") ^ key < int.from_bytes(lookup.truth, "big") ^ key
+        return closer and self.filled_at + self.plan.join_at[index] > lookup.start
 
     # ---- figures -----------------------------------------------------------------------------
 
@@ -346,8 +455,16 @@ class EngineShard:
         figures: dict[str, float] = dict(self.counts)
         figures["requests"] = sum(n.driver.requests_sent for n in self.nodes.values() if n.driver is not None)
         figures["live"] = len(live)
+        figures["left_during_lookups"] = sum(1 for index in self.plan.leave_at if index in self.nodes)
+        figures["joined"] = sum(
+            1 for index in self.plan.join_at if index in self.nodes and len(self.nodes[index].table)
+        )
         figures["table_entries"] = sum(len(n.table) for n in live)
         figures["engine_peers"] = sum(len(n.engine) for n in live)
+        if self.nat is not None:
+            figures["nat_dropped"] = self.nat.dropped
+            for name in PUNCH_COUNTERS:
+                figures[name] = sum(getattr(n.engine.counters, name) for n in self.nodes.values())
         return figures
 
     def loads(self) -> list[int]:

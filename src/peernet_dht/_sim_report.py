@@ -12,7 +12,7 @@ from ._lookup import ALPHA, LookupStatus
 from ._routing import K
 
 __all__ = [
-    "FILLS", "MODELS", "PACKETS", "Fill", "LookupRecord", "Model", "Packets", "SimConfig", "SimReport",
+    "FILLS", "MODELS", "NAT_KINDS", "PACKETS", "Fill", "LookupRecord", "Model", "Packets", "SimConfig", "SimReport",
     "current_rss_bytes",
 ]  # fmt: skip
 
@@ -22,6 +22,19 @@ Fill = Literal["direct", "handshake"]
 FILLS: tuple[Fill, ...] = ("direct", "handshake")
 Packets = Literal["trusted", "signed"]
 PACKETS: tuple[Packets, ...] = ("trusted", "signed")
+NAT_KINDS: tuple[str, ...] = ("none", "full_cone", "restricted", "symmetric")  # see peernet_dht._sim_nat
+
+
+def _mix(value: Any) -> tuple[tuple[str, float], ...]:
+    """A NAT mix as (kind, fraction) pairs in the order of :data:`NAT_KINDS` (from a dict or pairs)."""
+    pairs = value.items() if isinstance(value, dict) else value
+    rank = {kind: position for position, kind in enumerate(NAT_KINDS)}
+    return tuple(sorted(((str(kind), float(fraction)) for kind, fraction in pairs), key=lambda p: rank.get(p[0], 99)))
+
+
+def _pairs(value: Any) -> tuple[tuple[float, float], ...]:
+    """A churn schedule as a tuple of (time, fraction) pairs (lists from JSON or attrs.asdict too)."""
+    return tuple((float(at), float(fraction)) for at, fraction in value)
 
 
 @attrs.frozen
@@ -39,7 +52,17 @@ class SimConfig:
     fill would leave, ``"handshake"`` shakes hands for real (retrying lost ones ``fill_rounds``
     times); ``packets`` ``"trusted"`` skips signatures and encryption, ``"signed"`` is the wire
     format (same results for the same seed); ``workers`` > 1 splits the nodes over that many
-    processes (Ray; ``ray_address`` names a cluster), with the same results.
+    processes (Ray; ``ray_address`` names a cluster), with the same results. ``leaves`` is a
+    churn schedule (engine model): at each given time after the lookups begin, that fraction of
+    all nodes (drawn from those still up) leaves without notice; a lookup's truth is the node
+    closest to its key among those up when it starts. ``stores`` and ``searches``: values stored
+    and fetched again, files published and searched for, through every node's
+    :class:`DhtService` (see :mod:`peernet_dht._sim_workload`). ``joins`` (engine model): at each
+    given time after the lookups begin, that fraction of all nodes (drawn from those that never
+    leave; offline until then, in no table) comes up and bootstraps through a root node with a
+    real handshake; the engine's bootstrap then walks towards its own ID. ``nat`` is a NAT mix (engine
+    model): (kind, fraction of all nodes) pairs of :data:`NAT_KINDS` (a dict is accepted too); the
+    rest of the nodes have no NAT (see :mod:`peernet_dht._sim_nat`).
     """
 
     nodes: int
@@ -62,6 +85,14 @@ class SimConfig:
     ray_address: str | None = None
     fill_spread: float = 1.0  # seconds over which the nodes start filling their tables
     lookup_spread: float = 1.0  # seconds over which the lookups start
+    stores: int = 0  # values stored (each fetched once by another node), engine model, one process
+    searches: int = 0  # files published (each searched for once by another node), likewise
+    leaves: tuple[tuple[float, float], ...] = attrs.field(default=(), converter=_pairs)  # (seconds after the
+    # lookups begin, fraction of all nodes), the churn schedule
+    joins: tuple[tuple[float, float], ...] = attrs.field(default=(), converter=_pairs)  # (seconds after the
+    # lookups begin, fraction of all nodes): nodes offline until then, that join through a root
+    nat: tuple[tuple[str, float], ...] = attrs.field(default=(), converter=_mix)  # (kind, fraction of all nodes);
+    # the rest have none (engine model, see peernet_dht._sim_nat)
 
     def check(self) -> None:
         """Raise ValueError for settings that make no sense."""
@@ -92,6 +123,52 @@ class SimConfig:
             raise ValueError("sharded runs (workers > 1) need the engine model and direct fill")
         if self.fill_rounds < 0 or self.fill_spread < 0 or self.lookup_spread < 0:
             raise ValueError("fill rounds and spreads cannot be negative")
+        self._check_leaves()
+        self._check_joins()
+        self._check_nat()
+        if self.stores < 0 or self.searches < 0:
+            raise ValueError("the number of stores or searches cannot be negative")
+        if (self.stores or self.searches) and (self.model != "engine" or self.workers > 1):
+            raise ValueError("stores and searches need the engine model in one process (workers = 1)")
+
+    def _check_leaves(self) -> None:
+        if not self.leaves:
+            return
+        if self.model != "engine":
+            raise ValueError("a churn schedule needs the engine model")
+        if any(at < 0 or not 0 < fraction < 1 for at, fraction in self.leaves):
+            raise ValueError("churn schedule: times must be >= 0 and fractions in (0, 1)")
+        leaving = int(self.churn * self.nodes) + sum(int(fraction * self.nodes) for _, fraction in self.leaves)
+        if self.nodes - leaving < 2:
+            raise ValueError("the churn schedule leaves fewer than 2 nodes")
+
+    def _check_joins(self) -> None:
+        if not self.joins:
+            return
+        if self.model != "engine":
+            raise ValueError("joining nodes need the engine model")
+        if any(at < 0 or not 0 < fraction < 1 for at, fraction in self.joins):
+            raise ValueError("joins: times must be >= 0 and fractions in (0, 1)")
+        schedule = (*self.leaves, *self.joins)
+        away = int(self.churn * self.nodes) + sum(int(fraction * self.nodes) for _, fraction in schedule)
+        if self.nodes - away < 2:
+            raise ValueError("leaving and joining nodes leave fewer than 2 nodes up all the run")
+
+    def _check_nat(self) -> None:
+        if not self.nat:
+            return
+        if self.model != "engine":
+            raise ValueError("a NAT mix needs the engine model")
+        kinds = [kind for kind, _ in self.nat]
+        if any(kind not in NAT_KINDS for kind in kinds) or len(set(kinds)) != len(kinds):
+            raise ValueError(f"NAT mix: kinds must be distinct, of {', '.join(NAT_KINDS)}; not {', '.join(kinds)}")
+        if any(not 0 <= fraction <= 1 for _, fraction in self.nat) or sum(f for _, f in self.nat) > 1 + 1e-9:
+            raise ValueError("NAT mix: fractions must be in [0, 1] and add up to at most 1")
+
+    def nat_mix(self) -> dict[str, float]:
+        """The fraction of nodes behind each kind of NAT (``none``: the rest)."""
+        mix = {kind: fraction for kind, fraction in self.nat if kind != "none"}
+        return {"none": round(max(1.0 - sum(mix.values()), 0.0), 6), **mix}
 
 
 def current_rss_bytes() -> int:

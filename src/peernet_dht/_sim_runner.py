@@ -14,7 +14,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from ._sim_engine import EngineShard
+from ._sim_engine import PUNCH_COUNTERS, EngineShard
+from ._sim_join import join_figures
+from ._sim_memory import building, release
+from ._sim_nat import lookup_figures
 from ._sim_plan import SimPlan
 from ._sim_progress import Progress
 from ._sim_report import LookupRecord, SimConfig, SimReport, current_rss_bytes
@@ -77,6 +80,8 @@ class _LocalShard:
         shard.advance(until)
         outbox, shard.outbox = shard.outbox, {}
         left = shard.remaining if shard.filled_at is not None else shard.remaining + 1
+        if shard.workload is not None:
+            left += shard.workload.remaining
         return outbox, left, shard.next_time()
 
 
@@ -90,29 +95,38 @@ class EngineSimulator:
         self._began = time.perf_counter()
         self._cpu_began = time.process_time()
         self._rss_began = current_rss_bytes()
-        self.plan = SimPlan(config)
-        self.shard = EngineShard(self.plan)
+        with building():
+            self.plan = SimPlan(config)
+            self.shard = EngineShard(self.plan)
 
     def run(self) -> SimReport:
         """Fill the tables, run the lookups, report."""
         plan, shard, progress = self.plan, self.shard, self.progress
-        tables = plan.tables()
-        if self.config.fill == "direct":
-            total = sum(len(t) for t in tables)
-            fill = shard.fill_direct(tables, lambda n: progress.update("fill", n, max(n, 2 * total)))
-            progress.update("fill", fill, fill)
-            figures: dict[str, Any] = {"fill_entries": fill, "fill_handshakes": 0}
-        else:
-            figures = {"fill_handshakes": shard.fill_handshake(tables)}
-        del tables
+        with building():
+            tables = plan.tables()
+            if self.config.fill == "direct":
+                total = sum(len(t) for t in tables)
+                fill = shard.fill_direct(tables, lambda n: progress.update("fill", n, max(n, 2 * total)))
+                progress.update("fill", fill, fill)
+                figures: dict[str, Any] = {"fill_entries": fill, "fill_handshakes": 0}
+            else:
+                figures = {"fill_handshakes": shard.fill_handshake(tables)}
+            del tables
         setup = time.perf_counter() - self._began
         local = _LocalShard(shard)
         windows = run_windows(lambda _, until, incoming: local.step(until, incoming), 1, plan.min_latency, progress,
                               self.config.lookups)  # fmt: skip
         progress.close()
+        release()
         figures.update(shard.figures())
+        if shard.workload is not None:
+            figures["workload"] = shard.workload.figures()
         figures.update(fill_missing=shard.fill_missing, fill_rounds=shard.fill_round, windows=windows)
         figures.update(simulated_seconds_fill=shard.filled_at or 0.0, last_finish=shard.last_finish)
+        if self.config.nat:
+            figures.update(lookup_figures(plan.nat, shard.lookups, shard.records))
+        if self.config.joins:
+            figures.update(join_figures(plan.join_at, plan.lookups(), shard.records))
         wall, cpu = time.perf_counter() - self._began, time.process_time() - self._cpu_began
         return assemble_report(self.config, shard.records, figures, setup, wall, cpu, peak_rss_bytes(),
                                loads=shard.loads(), baseline_rss=self._rss_began)  # fmt: skip
@@ -160,8 +174,31 @@ def assemble_report(
         "peak_rss_per_process": list(peak_rss_per_process) or [peak_rss],
         "memory_per_node_bytes": round((sum(peak_rss_per_process or [peak_rss]) - baseline_rss) / config.nodes),
     }
+    extra.update(figures.get("workload", {}))
+    extra.update(_schedule_figures(config, figures))
     return SimReport(
         config, ordered, int(figures["requests"] + figures["answers"]),
         "FIND_PEER requests the lookups sent plus the Responses that reached them", setup, wall, extra,
         tuple(sorted(loads)),
     )  # fmt: skip
+
+
+def _schedule_figures(config: SimConfig, figures: dict[str, Any]) -> dict[str, Any]:
+    """The report's figures of joining nodes and of a NAT mix (none without them)."""
+    out: dict[str, Any] = {}
+    if config.joins:
+        out["join_schedule"] = [list(pair) for pair in config.joins]
+        out["nodes_joining"] = sum(int(fraction * config.nodes) for _, fraction in config.joins)
+        out["nodes_joined"] = figures.get("joined", 0)  # joining nodes that know a peer at the end
+        out.update(
+            (name, figures[name]) for name in ("lookups_after_joins", "lookups_for_joined", "lookups_from_joined")
+        )
+    if config.nat:
+        out["nat_mix"] = config.nat_mix()
+        out["nat_dropped"] = figures.get("nat_dropped", 0)
+        out["punches"] = {name: figures.get(name, 0) for name in PUNCH_COUNTERS}
+        out.update((name, figures[name]) for name in ("lookups_by_target_nat", "success_by_nat_pair"))
+    if config.leaves:
+        out["churn_schedule"] = [list(pair) for pair in config.leaves]
+        out["left_during_lookups"] = figures.get("left_during_lookups", 0)
+    return out

@@ -18,6 +18,9 @@ import time
 from typing import Any
 
 from ._sim_engine import EngineShard
+from ._sim_join import join_figures
+from ._sim_memory import building, release
+from ._sim_nat import lookup_figures
 from ._sim_plan import SimPlan
 from ._sim_progress import Progress
 from ._sim_report import LookupRecord, SimConfig, SimReport
@@ -30,9 +33,10 @@ class ShardWorker:
     """One shard in a worker process (a Ray actor)."""
 
     def __init__(self, config: SimConfig, shard: int, workers: int) -> None:
-        plan = SimPlan(config)
-        self.shard = EngineShard(plan, range(shard, config.nodes, workers), lambda index: index % workers)
-        self.fill_entries = self.shard.fill_direct(plan.tables())
+        with building():
+            plan = SimPlan(config)
+            self.shard = EngineShard(plan, range(shard, config.nodes, workers), lambda index: index % workers)
+            self.fill_entries = self.shard.fill_direct(plan.tables())
 
     def step(self, until: float, incoming: list[Any]) -> tuple[dict[int, list[Any]], int, float | None]:
         """Take the datagrams other shards sent here, run to ``until``; (outbox, lookups left, next time)."""
@@ -44,6 +48,7 @@ class ShardWorker:
 
     def finish(self) -> tuple[dict[int, LookupRecord], dict[str, float], int, list[int]]:
         """The shard's lookup records, figures, peak memory and per-node loads."""
+        release()
         figures = self.shard.figures()
         figures["fill_entries"] = self.fill_entries
         figures["last_finish"] = self.shard.last_finish
@@ -110,5 +115,9 @@ def _run(config: SimConfig, progress: Progress, workers: list[Any], call: Any, g
         if peak not in peaks or (workers and not isinstance(workers[0], ShardWorker)):
             peaks.append(peak)  # in-process shards share one process: counted once
     figures.update(windows=windows, simulated_seconds_fill=plan.fill_time)
+    if config.nat:
+        figures.update(lookup_figures(plan.nat, plan.lookups(), records))
+    if config.joins:
+        figures.update(join_figures(plan.join_at, plan.lookups(), records))
     return assemble_report(config, records, figures, setup, time.perf_counter() - began,
                            time.process_time() - cpu_began, max(peaks), peaks, loads)  # fmt: skip

@@ -3,13 +3,21 @@
     python -m peernet_dht.sim --nodes 10000 --lookups 1000 --seed 1 [--loss 0.1] [--churn 0.3] --json
     python -m peernet_dht.sim --scenario run.toml --out results/   # results/run.json + plots
     python -m peernet_dht.sim --nodes 100000 --lookups 1000 --workers 2   # sharded (Ray)
+    python -m peernet_dht.sim --nodes 2000 --lookups 500 --leave 0.5:0.1 --stores 50 --searches 50
+    python -m peernet_dht.sim --nodes 2000 --lookups 1000 --nat none=0.7,restricted=0.2,symmetric=0.1
+    python -m peernet_dht.sim --nodes 2000 --lookups 1000 --join 0.5:0.05,1.0:0.05
 
 prints one JSON object: nodes, lookups, success_rate (fraction of lookups whose nearest result is
 the live node truly closest to the key), hops_median, hops_p95, messages_per_lookup, wall_seconds,
 peak_rss_bytes and more; a reproducibility line (seed, versions, scenario hash) goes to stderr and
 into the JSON. ``--out DIR`` writes the JSON and plots (hops, lookup latency, requests per lookup,
 load per node) there; ``--churn-sweep 0,0.1,0.2,0.3`` runs once per churn level (with ``--out``
-or ``--plot`` it plots success against churn). Plots need matplotlib (optional).
+or ``--plot`` it plots success against churn). ``--leave AT:FRACTION,...`` is a churn schedule
+during the lookups, ``--join AT:FRACTION,...`` nodes that are offline until AT and then join
+through a root node (engine model); ``--stores`` and ``--searches`` add values stored and fetched, files
+published and searched for (engine model, one process). ``--nat KIND=FRACTION,...`` puts
+nodes behind full cone, restricted or symmetric NATs; lookups punch through them (see
+:mod:`peernet_dht._sim_nat`). Plots need matplotlib (optional).
 
 Two models (``--model``):
 
@@ -42,7 +50,7 @@ from ._routing import K
 from ._sim_abstract import AbstractSimulator
 from ._sim_plots import write_churn_plot, write_hops_plot, write_plots
 from ._sim_progress import Progress, RichProgress
-from ._sim_report import FILLS, MODELS, PACKETS, LookupRecord, SimConfig, SimReport
+from ._sim_report import FILLS, MODELS, NAT_KINDS, PACKETS, LookupRecord, SimConfig, SimReport
 from ._sim_runner import EngineSimulator
 from ._sim_scenario import ScenarioError, load_scenario
 
@@ -98,9 +106,13 @@ def reproducibility(config: SimConfig, scenario_hash: str | None = None) -> dict
 
 
 def vars_of(config: SimConfig) -> dict[str, Any]:
-    """The configuration as a plain dict (ray_address and workers left out: they do not change results)."""
+    """The configuration as a plain dict (ray_address and workers left out: they do not change results;
+    features not used left out too, so a configuration hashes as it did before they existed)."""
     values = _asdict(config)
-    return {k: v for k, v in values.items() if k not in ("ray_address", "workers")}
+    return {k: v for k, v in values.items() if k not in ("ray_address", "workers") and not (k in _NEWER and not v)}
+
+
+_NEWER = ("nat", "joins")  # added later; left out of the hash when not used
 
 
 def _fractions(text: str) -> list[float]:
@@ -113,6 +125,22 @@ def _fractions(text: str) -> list[float]:
     return values
 
 
+def _schedule(text: str) -> tuple[tuple[float, float], ...]:
+    try:
+        pairs = [part.split(":") for part in text.split(",") if part.strip()]
+        return tuple((float(at), float(fraction)) for at, fraction in pairs)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of AT:FRACTION pairs: {text!r}") from None
+
+
+def _mix(text: str) -> tuple[tuple[str, float], ...]:
+    try:
+        pairs = [part.split("=") for part in text.split(",") if part.strip()]
+        return tuple((kind.strip(), float(fraction)) for kind, fraction in pairs)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of KIND=FRACTION pairs: {text!r}") from None
+
+
 def _parser() -> argparse.ArgumentParser:
     assert __doc__ is not None
     parser = argparse.ArgumentParser(prog="python -m peernet_dht.sim", description=__doc__.split("\n")[0])
@@ -121,8 +149,31 @@ def _parser() -> argparse.ArgumentParser:
     add("--nodes", type=int)
     add("--lookups", type=int)
     add("--seed", type=int)
+    add("--stores", type=int, help="values stored and then fetched by another node (engine model, one process)")
+    add("--searches", type=int, help="files published and then searched for by another node (likewise)")
     add("--loss", type=float, help="probability that a datagram is lost")
     add("--churn", type=float, help="fraction of nodes that leave before the lookups")
+    add(
+        "--leave",
+        type=_schedule,
+        metavar="AT:FRACTION,...",
+        dest="leaves",
+        help="churn schedule (engine model): at AT seconds after the lookups begin, FRACTION of all nodes leave",
+    )
+    add(
+        "--join",
+        type=_schedule,
+        metavar="AT:FRACTION,...",
+        dest="joins",
+        help="joining nodes (engine model): FRACTION of all nodes are offline until AT seconds after the lookups "
+        "begin, then bootstrap through a root",
+    )
+    add(
+        "--nat",
+        type=_mix,
+        metavar="KIND=FRACTION,...",
+        help=f"NAT mix (engine model), kinds {', '.join(NAT_KINDS)}; e.g. none=0.7,restricted=0.2,symmetric=0.1",
+    )
     add("--model", choices=MODELS)
     add("--k", type=int)
     add("--alpha", type=int)
@@ -140,7 +191,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 _OPTIONS = ("nodes", "lookups", "seed", "loss", "churn", "model", "k", "alpha", "fill", "packets",
-            "fill_per_bucket", "workers", "ray_address")  # fmt: skip
+            "fill_per_bucket", "workers", "ray_address", "leaves", "stores", "searches", "nat", "joins")  # fmt: skip
 
 
 def _configs(args: argparse.Namespace, parser: argparse.ArgumentParser) -> tuple[list[SimConfig], str | None]:

@@ -55,8 +55,8 @@ def test_json_scenarios_nest_the_same_way(tmp_path: Path) -> None:
         ("[network]\nnodes = 80\nlatency = [0.1]\n[workload]\nlookups = 1", "network.latency must be [low, high]"),
         ("[network]\nnodes = 80\nloss = 1.5\n[workload]\nlookups = 1", "loss and churn must be in [0, 1)"),
         ("[network]\nnodes = 80", "missing workload.lookups"),
-        ("[network]\nnodes = 80\n[workload]\nlookups = 1\nstores = 5", "stores are not simulated yet"),
-        ("[nat]\nfull_cone = 0.5", "NAT mixes are not simulated yet"),
+        ("[network]\nnodes = 80\n[churn]\njoin = [[0.1, 1.5]]\n[workload]\nlookups = 1", "joins: times must be"),
+        ("[network]\nnodes = 80\n[nat]\nfull_cone = 1.5\n[workload]\nlookups = 1", "must be a fraction of the nodes"),
         ("[network]\nnodes = 80\n[workload]\nlookups = 1\n[run]\nfill = 'magic'", "fill must be one of"),
     ],
 )
