@@ -45,7 +45,6 @@ from peernet_proto import (  # noqa: E402
     EngineEvent,
     EngineLimits,
     EngineRunner,
-    MemoryNetwork,
     Packet,
     PeerEngine,
     PongReceived,
@@ -56,6 +55,7 @@ from peernet_proto import (  # noqa: E402
     decode_packet,
     encode_packet,
 )
+from peernet_proto.testing import MemoryNetwork  # noqa: E402
 
 
 @attrs.frozen
