@@ -277,9 +277,15 @@ class PeerEngine:
 
     def next_deadline(self) -> float | None:
         """When :meth:`handle_timer` is next wanted (the engine's and its behaviours')."""
-        deadlines = [d for d in (self._next_tick, self.punching.next_deadline()) if d is not None]
-        deadlines.extend(d for b in self._behaviours if (d := b.next_deadline()) is not None)
-        return min(deadlines, default=None)
+        best = self._next_tick
+        punch = self.punching.next_deadline()
+        if punch is not None and (best is None or punch < best):
+            best = punch
+        for behaviour in self._behaviours:
+            deadline = behaviour.next_deadline()
+            if deadline is not None and (best is None or deadline < best):
+                best = deadline
+        return best
 
     def statistics(self) -> EngineStatistics:
         """A snapshot of the engine's counters and table sizes."""

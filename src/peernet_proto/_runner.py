@@ -99,13 +99,14 @@ class EngineRunner:
     # ---- direct path ---------------------------------------------------------------------------
 
     def _on_datagram(self, data: bytes, source: Endpoint, local: Endpoint) -> None:
-        self.engine.receive_datagram(data, source, local, trio.current_time())
-        self._flush_now()
+        now = trio.current_time()
+        self.engine.receive_datagram(data, source, local, now)
+        self._flush_now(now)
 
-    def _flush_now(self) -> None:
+    def _flush_now(self, now: float | None = None) -> None:
         direct = self._direct
         assert direct is not None
-        for outgoing in self.engine.datagrams_to_send(trio.current_time()):
+        for outgoing in self.engine.datagrams_to_send(trio.current_time() if now is None else now):
             if self._backlog or not direct.send_nowait(outgoing.data, outgoing.destination, outgoing.local):
                 self._backlog.append(outgoing)
                 self._backlog_ready.set()
