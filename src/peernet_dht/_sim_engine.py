@@ -51,7 +51,6 @@ from ._sim_report import LookupRecord
 __all__ = ["USER_AGENT", "EngineShard"]
 
 USER_AGENT: Final = "peernet-sim/0.1"
-FILL: Final = "sim fill"  # the tag of the handshakes that fill the tables
 FILL_TIMEOUT: Final = 2.0  # the engine forgets an unanswered fill handshake after this
 
 # Event kinds, in the order they run when due at the same moment at the same node.
@@ -64,8 +63,8 @@ Event = tuple[float, int, int, int, int, bytes | None]
 
 class _Node:
     __slots__ = (
-        "alive_until", "driver", "driver_at", "endpoint", "engine", "engine_at", "fill_pending", "index",
-        "loss_rng", "order", "received", "sent", "table",
+        "alive_until", "driver", "driver_at", "endpoint", "engine", "engine_at", "fill_pending", "fill_requests",
+        "index", "loss_rng", "order", "received", "sent", "table",
     )  # fmt: skip
 
     def __init__(self, index: int, plan: SimPlan, codec: PacketCodec, config: EngineConfig) -> None:
@@ -83,6 +82,7 @@ class _Node:
         self.engine_at: float | None = None
         self.driver_at: float | None = None
         self.fill_pending: set[int] = set()
+        self.fill_requests: set[tuple[PublicKey, int]] = set()  # handshakes awaiting their Response
         self.loss_rng = stream(plan.config.seed, "loss", index)
         self.sent = 0  # datagrams sent: their sequence
         self.received = 0  # datagrams received during the lookups (the load)
@@ -227,7 +227,9 @@ class EngineShard:
         announcement = Announcement(features=engine.features, user_agent=USER_AGENT)
         for index in sorted(targets):
             key, endpoints = self.plan.public_keys[index], [self._endpoints[index]]
-            engine.request(key, announcement, now, endpoints=endpoints, tag=FILL, timeout=FILL_TIMEOUT)
+            sequence = engine.request(key, announcement, now, endpoints=endpoints, timeout=FILL_TIMEOUT)
+            if sequence is not None:
+                node.fill_requests.add((key, sequence))
 
     def _check_fill(self, now: float) -> None:
         """A handshake round is over (unsharded runs only): retry what got no answer, or move on."""
@@ -297,14 +299,17 @@ class EngineShard:
     def _on_event(self, node: _Node, event: EngineEvent, now: float) -> None:
         if isinstance(event, ResponseReceived):
             node.table.add(event.peer, now, rtt=event.rtt)
-            if event.tag == FILL:
+            if (event.peer, event.sequence) in node.fill_requests:
+                node.fill_requests.discard((event.peer, event.sequence))
                 node.fill_pending.discard(self._by_key.get(event.peer, -1))
             elif node.driver is not None and node.driver.handle_event(event, now):
                 self.counts["answers"] += 1
         elif isinstance(event, PeerConnected):
             node.table.add(event.peer, now)
         elif isinstance(event, RequestTimedOut):
-            if event.tag != FILL and node.driver is not None and node.driver.handle_event(event, now):
+            if (event.peer, event.sequence) in node.fill_requests:
+                node.fill_requests.discard((event.peer, event.sequence))
+            elif node.driver is not None and node.driver.handle_event(event, now):
                 node.table.record_failure(event.peer.node_id)
         elif isinstance(event, PeerRemoved):
             node.table.remove(event.peer.node_id)

@@ -9,7 +9,7 @@ reported as the application's events. Send times are stamped when the datagrams 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ._keys import PublicKey
 from ._sequences import REPLY_TIMEOUT, PendingRequest, SequenceTable
@@ -43,11 +43,10 @@ class Requests:
         now: float,
         *,
         owner: Behaviour | None = None,
-        tag: Any = None,
         timeout: float = REPLY_TIMEOUT,
     ) -> bool:
         """Expect an answer to ``(peer, sequence)``; False (and nothing may be sent) when full."""
-        request = PendingRequest(peer, sequence, command, now, now + timeout, tag)
+        request = PendingRequest(peer, sequence, command, now, now + timeout)
         if not self._table.register(request):
             self._counters.requests_refused += 1
             return False
