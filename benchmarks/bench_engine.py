@@ -12,6 +12,8 @@
    every node knows at least 20 peers, next to a smaller network bootstrapped the same way and to
    the bare codec cost of the datagrams exchanged (the time if handling a datagram cost only its
    codec, measured right after each bootstrap: on a shared machine the load changes between sections).
+   With ``--compare COMMIT`` the same bootstrap also runs on the sources of an older commit (its own
+   benchmark script, in a subprocess, right before ours), so old and new come from the same run.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 from pathlib import Path
@@ -45,7 +48,6 @@ from peernet_proto import (  # noqa: E402
     EngineEvent,
     EngineLimits,
     EngineRunner,
-    MemoryNetwork,
     Packet,
     PeerEngine,
     PongReceived,
@@ -56,6 +58,7 @@ from peernet_proto import (  # noqa: E402
     decode_packet,
     encode_packet,
 )
+from peernet_proto.testing import MemoryNetwork  # noqa: E402
 
 
 @attrs.frozen
@@ -348,6 +351,20 @@ def report_bootstrap(run: Bootstrap, codec_seconds: float) -> str:
             f"bare codec for those datagrams {codec:.1f} s, ratio (CPU) {run.cpu / codec:.1f}")
 
 
+def bootstrap_at_commit(commit: str, nodes: int) -> str:
+    """The bootstrap line printed by ``commit``'s own engine benchmark for ``nodes`` nodes."""
+    with tempfile.TemporaryDirectory() as tree:
+        archive = subprocess.run(["git", "-C", str(_ROOT), "archive", commit, "src", "benchmarks"],
+                                 check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", tree], input=archive, check=True)
+        env = dict(os.environ, PYTHONPATH=str(Path(tree) / "src"))
+        command = [sys.executable, str(Path(tree) / "benchmarks" / "bench_engine.py"), "--nodes", str(nodes),
+                   "--baseline-nodes", "30", "--peers", "100", "--seconds", "0.5"]
+        output = subprocess.run(command, check=True, capture_output=True, text=True, env=env, cwd=tree).stdout
+    prefix = f"bootstrap of {nodes} simulated nodes"
+    return next(line for line in output.splitlines() if line.startswith(prefix))
+
+
 def ping_figures(seconds: float) -> dict[str, float]:
     """Engine and bare-codec round trips, measured alternately (twice each) to even out the load."""
     engine_runs, codec_runs, floor_runs = [], [], []
@@ -382,15 +399,20 @@ def main() -> None:
     parser.add_argument("--peers", type=int, default=10000, help="memory per peer (0: skip)")
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--json", action="store_true", help="print the ping figures as one JSON line")
+    parser.add_argument("--compare", metavar="COMMIT", help="also bootstrap --nodes with an older commit's sources")
+    parser.add_argument("--no-ping", action="store_true", help="skip the ping figures")
     parser.add_argument("--child", choices=("engine", "codec", "codec-trio"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    for count in (args.nodes, args.baseline_nodes):
+        if 0 < count <= BOOTSTRAP_PEERS:
+            parser.error(f"a network of {count} nodes never gives each node {BOOTSTRAP_PEERS} peers")
     if args.child:
         _child(args.child)
         return
-    figures = ping_figures(args.seconds)
-    if args.json:
+    figures = {} if args.no_ping else ping_figures(args.seconds)
+    if figures and args.json:
         print(json.dumps(figures), flush=True)
-    else:
+    elif figures:
         print(f"ping round trips between two processes on UDP loopback: {figures['ping_round_trips_per_cpu_s']:,.0f} "
               f"per CPU second; bare codec over UDP: {figures['codec_round_trips_per_cpu_s']:,.0f}; "
               f"ratio {figures['throughput_ratio']:.2f} (target >= 0.8)")
@@ -403,6 +425,8 @@ def main() -> None:
     if args.peers:
         per_peer = memory_per_peer(args.peers)
         print(f"memory per known peer ({args.peers} peers): {per_peer:,.0f} bytes (target < 4096)")
+    if args.nodes and args.compare:
+        print(f"at {args.compare}: {bootstrap_at_commit(args.compare, args.nodes)}", flush=True)
     if args.nodes:
         for count in (args.baseline_nodes, args.nodes):
             run = trio.run(bootstrap, count, clock=MockClock(autojump_threshold=0))

@@ -106,7 +106,7 @@ class RefreshHost(Protocol):
 
     def contact(
         self, public_key: PublicKey, endpoints: Iterable[tuple[str, int]], now: float, *, owner: Behaviour | None = None
-    ) -> None: ...
+    ) -> list[int]: ...
 
     def send_announcement(
         self, peer_key: PublicKey, announcement: Announcement, now: float, *, owner: Behaviour | None = None

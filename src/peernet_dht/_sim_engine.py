@@ -54,7 +54,6 @@ from ._sim_workload import Workload
 __all__ = ["PUNCH_COUNTERS", "USER_AGENT", "EngineShard"]
 
 USER_AGENT: Final = "peernet-sim/0.1"
-FILL: Final = "sim fill"  # the tag of the handshakes that fill the tables
 FILL_TIMEOUT: Final = 2.0  # the engine forgets an unanswered fill handshake after this
 
 # Event kinds, in the order they run when due at the same moment at the same node.
@@ -134,6 +133,7 @@ class EngineShard:
             self.nat = NatState(plan.nat, self.owned, [address for address, _ in self._endpoints], PORT)
             self._by_ip = {address: i for i, (address, _) in enumerate(self._endpoints)}
         self._by_key = {key: i for i, key in enumerate(plan.public_keys)}
+        self._fill_requests: set[tuple[int, PublicKey, int]] = set()  # (node, peer, sequence) of fill handshakes
         self._events: list[Event] = []
         self.lookups = plan.lookups()
         self.records: dict[int, LookupRecord] = {}
@@ -292,7 +292,9 @@ class EngineShard:
         for index in sorted(targets):
             key = self.plan.public_keys[index]
             endpoints = [self._endpoints[index] if self.nat is None else self.nat.endpoint(index, node.index)]
-            engine.request(key, announcement, now, endpoints=endpoints, tag=FILL, timeout=FILL_TIMEOUT)
+            sequence = engine.request(key, announcement, now, endpoints=endpoints, timeout=FILL_TIMEOUT)
+            if sequence is not None:
+                self._fill_requests.add((node.index, key, sequence))
 
     def _join(self, node: _Node, now: float) -> None:
         """A joining node comes up: first contact with its root (Announcement with FIND_SELF); the
@@ -386,7 +388,8 @@ class EngineShard:
     def _on_event(self, node: _Node, event: EngineEvent, now: float) -> None:
         if isinstance(event, ResponseReceived):
             node.table.add(event.peer, now, rtt=event.rtt)
-            if event.tag == FILL:
+            if (node.index, event.peer, event.sequence) in self._fill_requests:
+                self._fill_requests.discard((node.index, event.peer, event.sequence))
                 node.fill_pending.discard(self._by_key.get(event.peer, -1))
             elif node.driver is not None and node.driver.handle_event(event, now):
                 self.counts["answers"] += 1
@@ -395,7 +398,9 @@ class EngineShard:
         elif isinstance(event, PeerConnected):
             node.table.add(event.peer, now)
         elif isinstance(event, RequestTimedOut):
-            if event.tag != FILL and self._claimed(node, event, now):
+            if (node.index, event.peer, event.sequence) in self._fill_requests:
+                self._fill_requests.discard((node.index, event.peer, event.sequence))
+            elif self._claimed(node, event, now):
                 node.table.record_failure(event.peer.node_id)
         elif isinstance(event, PeerRemoved):
             node.table.remove(event.peer.node_id)

@@ -326,9 +326,15 @@ class PeerEngine:
 
     def next_deadline(self) -> float | None:
         """When :meth:`handle_timer` is next wanted (the engine's and its behaviours')."""
-        deadlines = [d for d in (self._next_tick, self.punching.next_deadline()) if d is not None]
-        deadlines.extend(d for b in self._behaviours if (d := b.next_deadline()) is not None)
-        return min(deadlines, default=None)
+        best = self._next_tick
+        punch = self.punching.next_deadline()
+        if punch is not None and (best is None or punch < best):
+            best = punch
+        for behaviour in self._behaviours:
+            deadline = behaviour.next_deadline()
+            if deadline is not None and (best is None or deadline < best):
+                best = deadline
+        return best
 
     def statistics(self) -> EngineStatistics:
         """A snapshot of the engine's counters and table sizes."""
@@ -445,24 +451,29 @@ class PeerEngine:
         now: float,
         *,
         owner: Behaviour | None = None,
-        tag: Any = None,
-    ) -> None:
+        follow: bool = True,
+    ) -> list[int]:
         """First contact with addresses of a known key: Announcement with user agent and FIND_SELF on
-        every local socket of the same family, each with its own random sequence. Answers go to
-        ``owner`` (by default the bootstrap, which contacts the closest peers reported)."""
+        every local socket of the same family, each with its own random sequence (returned). Answers
+        go to ``owner``; without one to the application's events, where the returned sequences identify
+        them, and unless ``follow`` is False also to the bootstrap, which contacts the closest peers
+        reported."""
         if public_key == self.public_key:
-            return
-        if owner is None and tag is None:
+            return []
+        if owner is None and follow:
             owner = self.maintenance.bootstrap
         announcement = self.announcement(find_self=True, user_agent=True)
+        sequences = []
         for endpoint in endpoints:
             for local in self.outbox.locals_for(endpoint[0]):
                 sequence = self._rng.getrandbits(32)
                 prefix = prefix_key(endpoint[0], self.limits.private_sources)
                 if self.requests.register(
-                    public_key, sequence, Command.ANNOUNCEMENT, now, owner=owner, tag=tag, prefix=prefix
+                    public_key, sequence, Command.ANNOUNCEMENT, now, owner=owner, prefix=prefix
                 ):
                     self.outbox.send_raw(public_key, endpoint, local, announcement, sequence)
+                    sequences.append(sequence)
+        return sequences
 
     def send_announcement(
         self,
@@ -471,26 +482,26 @@ class PeerEngine:
         now: float,
         *,
         owner: Behaviour | None = None,
-        tag: Any = None,
     ) -> list[int]:
-        """Send an Announcement to a known peer; returns the sequences of the packets sent."""
+        """Send an Announcement to a known peer; returns the sequences of the packets sent. Answers
+        go to ``owner``, or without one to the application's events."""
         peer = self.table.get(peer_key)
         if peer is None:
             return []
         sequences = []
         for payload in self._with_blockchain(announcement).encode():
-            sequence = self._announce(peer, payload, now, owner, tag, REPLY_TIMEOUT)
+            sequence = self._announce(peer, payload, now, owner, REPLY_TIMEOUT)
             if sequence is not None:
                 sequences.append(sequence)
         return sequences
 
     def _announce(
-        self, peer: Peer, payload: bytes, now: float, owner: Behaviour | None, tag: Any, timeout: float
+        self, peer: Peer, payload: bytes, now: float, owner: Behaviour | None, timeout: float
     ) -> int | None:
         """One Announcement payload to a known peer over its connection, awaiting its Response."""
         sequence = peer.next_sequence()
         if not self.requests.register(
-            peer.public_key, sequence, Command.ANNOUNCEMENT, now, owner=owner, tag=tag, timeout=timeout
+            peer.public_key, sequence, Command.ANNOUNCEMENT, now, owner=owner, timeout=timeout
         ):
             return None
         self.outbox.send_payload(peer, Command.ANNOUNCEMENT, sequence, payload, patch_ports=True)
@@ -516,12 +527,11 @@ class PeerEngine:
         endpoints: Sequence[Endpoint] = (),
         relay: PublicKey | None = None,
         owner: Behaviour | None = None,
-        tag: Any = None,
         timeout: float = REPLY_TIMEOUT,
     ) -> int | None:
         """Send a one-packet Announcement and expect its Response; returns the sequence, or None
         when nothing could be sent. The answer (ResponseReceived, or RequestTimedOut) goes to
-        ``owner``, or without one to the application's events with ``tag``.
+        ``owner``, or without one to the application's events (matched by the returned sequence).
 
         A known peer is reached over its connection; an unknown one at ``endpoints`` (from a peer
         record). With ``relay`` (the peer that reported the record, see :func:`needs_traverse`),
@@ -536,14 +546,14 @@ class PeerEngine:
             raise EncodeError("a request must fit into one packet")
         peer = self.table.get(peer_key)
         if peer is not None and peer.connections:
-            return self._announce(peer, payloads[0], now, owner, tag, timeout)
+            return self._announce(peer, payloads[0], now, owner, timeout)
         targets = [(endpoint, local) for endpoint in endpoints for local in self.outbox.locals_for(endpoint[0])]
         if not targets:
             return None
         sequence = self._rng.getrandbits(32)
         prefix = prefix_key(targets[0][0][0], self.limits.private_sources)
         if not self.requests.register(
-            peer_key, sequence, Command.ANNOUNCEMENT, now, owner=owner, tag=tag, timeout=timeout, prefix=prefix
+            peer_key, sequence, Command.ANNOUNCEMENT, now, owner=owner, timeout=timeout, prefix=prefix
         ):
             return None
         packets = []
@@ -655,4 +665,4 @@ class PeerEngine:
 
 
 def _timed_out(request: PendingRequest) -> RequestTimedOut:
-    return RequestTimedOut(request.peer, request.sequence, request.command, request.tag, request.answered)
+    return RequestTimedOut(request.peer, request.sequence, request.command, request.answered)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import attrs
 
 from ._keys import PublicKey
@@ -43,12 +41,11 @@ class PeerRemoved:
 @attrs.frozen
 class ResponseReceived:
     """A Response packet to one of our Announcements. It goes to the behaviour that sent the
-    request (its owner), or to the application with the request's optional ``tag``."""
+    request (its owner), or to the application, which knows it by ``(peer, sequence)``."""
 
     peer: PublicKey
     response: Response
     sequence: int
-    tag: Any
     rtt: float
 
 
@@ -74,12 +71,11 @@ class PongReceived:
 class RequestTimedOut:
     """A request to ``peer`` got no (or no final) Response in time.
 
-    ``tag`` is the caller's, ``command`` the request's command byte.
+    ``command`` is the request's command byte.
     """
     peer: PublicKey
     sequence: int
     command: int
-    tag: Any
     answered: bool  # True when some (but not the last) Response packets arrived
 
 

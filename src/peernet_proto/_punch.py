@@ -141,7 +141,9 @@ class HolePunching:
 
     def next_deadline(self) -> float | None:
         """The next re-send or expiry."""
-        return min((p.due() for p in self._punches.values()), default=None)
+        if not self._punches:
+            return None
+        return min(p.due() for p in self._punches.values())
 
     def any_expired(self, now: float) -> bool:
         """Whether a punch's request has timed out (expired at once, not on the next tick)."""

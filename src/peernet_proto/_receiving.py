@@ -241,7 +241,7 @@ class Receiver:
         PeerTable.update_peer(peer, message, now)
         PeerTable.update_connection(connection, message)
         self._engine.punching.answered(peer, connection, sequence, now)
-        response = ResponseReceived(peer.public_key, message, sequence, request.tag, rtt)
+        response = ResponseReceived(peer.public_key, message, sequence, rtt)
         if owner is not None and owner is self._engine.maintenance.bootstrap:
             self._engine._deliver(owner, response)  # the engine's own requests: the application sees them too
         self._engine._emit(response, self._engine._external(owner))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ._keys import PublicKey
 from ._sequences import REPLY_TIMEOUT, PendingRequest, SequenceTable
@@ -84,7 +84,6 @@ class Requests:
         now: float,
         *,
         owner: Behaviour | None = None,
-        tag: Any = None,
         timeout: float = REPLY_TIMEOUT,
         prefix: str | None = None,
     ) -> bool:
@@ -94,7 +93,7 @@ class Requests:
         if not self._fair(prefix) and (peer, sequence) not in self._prefix_of:
             self._counters.pending_share_exceeded += 1
             return False
-        request = PendingRequest(peer, sequence, command, now, now + timeout, tag)
+        request = PendingRequest(peer, sequence, command, now, now + timeout)
         if not self._table.register(request):
             self._uncount((peer, sequence))  # a request it replaced is gone too
             self._counters.requests_refused += 1

@@ -109,21 +109,22 @@ class EngineRunner:
     # ---- direct path ---------------------------------------------------------------------------
 
     def _on_datagram(self, data: bytes, source: Endpoint, local: Endpoint) -> None:
-        self.engine.receive_datagram(data, source, local, trio.current_time())
+        now = trio.current_time()
+        self.engine.receive_datagram(data, source, local, now)
         if self._batched:
             self._unflushed = True
         else:
-            self._flush_now()
+            self._flush_now(now)
 
     def _on_batch_end(self) -> None:
         if self._unflushed:
             self._flush_now()
 
-    def _flush_now(self) -> None:
+    def _flush_now(self, now: float | None = None) -> None:
         direct = self._direct
         assert direct is not None
         self._unflushed = False
-        for outgoing in self.engine.datagrams_to_send(trio.current_time()):
+        for outgoing in self.engine.datagrams_to_send(trio.current_time() if now is None else now):
             if self._backlog or not direct.send_nowait(outgoing.data, outgoing.destination, outgoing.local):
                 self._backlog.append(outgoing)
                 self._backlog_ready.set()

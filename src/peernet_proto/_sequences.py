@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import attrs
 
 from ._keys import PublicKey
@@ -21,7 +19,6 @@ class PendingRequest:
     command: int
     sent_at: float
     expires: float
-    tag: Any = None  # what the request was for (bootstrap, lookup, ...), returned with the reply
     answered: bool = False
 
 

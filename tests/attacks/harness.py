@@ -340,7 +340,7 @@ class GoodPeer:
 
     def start(self, now: float) -> None:
         """The Go-style first contact: an Announcement that the Response answers."""
-        self.engine.contact(self.victim, [self.node], now)
+        self.engine.contact(self.victim, [self.node], now, follow=False)
         self._next = now + 1.0
 
     def act(self, now: float) -> None:
@@ -412,17 +412,19 @@ class Newcomer:
         self.told: Endpoint | None = None  # the address the victim reported for the good peer
         self.asked = False
         self.answered = False
+        self.joining: set[int] = set()  # sequences of the first contact
+        self.finding: int | None = None  # sequence of the request for the good peer
 
     def start(self, now: float) -> None:
         """Send the first Announcement."""
-        self.engine.contact(self.victim, [self.node], now, tag="join")
+        self.joining = set(self.engine.contact(self.victim, [self.node], now, follow=False))
 
     def act(self, now: float) -> None:
         """Ask for the good peer once joined; read the answer."""
         for event in self.engine.events():
-            if isinstance(event, ResponseReceived) and event.tag == "join":
+            if isinstance(event, ResponseReceived) and event.sequence in self.joining:
                 self.joined = True
-            elif isinstance(event, ResponseReceived) and event.tag == "find":
+            elif isinstance(event, ResponseReceived) and event.sequence == self.finding:
                 self.answered = True
                 for entry in event.response.hash2peers:
                     for record in entry.closest + entry.storing:
@@ -430,11 +432,8 @@ class Newcomer:
                             self.told = (str(record.ipv4), record.ipv4_port)
         if self.joined and not self.asked:
             self.asked = True
-            self.engine.request(
-                self.victim,
-                Announcement(features=self.engine.features, find_peer=(self.wanted.node_id,)),
-                now,
-                tag="find",
+            self.finding = self.engine.request(
+                self.victim, Announcement(features=self.engine.features, find_peer=(self.wanted.node_id,)), now
             )
 
     @property

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Collection
 
 from peernet_proto import (
     Announcement,
@@ -29,8 +30,8 @@ from .harness import Identities
 V, B, C, D = ("11.0.0.10", 4010), ("11.0.0.2", 4002), ("12.0.0.3", 4003), ("11.0.0.4", 4004)
 
 
-def responses(engine: PeerEngine, tag: str) -> list[ResponseReceived]:
-    return [e for e in engine.events() if isinstance(e, ResponseReceived) and e.tag == tag]
+def responses(engine: PeerEngine, sequences: Collection[int | None]) -> list[ResponseReceived]:
+    return [e for e in engine.events() if isinstance(e, ResponseReceived) and e.sequence in sequences]
 
 
 def joined(limits: EngineLimits, *others: tuple[str, int]) -> tuple[Switch, PeerEngine, list[PeerEngine]]:
@@ -53,21 +54,20 @@ def heavy(tag: int) -> Announcement:
 
 def test_requests_over_a_peers_work_budget_are_dropped_and_others_still_answered() -> None:
     switch, victim, (b, c) = joined(EngineLimits(work_per_peer_rate=1.0, work_per_peer_burst=200.0), B, C)
-    for i in range(20):
-        b.request(victim.public_key, heavy(i), 1.0, tag="heavy")
-    c.request(victim.public_key, heavy(99), 1.0, tag="light")
+    asked = [b.request(victim.public_key, heavy(i), 1.0) for i in range(20)]
+    light = c.request(victim.public_key, heavy(99), 1.0)
     switch.pump(1.0)
-    assert 3 <= len(responses(b, "heavy")) <= 7  # about 200 units / 31 per request
+    assert 3 <= len(responses(b, asked)) <= 7  # about 200 units / 31 per request
     assert victim.statistics().over_work_budget >= 13
-    assert len(responses(c, "light")) == 1
+    assert len(responses(c, [light])) == 1
 
 
 def test_a_peer_in_debt_is_not_heard_until_it_paid() -> None:
     """An answer of 60 records puts the asker in debt: its datagrams are dropped before decryption."""
     switch, victim, (b, _c, _d) = joined(EngineLimits(work_per_peer_rate=10.0, work_per_peer_burst=40.0), B, C, D)
-    b.request(victim.public_key, heavy(1), 1.0, tag="heavy")
+    sequence = b.request(victim.public_key, heavy(1), 1.0)
     switch.pump(1.0)
-    (answer,) = responses(b, "heavy")
+    (answer,) = responses(b, [sequence])
     assert sum(len(found.closest) for found in answer.response.hash2peers) == 60
     dropped = victim.statistics().over_work_budget
     victim.events()
@@ -85,25 +85,25 @@ def test_a_peer_in_debt_is_not_heard_until_it_paid() -> None:
 def test_identities_of_one_prefix_share_its_work_budget() -> None:
     limits = EngineLimits(work_per_prefix_rate=1.0, work_per_prefix_burst=300.0)
     switch, victim, (b, c, d) = joined(limits, B, C, D)  # B and D share 11.0.0.0/24
-    for i in range(15):
-        b.request(victim.public_key, heavy(i), 1.0, tag="b")
+    asked = [b.request(victim.public_key, heavy(i), 1.0) for i in range(15)]
     switch.pump(1.0)
-    d.request(victim.public_key, heavy(50), 1.0, tag="d")
-    c.request(victim.public_key, heavy(51), 1.0, tag="c")
+    from_d = d.request(victim.public_key, heavy(50), 1.0)
+    from_c = c.request(victim.public_key, heavy(51), 1.0)
     switch.pump(1.0)
-    assert len(responses(b, "b")) < 15
-    assert not responses(d, "d")  # its own identity budget is full, its prefix's is spent
-    assert len(responses(c, "c")) == 1
+    assert len(responses(b, asked)) < 15
+    assert not responses(d, [from_d])  # its own identity budget is full, its prefix's is spent
+    assert len(responses(c, [from_c])) == 1
 
 
 def test_normal_lookups_are_never_throttled_by_the_default_budget() -> None:
     """A node bootstrapping through us: hundreds of one-key lookups at once, repeated."""
     switch, victim, (b,) = joined(EngineLimits(), B)
+    asked = set()
     for second in range(1, 4):
         for _ in range(200):
-            b.request(victim.public_key, Announcement(features=1, find_peer=[random.randbytes(32)]), second, tag="l")
+            asked.add(b.request(victim.public_key, Announcement(features=1, find_peer=[random.randbytes(32)]), second))
         switch.pump(float(second))
-    assert len(responses(b, "l")) == 600
+    assert len(responses(b, asked)) == 600
     assert victim.statistics().over_work_budget == 0
 
 
@@ -137,9 +137,9 @@ def test_traverse_is_relayed_only_to_a_target_reported_to_its_signer() -> None:
     a.send_message(relay.public_key, _traverse(a.key, b.public_key, relay.public_key))
     switch.pump(1.0)
     assert relay.statistics().traverse_target_unreported == 1 and relay.statistics().traverse_relayed == 0
-    a.request(relay.public_key, Announcement(features=1, find_peer=[b.public_key.node_id]), 1.0, tag="find")
+    sequence = a.request(relay.public_key, Announcement(features=1, find_peer=[b.public_key.node_id]), 1.0)
     switch.pump(1.0)
-    (found,) = responses(a, "find")
+    (found,) = responses(a, [sequence])
     assert [r.public_key for r in found.response.hash2peers[0].closest] == [b.public_key]
     a.send_message(relay.public_key, _traverse(a.key, b.public_key, relay.public_key))
     switch.pump(2.0)

@@ -31,7 +31,7 @@ import json
 import signal
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import trio
@@ -61,7 +61,6 @@ from peernet_proto import (
     record_endpoints,
 )
 
-JOIN, LOOKUP, PUNCH, READY = "join", "lookup", "punch", "ready check"
 USER_AGENT = "punch-agent/1"
 
 
@@ -104,14 +103,14 @@ class Events:
         return None
 
 
-def answered(tag: str, peer: PublicKey | None = None) -> Callable[[EngineEvent], bool]:
-    """The end of a request: its Response or its timeout."""
+def answered(sequences: Collection[int | None], peer: PublicKey) -> Callable[[EngineEvent], bool]:
+    """The end of a request to ``peer`` sent with one of ``sequences``: its Response or its timeout."""
 
     def match(event: EngineEvent) -> bool:
         return (
             isinstance(event, (ResponseReceived, RequestTimedOut))
-            and event.tag == tag
-            and (peer is None or event.peer == peer)
+            and event.sequence in sequences
+            and event.peer == peer
         )
 
     return match
@@ -126,9 +125,9 @@ def make_engine(key: PrivateKey, *, root_peers: Sequence[RootPeer] = (), relay: 
 
 async def join(engine: PeerEngine, runner: EngineRunner, events: Events, relay: RootPeer, timeout: float = 5.0) -> bool:
     """Introduce ourselves to ``relay`` without following its answer (no bootstrap walk)."""
-    engine.contact(relay.public_key, relay.endpoints, trio.current_time(), tag=JOIN)
+    sequences = engine.contact(relay.public_key, relay.endpoints, trio.current_time(), follow=False)
     runner.poke()
-    return isinstance(await events.wait_for(answered(JOIN, relay.public_key), timeout), ResponseReceived)
+    return isinstance(await events.wait_for(answered(sequences, relay.public_key), timeout), ResponseReceived)
 
 
 async def lookup(
@@ -136,11 +135,11 @@ async def lookup(
 ) -> PeerRecord | None:
     """The relay's record of ``target`` (a FIND_PEER request)."""
     request = Announcement(features=engine.features, find_peer=[target.node_id])
-    tag = f"{LOOKUP} {target.hex()}"
-    if engine.request(relay.public_key, request, trio.current_time(), tag=tag, timeout=timeout) is None:
+    sequence = engine.request(relay.public_key, request, trio.current_time(), timeout=timeout)
+    if sequence is None:
         return None
     runner.poke()
-    event = await events.wait_for(answered(tag, relay.public_key), timeout + 2)
+    event = await events.wait_for(answered([sequence], relay.public_key), timeout + 2)
     if not isinstance(event, ResponseReceived):
         return None
     for entry in event.response.hash2peers:
@@ -197,7 +196,7 @@ async def punch(
         return outcome
     endpoints = record_endpoints(record)
     outcome["relay_rtt"] = next(  # a baseline: one request and its Response, through our NAT
-        (e.rtt for e in events.log if isinstance(e, ResponseReceived) and str(e.tag).startswith(LOOKUP)), None
+        (e.rtt for e in reversed(events.log) if isinstance(e, ResponseReceived) and e.peer == relay.public_key), None
     )
     outcome["record"] = record_fields(record)
     outcome["record_endpoints"] = [list(e) for e in endpoints]
@@ -205,13 +204,13 @@ async def punch(
     start = trio.current_time()
     sequence = engine.request(
         target, Announcement(features=engine.features), start, endpoints=endpoints,
-        relay=relay.public_key if use_relay else None, tag=PUNCH, timeout=timeout,
+        relay=relay.public_key if use_relay else None, timeout=timeout,
     )
     if sequence is None:
         outcome["error"] = "nothing could be sent"
         return outcome
     runner.poke()
-    result = await events.wait_for(answered(PUNCH, target), timeout + 3)
+    result = await events.wait_for(answered([sequence], target), timeout + 3)
     outcome["seconds"] = trio.current_time() - start
     if isinstance(result, ResponseReceived):
         outcome["success"] = True
@@ -314,9 +313,9 @@ async def one_node(
                 while monitor.reachability(local).classification is not ReachabilityClass.MAPPED:
                     await trio.sleep(0.05)
                 # the root may have heard from us before the mapping: tell it now and wait for it
-                engine.request(first_root, Announcement(features=engine.features), trio.current_time(), tag=READY)
+                sequence = engine.request(first_root, Announcement(features=engine.features), trio.current_time())
                 runner.poke()
-                await events.wait_for(answered(READY, first_root), 5.0)
+                await events.wait_for(answered([sequence], first_root), 5.0)
             ready()
             await trio.sleep_forever()
 

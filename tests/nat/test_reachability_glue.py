@@ -130,10 +130,12 @@ def record_from(
     asker: PeerEngine, relay: PeerEngine, relay_endpoint: Endpoint, target: PeerEngine, switch: NatSwitch, now: float
 ) -> PeerRecord:
     """What ``relay`` tells ``asker`` about ``target`` (FIND_PEER)."""
-    asker.request(relay.public_key, Announcement(features=asker.features, find_peer=[target.public_key.node_id]),
-                  now, endpoints=[relay_endpoint], tag="lookup")
+    sequence = asker.request(
+        relay.public_key, Announcement(features=asker.features, find_peer=[target.public_key.node_id]),
+        now, endpoints=[relay_endpoint],
+    )  # fmt: skip
     switch.pump(now)
-    (event,) = [e for e in asker.events() if isinstance(e, ResponseReceived) and e.tag == "lookup"]
+    (event,) = [e for e in asker.events() if isinstance(e, ResponseReceived) and e.sequence == sequence]
     (record,) = [r for entry in event.response.hash2peers for r in entry.closest if r.public_key == target.public_key]
     return record
 
@@ -194,11 +196,11 @@ def test_a_mapping_reports_its_external_port_and_clears_the_firewall_bit() -> No
     # §9.5: they add a Traverse to their direct request, which alone would do)
     assert needs_traverse(record)
     # the record's address works without hole punching
-    asker.request(
-        node.public_key, Announcement(features=asker.features), 3.0, endpoints=record_endpoints(record), tag="direct"
+    sequence = asker.request(
+        node.public_key, Announcement(features=asker.features), 3.0, endpoints=record_endpoints(record)
     )
     switch.pump(3.0)
-    assert [e for e in asker.events() if isinstance(e, ResponseReceived) and e.tag == "direct"]
+    assert [e for e in asker.events() if isinstance(e, ResponseReceived) and e.sequence == sequence]
 
     # renewals change nothing; deleting the mapping brings the firewall bit back
     monitor.handle_mapping_event(mapped(MappingEventKind.RENEWED, mapping(300.0)), 300.0)

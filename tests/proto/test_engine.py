@@ -100,9 +100,9 @@ def test_multi_packet_response_is_collected_on_one_sequence():
     switch, a, b = connected_pair()
     a.events()
     keys = [i.to_bytes(32, "big") for i in range(2100)]
-    a.send_announcement(b.public_key, Announcement(find_value=keys), 5.0, tag="many")
+    sequences = a.send_announcement(b.public_key, Announcement(find_value=keys), 5.0)
     switch.pump(5.0)
-    responses = [e for e in a.events() if isinstance(e, ResponseReceived) and e.tag == "many"]
+    responses = [e for e in a.events() if isinstance(e, ResponseReceived) and e.sequence in sequences]
     # 2100 keys do not fit into one Announcement: two requests, each answered by one Response
     assert sum(len(r.response.hashes_not_found) for r in responses) == 2100
 
@@ -110,7 +110,7 @@ def test_multi_packet_response_is_collected_on_one_sequence():
 def test_split_response_extends_the_sequence_until_the_last_packet():
     switch, a, b = connected_pair()
     a.events()
-    (sequence,) = a.send_announcement(b.public_key, Announcement(find_value=[bytes(32)]), 1.0, tag="x")
+    (sequence,) = a.send_announcement(b.public_key, Announcement(find_value=[bytes(32)]), 1.0)
     switch.engines.pop(B)
     a.datagrams_to_send()
     payloads = Response(hashes_not_found=[bytes([i % 256]) * 32 for i in range(2500)]).encode()
@@ -240,9 +240,9 @@ def test_closest_peers_are_answered_from_connectable_peers():
     switch.pump(0.0)
     asker = others[0]
     asker.events()
-    asker.send_announcement(root.public_key, Announcement(find_self=True, features=1), 1.0, tag="q")
+    (sequence,) = asker.send_announcement(root.public_key, Announcement(find_self=True, features=1), 1.0)
     switch.pump(1.0)
-    (answer,) = [e for e in asker.events() if isinstance(e, ResponseReceived) and e.tag == "q"]
+    (answer,) = [e for e in asker.events() if isinstance(e, ResponseReceived) and e.sequence == sequence]
     (entry,) = answer.response.hash2peers
     assert len(entry.closest) == 5
     assert asker.public_key not in {r.public_key for r in entry.closest}
