@@ -182,7 +182,9 @@ class BucketRefresh(BaseBehaviour):
         me = self.engine.public_key
         for entry in event.response.hash2peers:
             for record in entry.closest[:RECORDS_FOLLOWED]:
-                if record.public_key == me or self.engine.peer(record.public_key) is not None:
+                if record.public_key == me or record.public_key in self._follow_up:
+                    continue  # contacted this round already (several answers at once report it)
+                if self.engine.peer(record.public_key) is not None:
                     continue
                 endpoints = record_endpoints(record)
                 if endpoints and len(self._follow_up) < MAX_FOLLOW_UPS:

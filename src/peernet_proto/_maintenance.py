@@ -64,6 +64,8 @@ class _Bootstrap(BaseBehaviour):
             for record in entry.closest[:CLOSEST_PER_KEY]:
                 if record.public_key == me or record.public_key in engine.table:
                     continue
+                if engine.requests.pending_to(record.public_key):
+                    continue  # contacted already (several answers at once report it): one answer is enough
                 endpoints = record_endpoints(record)
                 if endpoints:
                     log.debug(

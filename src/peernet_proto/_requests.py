@@ -144,6 +144,10 @@ class Requests:
             expired.append((request, owner))
         return expired
 
+    def pending_to(self, peer: PublicKey) -> int:
+        """How many requests to ``peer`` await their answer."""
+        return self._table.pending_to(peer)
+
     def in_use(self, peer: PublicKey, sequence: int) -> bool:
         """Whether ``(peer, sequence)`` still awaits an answer."""
         return self._table.in_use(peer, sequence)

@@ -63,6 +63,10 @@ class SequenceTable:
         expired = [key for key, request in self._entries.items() if request.expires <= now]
         return [self._remove(key) for key in expired]
 
+    def pending_to(self, peer: PublicKey) -> int:
+        """How many requests to ``peer`` await their answer."""
+        return self._per_peer.get(peer, 0)
+
     def in_use(self, peer: PublicKey, sequence: int) -> bool:
         return (peer, sequence) in self._entries
 

@@ -263,6 +263,23 @@ def test_bootstrap_follows_find_self_records_to_a_full_table():
     assert len(nodes[-1]) == 6
 
 
+def test_bootstrap_contacts_a_peer_once_when_several_answers_report_it_at_once():
+    """Two roots answer at the same moment and both report C: one Announcement to C, not two
+    (each answer to a duplicate would be followed again, and the walk would grow without end)."""
+    switch = Switch()
+    r1, r2 = switch.add(("10.0.1.1", 112), seed=1), switch.add(("10.0.2.1", 112), seed=2)
+    c = switch.add(("10.0.3.1", 112), seed=3)
+    for root, at in ((r1, ("10.0.1.1", 112)), (r2, ("10.0.2.1", 112))):
+        c.contact(root.public_key, [at], 0.0)
+        switch.pump(0.0)
+    a = switch.add(("10.0.4.1", 112), seed=4)
+    a.contact(r1.public_key, [("10.0.1.1", 112)], 1.0)
+    a.contact(r2.public_key, [("10.0.2.1", 112)], 1.0)
+    switch.pump(1.0)
+    assert a.peer(c.public_key) is not None
+    assert c.statistics().answered_statelessly == 1
+
+
 def test_garbage_and_forged_packets_never_raise():
     _switch, a, _b = connected_pair()
     import os
