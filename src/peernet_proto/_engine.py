@@ -547,23 +547,7 @@ class PeerEngine:
         peer = self.table.get(peer_key)
         if peer is not None and peer.connections:
             return self._announce(peer, payloads[0], now, owner, timeout)
-        targets = [(endpoint, local) for endpoint in endpoints for local in self.outbox.locals_for(endpoint[0])]
-        if not targets:
-            return None
-        sequence = self._rng.getrandbits(32)
-        prefix = prefix_key(targets[0][0][0], self.limits.private_sources)
-        if not self.requests.register(
-            peer_key, sequence, Command.ANNOUNCEMENT, now, owner=owner, timeout=timeout, prefix=prefix
-        ):
-            return None
-        packets = []
-        for endpoint, local in targets:
-            raw = self.outbox.packet(peer_key, Command.ANNOUNCEMENT, sequence, self.outbox.patched(payloads[0], local))
-            packets.append(raw)
-            self.outbox.queue(raw, endpoint, local)
-        if relay is not None and relay in self.table:
-            self.punching.start(peer_key, relay, sequence, targets, packets, now, timeout)
-        return sequence
+        return self.punching.request_at(peer_key, payloads[0], endpoints, relay, owner, now, timeout)
 
     def send_message(self, peer: PublicKey, message: Message, sequence: int = 0) -> bool:
         """Send any other message (Traverse, Transfer, GetBlock, Chat) to a known peer.

@@ -29,6 +29,9 @@ from ._transport import Endpoint
 from ._traverse import Traverse
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ._behaviour import Behaviour
     from ._engine import PeerEngine
 
 __all__ = ["PUNCH_RESENDS", "RELAYED_PER_MINUTE", "TRAVERSE_LIFETIME", "HolePunching", "ReportedTargets"]
@@ -103,6 +106,37 @@ class HolePunching:
     def relay_windows(self) -> int:
         """Signers with a relay rate window."""
         return len(self._relayed)
+
+    def request_at(
+        self,
+        target: PublicKey,
+        payload: bytes,
+        endpoints: Sequence[Endpoint],
+        relay: PublicKey | None,
+        owner: Behaviour | None,
+        now: float,
+        timeout: float,
+    ) -> int | None:
+        """A request to a peer we do not know yet, sent to ``endpoints`` (from a peer record) and,
+        with ``relay``, also through a Traverse and re-sent directly until answered; its sequence."""
+        engine = self._engine
+        targets = [(endpoint, local) for endpoint in endpoints for local in engine.outbox.locals_for(endpoint[0])]
+        if not targets:
+            return None
+        sequence = engine._rng.getrandbits(32)
+        prefix = prefix_key(targets[0][0][0], engine.limits.private_sources)
+        if not engine.requests.register(
+            target, sequence, Command.ANNOUNCEMENT, now, owner=owner, timeout=timeout, prefix=prefix
+        ):
+            return None
+        packets = []
+        for endpoint, local in targets:
+            raw = engine.outbox.packet(target, Command.ANNOUNCEMENT, sequence, engine.outbox.patched(payload, local))
+            packets.append(raw)
+            engine.outbox.queue(raw, endpoint, local)
+        if relay is not None and relay in engine.table:
+            self.start(target, relay, sequence, targets, packets, now, timeout)
+        return sequence
 
     def start(
         self,
