@@ -53,6 +53,7 @@ from peernet_proto import (  # noqa: E402
     PongReceived,
     PrivateKey,
     PublicKey,
+    Response,
     RootPeer,
     UdpTransport,
     decode_packet,
@@ -296,8 +297,17 @@ def memory_per_peer(count: int) -> float:
     engine.set_local_endpoints([("127.0.0.1", 112)], 0.0)
     tracemalloc.start()
     before = tracemalloc.take_snapshot()
+    (response,) = Response(user_agent="bench/1.0").encode()
     for i, raw in enumerate(datagrams):
-        engine.receive_datagram(raw, (f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}", 112), ("127.0.0.1", 112), 0.0)
+        # Each newcomer announces itself, then answers our challenge: admitted as on the network.
+        source = (f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}", 112)
+        engine.receive_datagram(raw, source, ("127.0.0.1", 112), 0.0)
+        for outgoing in engine.datagrams_to_send():
+            packet, _ = decode_packet(outgoing.data, receiver=keys[i].public_key)
+            if packet.command == Command.ANNOUNCEMENT:
+                echo = encode_packet(Packet(0, Command.RESPONSE, packet.sequence, response), sender=keys[i],
+                                     receiver=me.public_key)
+                engine.receive_datagram(echo, source, ("127.0.0.1", 112), 0.0)
         engine.datagrams_to_send()
         engine.events()
     after = tracemalloc.take_snapshot()
