@@ -13,14 +13,15 @@ from __future__ import annotations
 import struct
 from typing import Protocol
 
-from ._constants import MAX_PAYLOAD_SIZE, PACKET_HEADER_SIZE, PACKET_LENGTH_MIN, SIGNATURE_SIZE
-from ._errors import EncodeError, InvalidFieldError, MessageTooLargeError, TruncatedError
+from ._constants import PACKET_HEADER_SIZE, PACKET_LENGTH_MIN, SIGNATURE_SIZE
+from ._errors import InvalidFieldError, TruncatedError
 from ._keys import PUBLIC_KEY_SIZE, PrivateKey, PublicKey
-from ._packet import Packet, decode_packet, encode_packet
+from ._packet import Packet, decode_packet, encode_packet, packet_header
 
 __all__ = ["PacketCodec", "SignedPacketCodec", "TrustedPacketCodec"]
 
 _HEADER = struct.Struct("<4xBBIH")  # the nonce is all zero in trusted packets
+_NONCE = bytes(4)  # where signed packets carry their nonce
 _PADDING = bytes(SIGNATURE_SIZE - PUBLIC_KEY_SIZE)
 
 
@@ -73,14 +74,7 @@ class TrustedPacketCodec:
 
     def encode(self, packet: Packet, sender: PrivateKey, receiver: PublicKey) -> bytes:
         """``packet`` in clear with the sender's key."""
-        payload = packet.payload
-        if len(payload) > MAX_PAYLOAD_SIZE:
-            raise MessageTooLargeError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_SIZE}")
-        try:
-            header = _HEADER.pack(packet.protocol, packet.command, packet.sequence, len(payload))
-        except struct.error as exc:
-            raise EncodeError(f"packet header field out of range: {exc}") from exc
-        return b"".join((header, payload, sender.public_key.to_bytes(), _PADDING))
+        return b"".join((_NONCE, packet_header(packet), packet.payload, sender.public_key.to_bytes(), _PADDING))
 
     def decode(self, raw: bytes, receiver: PublicKey) -> tuple[Packet, PublicKey]:
         """The packet and its claimed sender (validated once per key, then interned)."""

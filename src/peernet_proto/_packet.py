@@ -75,6 +75,18 @@ def _xor(data: bytes, keystream: bytes) -> bytes:
     return mixed.to_bytes(length, "little")
 
 
+def packet_header(packet: Packet) -> bytes:
+    """The 8-byte header after the nonce (protocol, command, sequence, payload size); raises
+    :class:`MessageTooLargeError` or :class:`EncodeError` when a field does not fit."""
+    size = len(packet.payload)
+    if size > MAX_PAYLOAD_SIZE:
+        raise MessageTooLargeError(f"payload of {size} bytes exceeds {MAX_PAYLOAD_SIZE}")
+    try:
+        return _HEADER.pack(packet.protocol, packet.command, packet.sequence, size)
+    except struct.error as exc:
+        raise EncodeError(f"packet header field out of range: {exc}") from exc
+
+
 def encode_packet(
     packet: Packet,
     *,
@@ -89,12 +101,7 @@ def encode_packet(
     random, the garbage length following the reference's padding rule.
     """
     payload = packet.payload
-    if len(payload) > MAX_PAYLOAD_SIZE:
-        raise MessageTooLargeError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_SIZE}")
-    try:
-        header = _HEADER.pack(packet.protocol, packet.command, packet.sequence, len(payload))
-    except struct.error as exc:
-        raise EncodeError(f"packet header field out of range: {exc}") from exc
+    header = packet_header(packet)
     if garbage is None:
         bound = garbage_length_bound(PACKET_LENGTH_MIN + len(payload))
         garbage = os.urandom(_garbage_random.randrange(bound)) if bound else b""
