@@ -376,12 +376,15 @@ class GoodPeer:
         rtts = [p.rtt for p in self.pings if start <= p.sent_at < stop and p.rtt is not None]
         return statistics.median(rtts) if rtts else None
 
-    def recovered_at(self, after: float, rtt_limit: float = ANSWER_WITHIN) -> float | None:
+    def recovered_at(
+        self, after: float, until: float = float("inf"), rtt_limit: float = ANSWER_WITHIN
+    ) -> float | None:
         """The send time of the first ping after ``after`` from which on every ping was answered
-        within ``rtt_limit``; None if the last one still was not."""
+        within ``rtt_limit``; None if the last one still was not. Pings sent less than ``rtt_limit``
+        before ``until`` (the end of the run) had no time to be answered and do not count."""
         good_from: float | None = None
         for ping in self.pings:
-            if ping.sent_at < after:
+            if ping.sent_at < after or ping.sent_at > until - rtt_limit:
                 continue
             ok = ping.rtt is not None and ping.rtt <= rtt_limit
             if ok and good_from is None:
@@ -649,7 +652,7 @@ def run_attack(
         lab.add(newcomer)
         newcomers.append(newcomer)
     lab.run_until(stop + after)
-    recovered = good.recovered_at(stop)
+    recovered = good.recovered_at(stop, until=stop + after)
     return Outcome(
         answered_before=good.answered(1.0, start),
         answered_during=good.answered(start, stop),

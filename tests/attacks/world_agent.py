@@ -131,7 +131,7 @@ def good(t0: float, start: float, stop: float, end: float) -> None:
     newcomers = [a for a in actors if isinstance(a, Newcomer)]
     rtts = [p.rtt for p in peer.pings if start <= p.sent_at < stop and p.rtt is not None]
     after = [p.rtt for p in peer.pings if p.sent_at >= stop + 5 and p.rtt is not None]
-    recovered = peer.recovered_at(stop)
+    recovered = peer.recovered_at(stop, until=end)
     print(
         json.dumps(
             {
