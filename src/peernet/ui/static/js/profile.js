@@ -10,6 +10,7 @@ const PICTURE = 6;
 const MAX_PICTURE = 48 * 1024;
 
 let saved = new Map(); // field type -> text as last read from the node
+let loads = 0; // the latest load() wins: an older answer never fills or enables the form
 
 /** Show picture bytes (base64) in an <img>; the bytes come from the network, so a blob: URL, never HTML. */
 export function showPicture(img, blob) {
@@ -23,9 +24,11 @@ export function showPicture(img, blob) {
 
 /** Read the profile; the fields stay disabled until then, so a late answer never overwrites typing. */
 async function load() {
+  const mine = ++loads;
   byId("profile-fields").disabled = true;
   try {
     const [profile, self] = await Promise.all([get("/profile/list"), get("/account/info")]);
+    if (mine !== loads) return;
     saved = new Map();
     let picture = null;
     for (const field of profile.fields ?? []) {
@@ -36,9 +39,9 @@ async function load() {
     showPicture(byId("profile-picture"), picture);
     fillFacts(byId("identity-facts"), [["Node ID", self.nodeid], ["Peer ID (public key)", self.peerid]]);
   } catch (error) {
-    say("profile-state", error.message, "error");
+    if (mine === loads) say("profile-state", error.message, "error");
   } finally {
-    byId("profile-fields").disabled = false;
+    if (mine === loads) byId("profile-fields").disabled = false;
   }
 }
 
@@ -51,6 +54,7 @@ async function readPicture() {
 
 async function saveProfile(event) {
   event.preventDefault();
+  say("profile-state", "Saving…");
   const write = [];
   const remove = [];
   for (const type of TEXT_FIELDS) {
