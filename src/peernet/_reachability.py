@@ -23,6 +23,7 @@ in their peer records at once rather than after the next keep-alive Announcement
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 from collections.abc import Callable, Sequence
@@ -257,6 +258,7 @@ class ReachabilityMonitor(BaseBehaviour):
             await trio.sleep_forever()
 
 
+@functools.lru_cache(maxsize=1024)  # called for every address a peer reports: the same few hosts
 def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
         address = ipaddress.ip_address(host.split("%")[0])
