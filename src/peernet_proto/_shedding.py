@@ -159,13 +159,36 @@ class RoutabilityTokens:
     request we send there is a keyed hash of (key, address, epoch); the answer echoes it. Valid for
     the current and the previous epoch of ``epoch`` seconds."""
 
-    def __init__(self, epoch: float = 30.0, secret: bytes | None = None) -> None:
+    def __init__(
+        self, epoch: float = 30.0, secret: bytes | None = None, *, repeat_after: float = 2.0, remembered: int = 4096
+    ) -> None:
         self.epoch = epoch
+        self.repeat_after = repeat_after
+        self.remembered = remembered
         self._secret = secret if secret is not None else os.urandom(32)
+        self._sent: collections.OrderedDict[tuple[PublicKey, Endpoint], float] = collections.OrderedDict()
 
     def token(self, sender: PublicKey, source: Endpoint, now: float) -> int:
         """The sequence to send to ``sender`` at ``source``."""
         return self._at(sender, source, int(now // self.epoch))
+
+    def should_challenge(self, sender: PublicKey, source: Endpoint, now: float) -> bool:
+        """Whether to challenge ``sender`` at ``source`` now: not when a challenge went there less
+        than ``repeat_after`` seconds ago (its answer is on its way; a new one would carry the same
+        token). Only the last ``remembered`` challenges are kept, so this state stays bounded."""
+        key = (sender, source)
+        sent = self._sent.get(key)
+        if sent is not None and now - sent < self.repeat_after:
+            return False
+        self._sent[key] = now
+        self._sent.move_to_end(key)
+        if len(self._sent) > self.remembered:
+            self._sent.popitem(last=False)
+        return True
+
+    def forget(self, sender: PublicKey, source: Endpoint) -> None:
+        """``sender`` proved ``source``: its challenge needs no remembering."""
+        self._sent.pop((sender, source), None)
 
     def valid(self, sender: PublicKey, source: Endpoint, sequence: int, now: float) -> bool:
         """Whether ``sequence`` is a token we gave ``sender`` at ``source`` recently."""

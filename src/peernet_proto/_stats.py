@@ -53,6 +53,7 @@ class EngineCounters:
     answered_statelessly: int = 0  # Announcements of unknown senders answered without state
     unproven_dropped: int = 0  # other packets of senders not (yet) proven to receive at their address
     admitted_by_token: int = 0  # unknown senders that echoed our routability token
+    challenges_repeated_later: int = 0  # unknown senders not challenged again: one challenge is on its way
     unproven_path_kept: int = 0  # packets on a new path that did not move a working connection
     identities_per_prefix_exceeded: int = 0  # new identities refused: their /24 or /64 holds its share
     over_work_budget: int = 0  # requests dropped: their sender or its prefix used up its work budget

@@ -9,7 +9,8 @@ at its source address:
   statelessly, and to it (or to a Ping) we add an Announcement of our own whose sequence is a
   keyed hash of (sender, address, epoch); the Response that every peer, the Go reference
   included, sends to an Announcement carries that sequence back (spec wire.md §10: a Response
-  echoes the sequence).
+  echoes the sequence). A sender already challenged within the last two seconds is not
+  challenged again: its echo is on its way.
 
 A Go node thus still connects with one packet each way (its Announcement, our Response); we add it
 to our table one round trip later, when it answers our Announcement. Spoofed sources never answer,
@@ -61,6 +62,7 @@ class UnknownSenders:
             if engine.requests.in_use(sender, packet.sequence):
                 return Admission.EXPECTED
             if engine.shedding.tokens.valid(sender, source, packet.sequence, now):
+                engine.shedding.tokens.forget(sender, source)
                 engine.counters.admitted_by_token += 1
                 return Admission.PROVEN
         elif isinstance(message, Announcement):
@@ -92,6 +94,9 @@ class UnknownSenders:
     def _challenge(self, sender: PublicKey, source: Endpoint, local: Endpoint, now: float) -> None:
         """Our Announcement whose sequence is the token the sender's Response must echo."""
         engine = self._engine
+        if not engine.shedding.tokens.should_challenge(sender, source, now):
+            engine.counters.challenges_repeated_later += 1
+            return
         token = engine.shedding.tokens.token(sender, source, now)
         engine.outbox.send_raw(sender, source, local, engine.announcement(user_agent=True), token)
 
