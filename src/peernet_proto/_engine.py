@@ -58,6 +58,10 @@ from ._shedding import (
 from ._stats import EngineCounters, EngineStatistics
 from ._transport import Endpoint
 
+_EXTENSIONS, _IPV4_LISTEN, _IPV6_LISTEN, _FIREWALL = (
+    int(Feature.EXTENSIONS), int(Feature.IPV4_LISTEN), int(Feature.IPV6_LISTEN), int(Feature.FIREWALL)
+)
+
 __all__ = [
     "AdmissionPolicy",
     "BlockList",
@@ -303,13 +307,13 @@ class PeerEngine:
     @property
     def features(self) -> int:
         """The feature bits we announce."""
-        bits = Feature.EXTENSIONS | self.extra_features
+        bits = _EXTENSIONS | int(self.extra_features)  # plain ints: IntFlag arithmetic is slow per packet
         for host, _ in self.outbox.local:
             if is_link_local(host):
                 continue
-            bits |= Feature.IPV4_LISTEN if is_ipv4(host) else Feature.IPV6_LISTEN
+            bits |= _IPV4_LISTEN if is_ipv4(host) else _IPV6_LISTEN
         if self.firewall:
-            bits |= Feature.FIREWALL
+            bits |= _FIREWALL
         return bits
 
     # ---- output ----------------------------------------------------------------------------------
@@ -327,9 +331,9 @@ class PeerEngine:
     def next_deadline(self) -> float | None:
         """When :meth:`handle_timer` is next wanted (the engine's and its behaviours')."""
         best = self._next_tick
-        punch = self.punching.next_deadline()
-        if punch is not None and (best is None or punch < best):
-            best = punch
+        for own in (self.punching.next_deadline(), self.maintenance.bootstrap.next_deadline()):
+            if own is not None and (best is None or own < best):
+                best = own
         for behaviour in self._behaviours:
             deadline = behaviour.next_deadline()
             if deadline is not None and (best is None or deadline < best):
@@ -633,6 +637,7 @@ class PeerEngine:
                 self._expire_requests(now)
                 self.bisequences.purge(now)
                 self.maintenance.tick(now)
+            self.maintenance.bootstrap.handle_timer(now)
         for behaviour in self._behaviours:
             deadline = behaviour.next_deadline()
             if deadline is not None and now >= deadline:

@@ -4,7 +4,8 @@ Each peer is checked when its next keep-alive deadline is due (a heap by deadlin
 peer, not a scan of the table every second): silent connections get a Ping (or an Announcement when the
 peer's blockchain information is stale), long-silent ones become inactive and are dropped,
 peers without connections are removed. Root peers are contacted until enough of them answered;
-the closest peers their FIND_SELF answers report are contacted too.
+the closest peers their FIND_SELF answers report are contacted too, and roots that listed nobody
+are asked again shortly after.
 """
 
 from __future__ import annotations
@@ -42,22 +43,60 @@ INVALIDATE_AFTER = 22.0
 INACTIVE_EXPIRY = 120.0
 REDUNDANT_FACTOR = 4.0
 BLOCKCHAIN_INFO_MAX_AGE = 60.0
+FIND_SELF_AGAIN = 3  # second FIND_SELFs to roots that listed fewer than five peers
+FIND_SELF_AGAIN_DELAY = 0.25  # seconds before the first of them (randomised, then doubling)
 
 
 class _Bootstrap(BaseBehaviour):
-    """Owner of first contacts: follows the closest peers a FIND_SELF answer reports."""
+    """Owner of first contacts: follows the closest peers a FIND_SELF answer reports.
+
+    A root lists only peers proven to receive at their address, so a root that answered before
+    it had proven anyone (many nodes starting at once) lists nobody. While the roots are all the
+    peers we know, such an answer is followed by a second FIND_SELF to the roots a random moment
+    later (a few times, the delay doubling): by then they know us and others."""
 
     def __init__(self, engine: PeerEngine) -> None:
         self._engine = engine
+        self._again_at: float | None = None
+        self._again = 0  # second asks sent
 
     def handle_event(self, event: EngineEvent, now: float) -> None:
         if isinstance(event, ResponseReceived):
             self._follow(event, now)
 
+    def next_deadline(self) -> float | None:
+        """When to ask the roots again, if they listed nobody."""
+        return self._again_at
+
+    def handle_timer(self, now: float) -> None:
+        """Ask the known roots again while they are all the peers we know."""
+        if self._again_at is None or now < self._again_at:
+            return
+        self._again_at = None
+        engine = self._engine
+        roots = [root for root in engine.config.root_peers if root.public_key in engine.table]
+        if len(engine.table) > len(roots):
+            return  # others answered meanwhile: the bootstrap goes on from them
+        self._again += 1
+        for root in roots:
+            engine.contact(root.public_key, root.endpoints, now)
+
+    def _ask_again_later(self, event: ResponseReceived, now: float) -> None:
+        engine = self._engine
+        if self._again_at is not None or self._again >= FIND_SELF_AGAIN:
+            return
+        if not any(root.public_key == event.peer for root in engine.config.root_peers):
+            return
+        me = engine.public_key.node_id
+        listed = sum(len(entry.closest) for entry in event.response.hash2peers if entry.key == me)
+        if listed < CLOSEST_PER_KEY:
+            self._again_at = now + FIND_SELF_AGAIN_DELAY * (2**self._again) * engine._rng.uniform(0.5, 1.5)
+
     def _follow(self, event: ResponseReceived, now: float) -> None:
         """Contact up to five of the closest peers a FIND_SELF answer reports (spec wire.md §10.1)."""
         engine = self._engine
         me = engine.public_key
+        self._ask_again_later(event, now)
         for entry in event.response.hash2peers:
             if entry.key != me.node_id or not entry.closest:
                 return

@@ -16,6 +16,7 @@ from peernet_proto import (
     PongReceived,
     PrivateKey,
     RequestTimedOut,
+    RootPeer,
     Response,
     ResponseReceived,
     decode_message,
@@ -379,3 +380,50 @@ def test_go_peer_connects_with_one_packet_each_way():
     (info,) = a.peers()
     assert info.public_key == go.public_key and info.user_agent == "Peernet Core/0.1"
     assert any(isinstance(e, PeerConnected) and e.peer == go.public_key for e in a.events())
+
+
+def test_an_unknown_sender_is_challenged_once_while_its_echo_is_on_its_way():
+    switch = Switch()
+    a = switch.add(A, seed=1)
+    stranger = PrivateKey.generate()
+    (payload,) = Announcement(find_self=True).encode()
+
+    def announce(sequence: int, now: float) -> int:
+        raw = encode_packet(Packet(0, 0, sequence, payload), sender=stranger, receiver=a.public_key)
+        a.receive_datagram(raw, ("203.0.113.9", 5000), A, now)
+        return len(a.datagrams_to_send())
+
+    assert announce(1, 0.0) == 2  # the answer and the challenge
+    assert announce(2, 0.5) == 1  # the answer only: the challenge is on its way
+    assert announce(3, 1.9) == 1
+    assert a.statistics().challenges_repeated_later == 2
+    assert announce(4, 2.5) == 2  # no echo came back: challenged again
+
+
+def test_roots_that_listed_nobody_are_asked_again_once_they_know_us():
+    """Seven nodes start together: the root answers them all before any proved its address, so
+    its FIND_SELF answers list nobody. A second FIND_SELF shortly after finds the others."""
+    switch = Switch()
+    root = switch.add(A, seed=1)
+    roots = [RootPeer(root.public_key, (A,))]
+    nodes = [switch.add(("127.0.0.1", 4000 + i), seed=30 + i, root_peers=roots) for i in range(7)]
+    switch.pump(0.0)
+    assert all(len(node) == 1 for node in nodes)  # the root only
+    switch.pump(0.5)
+    switch.pump(1.0)
+    assert all(len(node) >= 6 for node in nodes)  # the root and the five closest it listed
+
+
+def test_a_root_that_listed_enough_peers_is_not_asked_again():
+    switch = Switch()
+    root = switch.add(A, seed=1)
+    roots = [RootPeer(root.public_key, (A,))]
+    for i in range(6):  # six nodes known to the root one after another
+        switch.add(("127.0.0.1", 4100 + i), seed=40 + i, root_peers=roots)
+        switch.pump(float(i))
+    late = switch.add(("127.0.0.1", 4200), seed=50, root_peers=roots)
+    switch.pump(6.0)
+    asked = [e for e in root.events() if isinstance(e, MessageReceived) and e.peer == late.public_key]
+    switch.run(6.5, 9.0, 0.5)
+    asked += [e for e in root.events() if isinstance(e, MessageReceived) and e.peer == late.public_key]
+    assert len([e for e in asked if e.message.find_self]) == 1
