@@ -7,8 +7,10 @@
   under-filled buckets: once the table holds a peer, three rounds one second apart, then one
   round every ``interval`` seconds with random jitter (so that nodes started together do not
   refresh at the same moment). A round asks the closest known peers for random targets in
-  under-filled buckets and contacts what they report; each contact is then asked for the same
-  target, walking towards it hop by hop as an iterative lookup does.
+  under-filled buckets (one Announcement carries up to four targets for the same peer) and
+  contacts what they report for those targets, unless its bucket is full already; each contact
+  is then asked for the same target, walking towards it hop by hop as an iterative lookup does.
+  Only answers to the round's own requests are followed.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ REFRESH_FANOUT: Final = 3  # peers asked per refresh target
 SUBRANGE_BITS: Final = 3  # an under-filled bucket with an answer's worth of contacts is searched in 8 parts
 RECORDS_FOLLOWED: Final = 5  # closest records contacted per answer, as the reference's bootstrap
 MAX_FOLLOW_UPS: Final = 1024
+TARGETS_PER_ANNOUNCEMENT: Final = 4  # FIND_PEER keys per refresh Announcement: their answer fits one packet
 FIRST_ROUNDS: Final = 3  # rounds one second apart once the first peer is known
 JITTER: Final = 0.1  # each later round comes up to this fraction of the interval early or late
 
@@ -131,6 +134,8 @@ class BucketRefresh(BaseBehaviour):
         self.interval = interval
         self._rng = rng or random.Random()
         self._follow_up: dict[PublicKey, bytes] = {}  # contacted peer -> the target to ask it for
+        self._targets: set[bytes] = set()  # this round's targets: only answers for them are followed
+        self._mine: set[tuple[PublicKey, int]] = set()  # this round's requests (answers to others' are not ours)
         self._next: float | None = None
         self._rounds = 0
 
@@ -140,7 +145,7 @@ class BucketRefresh(BaseBehaviour):
             self.table.add(event.peer, now)
             target = self._follow_up.pop(event.peer, None)
             if target is not None:
-                self._ask(event.peer, target, now)
+                self._ask(event.peer, [target], now)
             if self._next is None:
                 self._next = now  # refresh from the first contact on
         elif isinstance(event, PeerRemoved):
@@ -166,27 +171,48 @@ class BucketRefresh(BaseBehaviour):
     def refresh(self, now: float) -> None:
         """One refresh round; FIND_SELF for our own ID is sent as FIND_PEER like any target."""
         self._follow_up.clear()  # contacts that never answered are forgotten each round
+        self._targets.clear()
+        self._mine.clear()
+        asks: dict[PublicKey, list[bytes]] = {}  # a peer asked for several targets gets one Announcement
         for target in self.table.refresh_targets(self._rng):
             for peer in self.table.closest(target, REFRESH_FANOUT):
-                self._ask(peer, target, now)
+                asks.setdefault(peer, []).append(target)
         for target in self.table.subrange_targets(self._rng, split_bits=SUBRANGE_BITS, min_size=CLOSEST_PER_KEY):
             for peer in self.table.closest(target, 1):
-                self._ask(peer, target, now)
+                asks.setdefault(peer, []).append(target)
+        for targets in asks.values():
+            self._targets.update(targets)
+        for peer, targets in asks.items():
+            for start in range(0, len(targets), TARGETS_PER_ANNOUNCEMENT):
+                self._ask(peer, targets[start : start + TARGETS_PER_ANNOUNCEMENT], now)
         log.debug("bucket refresh round %d: %d peers in the table", self._rounds, len(self.table))
 
-    def _ask(self, peer: PublicKey, target: bytes, now: float) -> None:
-        announcement = Announcement(features=self.engine.features, find_peer=[target])
-        self.engine.send_announcement(peer, announcement, now, owner=self)
+    def _ask(self, peer: PublicKey, targets: list[bytes], now: float) -> None:
+        announcement = Announcement(features=self.engine.features, find_peer=targets)
+        self._remember(peer, self.engine.send_announcement(peer, announcement, now, owner=self))
+
+    def _remember(self, peer: PublicKey, sequences: list[int]) -> None:
+        if len(self._mine) < MAX_FOLLOW_UPS * 4:
+            self._mine.update((peer, sequence) for sequence in sequences)
 
     def _follow(self, event: ResponseReceived, now: float) -> None:
+        """Contact what an answer to this round's requests reports for this round's targets (the
+        FIND_SELF part of a contact's answer is the bootstrap's to follow, not ours)."""
+        if (event.peer, event.sequence) not in self._mine:
+            return
         me = self.engine.public_key
         for entry in event.response.hash2peers:
+            if entry.key not in self._targets:
+                continue
             for record in entry.closest[:RECORDS_FOLLOWED]:
                 if record.public_key == me or record.public_key in self._follow_up:
                     continue  # contacted this round already (several answers at once report it)
                 if self.engine.peer(record.public_key) is not None:
                     continue
+                if self.table.bucket_full_for(record.public_key.node_id):
+                    continue  # it cannot enter the table, nor lead to a target in an under-filled bucket
                 endpoints = record_endpoints(record)
                 if endpoints and len(self._follow_up) < MAX_FOLLOW_UPS:
                     self._follow_up[record.public_key] = entry.key
-                    self.engine.contact(record.public_key, endpoints, now)
+                    sequences = self.engine.contact(record.public_key, endpoints, now, owner=self)
+                    self._remember(record.public_key, sequences)

@@ -149,6 +149,11 @@ class RoutingTable(Generic[C]):
     def bucket_sizes(self) -> dict[int, int]:
         return {i: len(b) for i, b in sorted(self._buckets.items())}
 
+    def bucket_full_for(self, node_id: bytes) -> bool:
+        """Whether the bucket ``node_id`` falls in holds k contacts (our own ID: never)."""
+        d = int.from_bytes(check_id(node_id), "big") ^ self._self_int
+        return d != 0 and len(self._buckets.get(d.bit_length() - 1, ())) >= self.k
+
     def nodes(self) -> list[C]:
         """Every contact, bucket 0 to 255, each bucket least recently seen first (Go's ``Nodes``)."""
         return [e.contact for _, b in sorted(self._buckets.items()) for e in b]
