@@ -190,7 +190,14 @@ def recover_compact(signature: bytes, digest: bytes) -> PublicKey:
         )
     except Exception as exc:  # coincurve raises plain Exception/ValueError for invalid input
         raise SignatureError("no public key can be recovered from the signature") from exc
-    return PublicKey(point.format(compressed=True), _checked=True)
+    return _recovered(point.format(compressed=True))
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _recovered(compressed: bytes) -> PublicKey:
+    # The signers of recent packets, shared: dictionaries keyed by them then match by identity,
+    # and each keeps its node ID once computed.
+    return PublicKey(compressed, _checked=True)
 
 
 @functools.lru_cache(maxsize=1 << 18)

@@ -48,7 +48,8 @@ def test_answers_to_requests_of_others_are_not_followed() -> None:
     switch.pump(1.0)
     assert len(a) == 1
     a.register(BucketRefresh(a, RoutingTable(a.public_key.node_id), interval=300.0))
-    a.send_announcement(b.public_key, Announcement(find_self=True, features=a.features), 2.0)  # the application's request
+    asked = Announcement(find_self=True, features=a.features)
+    a.send_announcement(b.public_key, asked, 2.0)  # the application's request, answered to it
     switch.pump(2.0)
     assert len(a) == 1  # b listed the others for it, but the refresh did not contact them
 
