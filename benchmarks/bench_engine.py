@@ -6,7 +6,8 @@
    round trips per CPU second of both processes and the median RTT, against the bare codec over
    UDP in the same run (encode, send, the other process decodes and answers, decode; blocking
    sockets, no engine), and against the same codec driven by trio's socket waits on both sides
-   (the floor of any trio-driven engine). ``--json`` prints these figures as one JSON line.
+   (the floor of any trio-driven engine), and the same engines driven by the plain-socket runner
+   (``SocketRunner``: blocking waits like the codec's). ``--json`` prints these figures as one JSON line.
 2. Memory per known peer: tracemalloc growth of one engine that learns N peers.
 3. Bootstrap of a simulated network (in-memory network, simulated time): wall and CPU time until
    every node knows at least 20 peers, next to a smaller network bootstrapped the same way and to
@@ -23,6 +24,7 @@ import json
 import os
 import random
 import select
+import selectors
 import socket
 import statistics
 import subprocess
@@ -30,6 +32,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 
 import attrs
@@ -55,6 +58,7 @@ from peernet_proto import (  # noqa: E402
     PublicKey,
     Response,
     RootPeer,
+    SocketRunner,
     UdpTransport,
     decode_packet,
     encode_packet,
@@ -95,48 +99,95 @@ def _child_command(child: subprocess.Popen[str], command: str) -> str:
     return child.stdout.readline().strip()
 
 
+class _Pinger:
+    """An engine that pings ``peer`` again as each Pong arrives, timing every round trip."""
+
+    def __init__(self, peer: PublicKey, clock: Callable[[], float]) -> None:
+        self.engine = PeerEngine(PrivateKey.generate(), EngineConfig(local_discovery=False))
+        self.peer, self.clock = peer, clock
+        self.after_ping: Callable[[], None] = lambda: None  # the runner's "send it now"
+        self.rtts: list[float] = []
+        self.running = True
+        self._sent = 0.0
+
+    def ping(self) -> None:
+        self._sent = time.perf_counter()
+        self.engine.ping(self.peer, self.clock())
+        self.after_ping()
+
+    def on_event(self, event: EngineEvent) -> None:
+        if isinstance(event, PongReceived) and self.running:
+            self.rtts.append(time.perf_counter() - self._sent)
+            self.ping()
+
+    def measure(self, child: subprocess.Popen[str]) -> float:
+        """Start timing (the child too); returns this process's CPU clock."""
+        _child_command(child, "go")
+        self.rtts.clear()
+        return time.process_time()
+
+    def result(self, cpu: float) -> PingRun:
+        """Stop timing: the round trips since :meth:`measure` and this process's CPU seconds."""
+        self.running = False
+        cpu = time.process_time() - cpu
+        count = len(self.rtts)
+        return PingRun(count, cpu, tuple(self.rtts[:count]))
+
+
+def _with_child_cpu(child: subprocess.Popen[str], run: PingRun) -> PingRun:
+    child_cpu = float(_child_command(child, "stop"))
+    return PingRun(run.round_trips, run.cpu + child_cpu, run.rtts)
+
+
 async def engine_pings(seconds: float) -> PingRun:
     """Ping/Pong between two engines, each in its own process, on UDP loopback."""
     child, endpoint, peer = _spawn("engine")
-    rtts: list[float] = []
     try:
         async with UdpTransport.open([("127.0.0.1", 0)]) as transport:
-            engine = PeerEngine(PrivateKey.generate(), EngineConfig(local_discovery=False))
-            sent = 0.0
-            running = True
-
-            def on_event(event: EngineEvent) -> None:
-                nonlocal sent
-                if isinstance(event, PongReceived) and running:
-                    rtts.append(time.perf_counter() - sent)
-                    sent = time.perf_counter()
-                    engine.ping(peer, trio.current_time())
-                    runner.poke()
-
-            runner = EngineRunner(engine, transport, on_event)
+            pinger = _Pinger(peer, trio.current_time)
+            runner = EngineRunner(pinger.engine, transport, pinger.on_event)
+            pinger.after_ping = runner.poke
             async with trio.open_nursery() as nursery:
                 await nursery.start(runner.run)
-                engine.contact(peer, [endpoint], trio.current_time())
+                pinger.engine.contact(peer, [endpoint], trio.current_time())
                 runner.poke()
-                while engine.peer(peer) is None:
+                while pinger.engine.peer(peer) is None:
                     await trio.sleep(0.01)
                 await trio.sleep(0.2)
-                _child_command(child, "go")
-                rtts.clear()
-                cpu = time.process_time()
-                sent = time.perf_counter()
-                engine.ping(peer, trio.current_time())
-                runner.poke()
+                cpu = pinger.measure(child)
+                pinger.ping()
                 await trio.sleep(seconds)
-                running = False
-                cpu = time.process_time() - cpu
-                count = len(rtts)
+                run = pinger.result(cpu)
                 nursery.cancel_scope.cancel()
-        child_cpu = float(_child_command(child, "stop"))
+        return _with_child_cpu(child, run)
     finally:
         child.kill()
         child.wait()
-    return PingRun(count, cpu + child_cpu, tuple(rtts[:count]))
+
+
+def engine_socket_pings(seconds: float) -> PingRun:
+    """Ping/Pong between two engines driven by the plain-socket runner (no event loop) in both processes."""
+    child, endpoint, peer = _spawn("engine-sockets")
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            pinger = _Pinger(peer, time.monotonic)
+            runner = SocketRunner(pinger.engine, [sock], pinger.on_event, clock=time.monotonic)
+            pinger.engine.contact(peer, [endpoint], runner.clock())
+            runner.flush()
+            while pinger.engine.peer(peer) is None:
+                runner.run_once(0.01)
+            runner.run_for(0.2)
+            cpu = pinger.measure(child)
+            pinger.ping()
+            runner.flush()
+            runner.run_for(seconds)
+            run = pinger.result(cpu)
+            runner.close()
+        return _with_child_cpu(child, run)
+    finally:
+        child.kill()
+        child.wait()
 
 
 def codec_pings(seconds: float) -> PingRun:
@@ -244,6 +295,9 @@ def _child(mode: str) -> None:
     if mode == "codec-trio":
         trio.run(_codec_trio_child)
         return
+    if mode == "engine-sockets":
+        _engine_sockets_child()
+        return
     key = PrivateKey.generate()
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -274,6 +328,28 @@ async def _engine_child() -> None:
             await nursery.start(EngineRunner(engine, transport).run)
             print("port", transport.local_endpoints()[0][1], key.public_key.hex(), flush=True)
             await _serve_commands(nursery.cancel_scope)
+
+
+def _engine_sockets_child() -> None:
+    key = PrivateKey.generate()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        runner = SocketRunner(PeerEngine(key, EngineConfig(local_discovery=False)), [sock])
+        print("port", sock.getsockname()[1], key.public_key.hex(), flush=True)
+        cpu = 0.0
+        selector = selectors.DefaultSelector()
+        selector.register(sys.stdin, selectors.EVENT_READ)
+        while True:
+            runner.run_once(0.05)
+            if not selector.select(0):
+                continue
+            command = sys.stdin.readline().strip()
+            if command == "go":
+                cpu = time.process_time()
+                print("ok", flush=True)
+            else:
+                print(time.process_time() - cpu, flush=True)
+                return
 
 
 def bare_codec(seconds: float) -> float:
@@ -377,11 +453,14 @@ def bootstrap_at_commit(commit: str, nodes: int) -> str:
 
 def ping_figures(seconds: float) -> dict[str, float]:
     """Engine and bare-codec round trips, measured alternately (twice each) to even out the load."""
-    engine_runs, codec_runs, floor_runs = [], [], []
+    engine_runs, codec_runs, floor_runs, socket_runs = [], [], [], []
     for _ in range(2):
         codec_runs.append(codec_pings(seconds / 2))
         engine_runs.append(trio.run(engine_pings, seconds / 2))
         floor_runs.append(trio.run(codec_trio_pings, seconds / 2))
+        socket_runs.append(engine_socket_pings(seconds / 2))
+    sockets = PingRun(sum(r.round_trips for r in socket_runs), sum(r.cpu for r in socket_runs),
+                      tuple(t for r in socket_runs for t in r.rtts))
     engine = PingRun(sum(r.round_trips for r in engine_runs), sum(r.cpu for r in engine_runs),
                      tuple(t for r in engine_runs for t in r.rtts))
     codec = PingRun(sum(r.round_trips for r in codec_runs), sum(r.cpu for r in codec_runs),
@@ -399,6 +478,10 @@ def ping_figures(seconds: float) -> dict[str, float]:
         "codec_trio_round_trips_per_cpu_s": round(floor.per_cpu_second, 1),
         "codec_trio_rtt_median_us": round(floor.rtt_median_us, 1),
         "ratio_to_trio_floor": round(engine.per_cpu_second / floor.per_cpu_second, 3),
+        "socket_runner_round_trips_per_cpu_s": round(sockets.per_cpu_second, 1),
+        "socket_runner_ratio": round(sockets.per_cpu_second / codec.per_cpu_second, 3),
+        "socket_runner_rtt_median_us": round(sockets.rtt_median_us, 1),
+        "socket_runner_rtt_ratio": round(sockets.rtt_median_us / codec.rtt_median_us, 3),
     }
 
 
@@ -411,7 +494,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print the ping figures as one JSON line")
     parser.add_argument("--compare", metavar="COMMIT", help="also bootstrap --nodes with an older commit's sources")
     parser.add_argument("--no-ping", action="store_true", help="skip the ping figures")
-    parser.add_argument("--child", choices=("engine", "codec", "codec-trio"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=("engine", "codec", "codec-trio", "engine-sockets"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     for count in (args.nodes, args.baseline_nodes):
         if 0 < count <= BOOTSTRAP_PEERS:
@@ -430,8 +513,11 @@ def main() -> None:
               f"ratio {figures['rtt_ratio']:.2f} (target <= 1.5)")
         print(f"the bare codec driven by trio on both sides (the event loop's floor): "
               f"{figures['codec_trio_round_trips_per_cpu_s']:,.0f} per CPU second, RTT median "
-              f"{figures['codec_trio_rtt_median_us']:.0f} us; engine / floor {figures['ratio_to_trio_floor']:.2f}",
-              flush=True)
+              f"{figures['codec_trio_rtt_median_us']:.0f} us; engine / floor {figures['ratio_to_trio_floor']:.2f}")
+        print(f"the engine on plain sockets (SocketRunner, no event loop) in both processes: "
+              f"{figures['socket_runner_round_trips_per_cpu_s']:,.0f} per CPU second, ratio to the bare codec "
+              f"{figures['socket_runner_ratio']:.2f}; RTT median {figures['socket_runner_rtt_median_us']:.0f} us, "
+              f"ratio {figures['socket_runner_rtt_ratio']:.2f}", flush=True)
     if args.peers:
         per_peer = memory_per_peer(args.peers)
         print(f"memory per known peer ({args.peers} peers): {per_peer:,.0f} bytes (target < 4096)")

@@ -4,13 +4,15 @@ No other Peernet layer is imported from here. The codecs are sans-IO: they take 
 and on invalid input raise only :class:`DecodeError` subclasses.
 
 This namespace holds what a client needs: keys, packets and messages with their codecs, errors, the
-engine and its runner, transports and events. Lower-level wire pieces (lite packets, transfer
+engine and its runners (trio's, and a plain-socket one for programs without an event loop),
+transports and events. Lower-level wire pieces (lite packets, transfer
 sub-frames, UDT frames, size constants) are in :mod:`peernet_proto.wire`; in-memory networks for
 tests and simulations in :mod:`peernet_proto.testing`.
 """
 
 from ._announcement import Announcement, InfoStoreFile, LocalDiscovery
 from ._behaviour import BaseBehaviour, Behaviour, EngineHost
+from ._blocking import SocketRunner
 from ._codec import PacketCodec, SignedPacketCodec, TrustedPacketCodec
 from ._constants import DEFAULT_PORT, Command, Feature
 from ._distance import sort_by_distance
@@ -127,6 +129,7 @@ __all__ = [
     "RootPeer",
     "SignatureError",
     "SignedPacketCodec",
+    "SocketRunner",
     "Transfer",
     "Traverse",
     "TruncatedError",
