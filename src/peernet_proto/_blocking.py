@@ -26,6 +26,7 @@ __all__ = ["SocketRunner"]
 log = logging.getLogger(__name__)
 
 _RECEIVE_SIZE = 65_536
+_NONE: tuple[socket.socket, ...] = ()
 _IDLE = 60.0  # longest wait when nothing is scheduled
 
 
@@ -69,12 +70,13 @@ class SocketRunner:
     def run_once(self, timeout: float | None = None) -> None:
         """Wait for a datagram or the next deadline (at most ``timeout`` seconds), then handle
         what is ready: one datagram per ready socket (more are reported ready at once next time)."""
-        engine = self.engine
+        engine, clock = self.engine, self.clock
         deadline = self._deadline
-        wait = _IDLE if deadline is None else max(0.0, deadline - self.clock())
+        wait = _IDLE if deadline is None else max(0.0, deadline - clock())
         if timeout is not None and timeout < wait:
             wait = timeout
-        readable, _, _ = select.select(self._sockets, self._sockets if self._backlog else (), (), wait)
+        readable, _, _ = select.select(self._sockets, self._sockets if self._backlog else _NONE, _NONE, wait)
+        now = clock()
         for sock in readable:
             try:
                 data, address = sock.recvfrom(_RECEIVE_SIZE)
@@ -83,12 +85,11 @@ class SocketRunner:
             except OSError as error:  # e.g. ICMP port unreachable reported on the socket
                 log.debug("receiving on %s: %s", self._local_of[sock], error)
                 continue
-            engine.receive_datagram(data, (address[0], address[1]), self._local_of[sock], self.clock())
-        if deadline is not None:
-            now = self.clock()
-            if now >= deadline:
-                engine.handle_timer(now)
-        self.flush()
+            source = address if len(address) == 2 else (address[0], address[1])  # IPv6: no flow or scope
+            engine.receive_datagram(data, source, self._local_of[sock], now)
+        if deadline is not None and now >= deadline:
+            engine.handle_timer(now)
+        self.flush(now)
 
     def run_for(self, seconds: float) -> None:
         """:meth:`run_once` until ``seconds`` have passed."""
@@ -96,12 +97,13 @@ class SocketRunner:
         while (left := end - self.clock()) > 0:
             self.run_once(left)
 
-    def flush(self) -> None:
+    def flush(self, now: float | None = None) -> None:
         """Send what the engine queued and pass its events on (what the handler queues in answer
         is sent before this returns)."""
         engine = self.engine
         while True:
-            outgoing = engine.datagrams_to_send(self.clock())
+            outgoing = engine.datagrams_to_send(self.clock() if now is None else now)
+            now = None  # after the handler ran: the time its datagrams leave
             if self._backlog:
                 outgoing = self._backlog + outgoing
                 self._backlog = []

@@ -46,6 +46,7 @@ class Receiver:
     def __init__(self, engine: PeerEngine) -> None:
         self._engine = engine
         self._unknown = UnknownSenders(engine)
+        self._budget_checked: PublicKey | None = None  # whose work budget this datagram's source passed
         self._handlers: dict[int, _Handler] = {
             Command.LOCAL_DISCOVERY: self._on_discovery,
             Command.ANNOUNCEMENT: self._on_announcement,
@@ -103,6 +104,7 @@ class Receiver:
     def _admit_source(self, source: Endpoint, now: float) -> bool:
         """Before any decryption: an unknown source needs a token of its prefix's bucket; a peer
         (or prefix) in debt of its work budget is not heard until the debt is paid."""
+        self._budget_checked = None
         peer = self._engine.table.at(source)
         if peer is None:
             if self._engine.shedding.admit_unknown_source(source, now):
@@ -112,6 +114,7 @@ class Receiver:
         if self._engine.work.exhausted(peer.public_key, source[0], now):
             self._engine.counters.over_work_budget += 1
             return False
+        self._budget_checked = peer.public_key
         return True
 
     def _lite(self, session: LiteSession, data: bytes, source: Endpoint, now: float) -> bool:
@@ -137,7 +140,8 @@ class Receiver:
             self._engine.counters.not_admitted += 1
             return
         charged = packet.command in CHARGED_COMMANDS
-        if charged and self._engine.work.exhausted(sender, source[0], now):
+        checked, self._budget_checked = self._budget_checked, None  # by _admit_source, for this source
+        if charged and checked != sender and self._engine.work.exhausted(sender, source[0], now):
             self._engine.counters.over_work_budget += 1  # in debt: not even decoded
             return
         try:

@@ -61,6 +61,7 @@ def is_private_source(host: str) -> bool:
     return is_local_address(host)
 
 
+@functools.lru_cache(maxsize=4096)  # per packet, for the same few sources
 def prefix_key(host: str, private_sources: PrivateSources = "address") -> str | None:
     """The key a source's per-prefix limits are counted under; None when it has none.
 
