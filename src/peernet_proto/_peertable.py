@@ -209,6 +209,12 @@ class PeerTable:
         A packet that does not prove the address (``proven``: it answers a request we sent) never
         moves a working connection to another host: the new path stays redundant until an answer
         arrives on it (a replayed packet from elsewhere cannot hijack the peer)."""
+        latest = peer.latest
+        if latest is not None and latest.status is ConnectionStatus.ACTIVE and latest.same_path(source, local):
+            latest.remote = source  # the usual case: the active path again, nothing moves
+            latest.last_received = now
+            self._index(source, peer)
+            return latest
         connection = peer.connection_for(source, local)
         if connection is None:
             if len(peer.connections) >= self.max_connections_per_peer:

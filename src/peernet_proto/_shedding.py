@@ -130,6 +130,7 @@ class ReplayFilter:
     def __init__(self, capacity: int, window: float) -> None:
         self.capacity, self.window = capacity, window
         self._seen: collections.OrderedDict[bytes, float] = collections.OrderedDict()
+        self._remembered = 0
 
     def __len__(self) -> int:
         return len(self._seen)
@@ -145,14 +146,21 @@ class ReplayFilter:
         return at is not None and now - at <= self.window
 
     def remember(self, digest: bytes, now: float) -> None:
-        """Remember an accepted datagram (the oldest is forgotten when full or out of the window)."""
-        self._seen[digest] = now
-        self._seen.move_to_end(digest)
-        while self._seen:
-            oldest, at = next(iter(self._seen.items()))
-            if len(self._seen) <= self.capacity and now - at <= self.window:
-                break
-            del self._seen[oldest]
+        """Remember an accepted datagram (the oldest is forgotten when full; those out of the
+        window are forgotten every 64 datagrams: :meth:`seen` ignores them meanwhile)."""
+        seen = self._seen
+        if digest in seen:
+            seen.move_to_end(digest)
+        seen[digest] = now
+        if len(seen) > self.capacity:
+            seen.popitem(last=False)
+        self._remembered += 1
+        if not self._remembered & 63:
+            while seen:
+                oldest, at = next(iter(seen.items()))
+                if now - at <= self.window:
+                    break
+                del seen[oldest]
 
 
 class RoutabilityTokens:
