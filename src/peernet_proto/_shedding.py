@@ -13,7 +13,7 @@ import hashlib
 import ipaddress
 import os
 from collections.abc import Hashable
-from typing import Literal, get_args
+from typing import Generic, Literal, TypeVar, get_args
 
 import attrs
 
@@ -24,6 +24,7 @@ from ._transport import Endpoint
 __all__ = [
     "PRIVATE_SOURCE_MODES",
     "PrivateSources",
+    "RecentKeys",
     "ReplayFilter",
     "RoutabilityTokens",
     "Shedding",
@@ -36,6 +37,7 @@ __all__ = [
 # How loopback and private LAN sources are grouped for the per-prefix limits (see prefix_key).
 PrivateSources = Literal["address", "prefix", "exempt"]
 PRIVATE_SOURCE_MODES: tuple[str, ...] = get_args(PrivateSources)
+_K = TypeVar("_K", bound=Hashable)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -122,36 +124,30 @@ class TokenBuckets:
         bucket[0] = max(-self.burst, bucket[0] - cost)
 
 
-class ReplayFilter:
-    """Digests of the last ``capacity`` valid datagrams seen within ``window`` seconds: a datagram
-    seen before is an exact replay (the sender's random nonce and padding make every genuine packet
-    differ). Checked before decryption; remembered only once the packet proved valid."""
+class RecentKeys(Generic[_K]):
+    """The last ``capacity`` keys remembered within ``window`` seconds: O(1) a call, bounded state
+    (the oldest is forgotten when full; those out of the window are forgotten every 64 calls to
+    :meth:`remember`, and :meth:`seen` ignores them meanwhile)."""
 
     def __init__(self, capacity: int, window: float) -> None:
         self.capacity, self.window = capacity, window
-        self._seen: collections.OrderedDict[bytes, float] = collections.OrderedDict()
+        self._seen: collections.OrderedDict[_K, float] = collections.OrderedDict()
         self._remembered = 0
 
     def __len__(self) -> int:
         return len(self._seen)
 
-    @staticmethod
-    def digest(data: bytes) -> bytes:
-        """The digest a datagram is remembered by."""
-        return hashlib.blake2b(data, digest_size=16).digest()
-
-    def seen(self, digest: bytes, now: float) -> bool:
-        """Whether a datagram with ``digest`` was accepted within the window."""
-        at = self._seen.get(digest)
+    def seen(self, key: _K, now: float) -> bool:
+        """Whether ``key`` was remembered within the window."""
+        at = self._seen.get(key)
         return at is not None and now - at <= self.window
 
-    def remember(self, digest: bytes, now: float) -> None:
-        """Remember an accepted datagram (the oldest is forgotten when full; those out of the
-        window are forgotten every 64 datagrams: :meth:`seen` ignores them meanwhile)."""
+    def remember(self, key: _K, now: float) -> None:
+        """Remember ``key`` as seen at ``now``."""
         seen = self._seen
-        if digest in seen:
-            seen.move_to_end(digest)
-        seen[digest] = now
+        if key in seen:
+            seen.move_to_end(key)
+        seen[key] = now
         if len(seen) > self.capacity:
             seen.popitem(last=False)
         self._remembered += 1
@@ -161,6 +157,21 @@ class ReplayFilter:
                 if now - at <= self.window:
                     break
                 del seen[oldest]
+
+    def forget(self, key: _K) -> None:
+        """Forget ``key`` (nothing when unknown)."""
+        self._seen.pop(key, None)
+
+
+class ReplayFilter(RecentKeys[bytes]):
+    """Digests of the last ``capacity`` valid datagrams seen within ``window`` seconds: a datagram
+    seen before is an exact replay (the sender's random nonce and padding make every genuine packet
+    differ). Checked before decryption; remembered only once the packet proved valid."""
+
+    @staticmethod
+    def digest(data: bytes) -> bytes:
+        """The digest a datagram is remembered by."""
+        return hashlib.blake2b(data, digest_size=16).digest()
 
 
 class RoutabilityTokens:
@@ -172,32 +183,26 @@ class RoutabilityTokens:
         self, epoch: float = 30.0, secret: bytes | None = None, *, repeat_after: float = 2.0, remembered: int = 4096
     ) -> None:
         self.epoch = epoch
-        self.repeat_after = repeat_after
-        self.remembered = remembered
         self._secret = secret if secret is not None else os.urandom(32)
-        self._sent: collections.OrderedDict[tuple[PublicKey, Endpoint], float] = collections.OrderedDict()
+        self._challenged: RecentKeys[tuple[PublicKey, Endpoint]] = RecentKeys(remembered, repeat_after)
 
     def token(self, sender: PublicKey, source: Endpoint, now: float) -> int:
         """The sequence to send to ``sender`` at ``source``."""
         return self._at(sender, source, int(now // self.epoch))
 
     def should_challenge(self, sender: PublicKey, source: Endpoint, now: float) -> bool:
-        """Whether to challenge ``sender`` at ``source`` now: not when a challenge went there less
-        than ``repeat_after`` seconds ago (its answer is on its way; a new one would carry the same
-        token). Only the last ``remembered`` challenges are kept, so this state stays bounded."""
+        """Whether to challenge ``sender`` at ``source`` now: not when a challenge went there within
+        ``repeat_after`` seconds (its answer is on its way; a new one would carry the same token).
+        Only the last ``remembered`` challenges are kept, so this state stays bounded."""
         key = (sender, source)
-        sent = self._sent.get(key)
-        if sent is not None and now - sent < self.repeat_after:
+        if self._challenged.seen(key, now):
             return False
-        self._sent[key] = now
-        self._sent.move_to_end(key)
-        if len(self._sent) > self.remembered:
-            self._sent.popitem(last=False)
+        self._challenged.remember(key, now)
         return True
 
     def forget(self, sender: PublicKey, source: Endpoint) -> None:
         """``sender`` proved ``source``: its challenge needs no remembering."""
-        self._sent.pop((sender, source), None)
+        self._challenged.forget((sender, source))
 
     def valid(self, sender: PublicKey, source: Endpoint, sequence: int, now: float) -> bool:
         """Whether ``sequence`` is a token we gave ``sender`` at ``source`` recently."""
