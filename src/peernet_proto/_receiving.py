@@ -46,7 +46,6 @@ class Receiver:
     def __init__(self, engine: PeerEngine) -> None:
         self._engine = engine
         self._unknown = UnknownSenders(engine)
-        self._budget_checked: PublicKey | None = None  # whose work budget this datagram's source passed
         self._handlers: dict[int, _Handler] = {
             Command.LOCAL_DISCOVERY: self._on_discovery,
             Command.ANNOUNCEMENT: self._on_announcement,
@@ -76,7 +75,8 @@ class Receiver:
         else:
             receiver = self._engine.public_key
         shedding = self._engine.shedding
-        if not self._admit_source(source, now):
+        admitted, checked = self._admit_source(source, now)
+        if not admitted:
             return
         digest = ReplayFilter.digest(data)
         if shedding.replays.seen(digest, now):
@@ -99,23 +99,22 @@ class Receiver:
             if not locals_:
                 return
             local = locals_[0]
-        self._receive_packet(packet, sender, source, local, now)
+        self._receive_packet(packet, sender, source, local, now, checked)
 
-    def _admit_source(self, source: Endpoint, now: float) -> bool:
+    def _admit_source(self, source: Endpoint, now: float) -> tuple[bool, PublicKey | None]:
         """Before any decryption: an unknown source needs a token of its prefix's bucket; a peer
-        (or prefix) in debt of its work budget is not heard until the debt is paid."""
-        self._budget_checked = None
+        (or prefix) in debt of its work budget is not heard until the debt is paid. Returns
+        whether the datagram is admitted, and the peer whose work budget was checked for it."""
         peer = self._engine.table.at(source)
         if peer is None:
             if self._engine.shedding.admit_unknown_source(source, now):
-                return True
+                return True, None
             self._engine.counters.shed_unknown_source += 1
-            return False
+            return False, None
         if self._engine.work.exhausted(peer.public_key, source[0], now):
             self._engine.counters.over_work_budget += 1
-            return False
-        self._budget_checked = peer.public_key
-        return True
+            return False, None
+        return True, peer.public_key
 
     def _lite(self, session: LiteSession, data: bytes, source: Endpoint, now: float) -> bool:
         """Hand a lite packet to its session's owner if it comes from the session's peer."""
@@ -134,13 +133,21 @@ class Receiver:
             log.exception("behaviour %r failed on a lite packet", session.owner)
         return True
 
-    def _receive_packet(self, packet: Packet, sender: PublicKey, source: Endpoint, local: Endpoint, now: float) -> None:
+    def _receive_packet(
+        self,
+        packet: Packet,
+        sender: PublicKey,
+        source: Endpoint,
+        local: Endpoint,
+        now: float,
+        checked: PublicKey | None,
+    ) -> None:
+        """A decrypted packet; ``checked`` is the peer whose work budget its source passed already."""
         known = sender in self._engine.table
         if not self._engine.policy.admit(sender, source, packet.command, known):
             self._engine.counters.not_admitted += 1
             return
         charged = packet.command in CHARGED_COMMANDS
-        checked, self._budget_checked = self._budget_checked, None  # by _admit_source, for this source
         if charged and checked != sender and self._engine.work.exhausted(sender, source[0], now):
             self._engine.counters.over_work_budget += 1  # in debt: not even decoded
             return
