@@ -180,9 +180,8 @@ class BucketRefresh(BaseBehaviour):
         for target in self.table.subrange_targets(self._rng, split_bits=SUBRANGE_BITS, min_size=CLOSEST_PER_KEY):
             for peer in self.table.closest(target, 1):
                 asks.setdefault(peer, []).append(target)
-        for targets in asks.values():
-            self._targets.update(targets)
         for peer, targets in asks.items():
+            self._targets.update(targets)
             for start in range(0, len(targets), TARGETS_PER_ANNOUNCEMENT):
                 self._ask(peer, targets[start : start + TARGETS_PER_ANNOUNCEMENT], now)
         log.debug("bucket refresh round %d: %d peers in the table", self._rounds, len(self.table))
