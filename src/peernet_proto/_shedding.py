@@ -17,6 +17,7 @@ from typing import Generic, Literal, TypeVar, get_args
 
 import attrs
 
+from ._constants import SIGNATURE_SIZE
 from ._keys import PublicKey
 from ._peers import is_local_address
 from ._transport import Endpoint
@@ -165,13 +166,17 @@ class RecentKeys(Generic[_K]):
 
 class ReplayFilter(RecentKeys[bytes]):
     """Digests of the last ``capacity`` valid datagrams seen within ``window`` seconds: a datagram
-    seen before is an exact replay (the sender's random nonce and padding make every genuine packet
+    seen before is a replay (the sender's random nonce and padding make every genuine packet
     differ). Checked before decryption; remembered only once the packet proved valid."""
 
     @staticmethod
     def digest(data: bytes) -> bytes:
-        """The digest a datagram is remembered by."""
-        return hashlib.blake2b(data, digest_size=16).digest()
+        """The digest a datagram is remembered by: that of its signed part (nonce and body), so a
+        replay whose signature was re-encoded is still the same packet. ECDSA signatures are
+        malleable: (r, n - s) with the other recovery id is valid too and recovers the same signer,
+        and anyone can compute it, the obfuscation key being the receiver's public key."""
+        signed = memoryview(data)[:-SIGNATURE_SIZE] if len(data) > SIGNATURE_SIZE else data
+        return hashlib.blake2b(signed, digest_size=16).digest()
 
 
 class RoutabilityTokens:

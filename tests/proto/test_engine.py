@@ -1,6 +1,7 @@
 """The sans-IO peer engine with time passed in."""
 
 import pytest
+from Crypto.Cipher import Salsa20
 
 from peernet_proto import (
     Announcement,
@@ -204,6 +205,33 @@ def test_exact_replay_is_dropped_before_decryption():
     b.receive_datagram(raw, A, B, 1.1)
     b.receive_datagram(raw, ("127.0.0.7", 9), B, 1.2)
     assert b.statistics().replayed == 2
+    assert sum(1 for out in b.datagrams_to_send() if out.data) == 1  # one Pong
+
+
+_CURVE_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+
+def _malleated(raw: bytes, receiver) -> bytes:
+    """The same packet with the signature's ECDSA twin: (r, n - s) and the other recovery id.
+    Anyone can compute it: the obfuscation key is the receiver's public key."""
+    nonce = raw[:4]
+    keystream = Salsa20.new(key=receiver.to_bytes()[1:], nonce=nonce + nonce).encrypt(bytes(65))
+    signature = bytes(x ^ k for x, k in zip(raw[-65:], keystream, strict=True))
+    header, r, s = signature[0], signature[1:33], int.from_bytes(signature[33:], "big")
+    twin = bytes(((header - 27 ^ 1) + 27,)) + r + (_CURVE_ORDER - s).to_bytes(32, "big")
+    return raw[:-65] + bytes(x ^ k for x, k in zip(twin, keystream, strict=True))
+
+
+def test_replay_with_the_signature_twin_is_dropped():
+    """A replay is recognised by the signed part: re-encoding the signature does not make it new."""
+    _, a, b = connected_pair()
+    raw = encode_packet(Packet(0, Command.PING, 78, b""), sender=a.key, receiver=b.public_key)
+    twin = _malleated(raw, b.public_key)
+    assert twin != raw
+    assert decode_packet(twin, receiver=b.public_key) == decode_packet(raw, receiver=b.public_key)
+    b.receive_datagram(raw, A, B, 1.0)
+    b.receive_datagram(twin, A, B, 1.1)
+    assert b.statistics().replayed == 1
     assert sum(1 for out in b.datagrams_to_send() if out.data) == 1  # one Pong
 
 
