@@ -32,8 +32,10 @@ class PacketCodec(Protocol):
         """The datagram carrying ``packet`` from ``sender`` to ``receiver``."""
         ...
 
-    def decode(self, raw: bytes, receiver: PublicKey) -> tuple[Packet, PublicKey]:
-        """The packet in ``raw`` and its sender; raises a ``DecodeError`` subclass on bad input."""
+    def decode(self, raw: bytes, receiver: PublicKey, expected: PublicKey | None = None) -> tuple[Packet, PublicKey]:
+        """The packet in ``raw`` and its sender; raises a ``DecodeError`` subclass on bad input.
+        ``expected`` is the sender the caller believes it is (the peer at its source), a hint that
+        may make decoding cheaper; the sender returned is always the packet's true signer."""
         ...
 
 
@@ -44,9 +46,9 @@ class SignedPacketCodec:
         """Encrypt and sign ``packet`` for ``receiver``."""
         return encode_packet(packet, sender=sender, receiver=receiver)
 
-    def decode(self, raw: bytes, receiver: PublicKey) -> tuple[Packet, PublicKey]:
-        """Decrypt a packet for ``receiver`` and recover its signer."""
-        return decode_packet(raw, receiver=receiver)
+    def decode(self, raw: bytes, receiver: PublicKey, expected: PublicKey | None = None) -> tuple[Packet, PublicKey]:
+        """Decrypt a packet for ``receiver`` and recover its signer (verified against ``expected`` first)."""
+        return decode_packet(raw, receiver=receiver, expected=expected)
 
 
 class TrustedPacketCodec:
@@ -76,7 +78,7 @@ class TrustedPacketCodec:
         """``packet`` in clear with the sender's key."""
         return b"".join((_NONCE, packet_header(packet), packet.payload, sender.public_key.to_bytes(), _PADDING))
 
-    def decode(self, raw: bytes, receiver: PublicKey) -> tuple[Packet, PublicKey]:
+    def decode(self, raw: bytes, receiver: PublicKey, expected: PublicKey | None = None) -> tuple[Packet, PublicKey]:
         """The packet and its claimed sender (validated once per key, then interned)."""
         length = len(raw)
         if length < PACKET_LENGTH_MIN:

@@ -116,9 +116,11 @@ def encode_packet(
     return body + _xor(signature, keystream)
 
 
-def decode_packet(raw: bytes, *, receiver: PublicKey) -> tuple[Packet, PublicKey]:
+def decode_packet(raw: bytes, *, receiver: PublicKey, expected: PublicKey | None = None) -> tuple[Packet, PublicKey]:
     """Decrypt a full packet addressed to ``receiver`` and recover its sender.
 
+    With ``expected`` (the peer known at the packet's source) the signature is first verified
+    against that key, which is cheaper than recovery; recovery follows only when it fails.
     Raises :class:`TruncatedError` below 77 bytes, :class:`SignatureError` when no sender can be
     recovered, :class:`InvalidFieldError` when the payload size field exceeds the packet.
     The protocol byte is returned as found; callers drop packets whose protocol is not 0.
@@ -131,7 +133,11 @@ def decode_packet(raw: bytes, *, receiver: PublicKey) -> tuple[Packet, PublicKey
     signed_end = length - SIGNATURE_SIZE
     keystream = _keystream(receiver.salsa20_key, nonce, max(signed_end - _NONCE_SIZE, SIGNATURE_SIZE))
     signature = _xor(raw[signed_end:], keystream)
-    sender = recover_compact(signature, hash_data(raw[:signed_end]))
+    digest = hash_data(raw[:signed_end])
+    if expected is not None and expected.signed(signature, digest):
+        sender = expected
+    else:
+        sender = recover_compact(signature, digest)
     plain = _xor(raw[_NONCE_SIZE:signed_end], keystream)
     protocol, command, sequence, payload_size = _HEADER.unpack_from(plain)
     if payload_size > len(plain) - (PACKET_HEADER_SIZE - _NONCE_SIZE):

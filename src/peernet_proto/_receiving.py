@@ -83,7 +83,7 @@ class Receiver:
             self._engine.counters.replayed += 1
             return
         try:
-            packet, sender = self._engine.codec.decode(data, receiver)
+            packet, sender = self._engine.codec.decode(data, receiver, checked)
         except DecodeError:
             self._engine.counters.undecryptable += 1
             return

@@ -235,6 +235,20 @@ def test_replay_with_the_signature_twin_is_dropped():
     assert sum(1 for out in b.datagrams_to_send() if out.data) == 1  # one Pong
 
 
+def test_a_packet_from_a_known_endpoint_is_attributed_to_its_true_signer():
+    """The peer known at a source is only a hint for the signature check: another key's packet from
+    the same endpoint is answered as that key's."""
+    _, _, b = connected_pair()
+    b.datagrams_to_send()
+    other = PrivateKey.generate()
+    raw = encode_packet(Packet(0, Command.PING, 79, b""), sender=other, receiver=b.public_key)
+    b.receive_datagram(raw, A, B, 1.0)
+    answers = [out.data for out in b.datagrams_to_send() if out.data]
+    assert answers
+    for data in answers:  # addressed to the signer: only its key decrypts them
+        assert decode_packet(data, receiver=other.public_key)[1] == b.public_key
+
+
 def test_unknown_source_prefix_is_shed_before_decryption():
     switch = Switch()
     a = switch.add(A, seed=1, limits=EngineLimits(unknown_prefix_rate=10.0, unknown_prefix_burst=20.0))

@@ -6,7 +6,16 @@ import uuid
 from hypothesis import given
 from hypothesis import strategies as st
 
-from peernet_proto import Announcement, Packet, Response, decode_message, decode_packet, encode_message, encode_packet
+from peernet_proto import (
+    Announcement,
+    Packet,
+    Response,
+    decode_message,
+    decode_packet,
+    encode_message,
+    encode_packet,
+    recover_compact,
+)
 from peernet_proto.wire import decode_lite_packet, encode_lite_packet
 from tests.proto.strategies import messages, private_keys, public_keys
 
@@ -47,6 +56,34 @@ def test_packet_round_trip(protocol, command, sequence, payload, sender, receive
     raw = encode_packet(packet, sender=sender, receiver=receiver)
     assert 77 + len(payload) <= len(raw) < 77 + len(payload) + 20
     assert decode_packet(raw, receiver=receiver) == (packet, sender.public_key)
+
+
+_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+
+@given(private_keys, private_keys, st.binary(min_size=32, max_size=32))
+def test_a_signature_and_its_twin_verify_under_the_signer_only(signer, other, digest):
+    signature = signer.sign_compact(digest)
+    header, r, s = signature[0], signature[1:33], int.from_bytes(signature[33:], "big")
+    twin = bytes(((header - 27 ^ 1) + 27,)) + r + (_ORDER - s).to_bytes(32, "big")  # high s, other recovery id
+    assert recover_compact(twin, digest) == signer.public_key
+    assert signer.public_key.signed(signature, digest) and signer.public_key.signed(twin, digest)
+    assert other.public_key == signer.public_key or not other.public_key.signed(signature, digest)
+    assert not signer.public_key.signed(signature, bytes(32) if digest != bytes(32) else b"\x01" * 32)
+
+
+@given(private_keys, st.binary(min_size=65, max_size=65), st.binary(min_size=32, max_size=32))
+def test_verifying_garbage_never_raises(key, signature, digest):
+    assert key.public_key.signed(signature, digest) in (False, True)
+    assert not key.public_key.signed(signature[:64], digest)
+
+
+@given(private_keys, private_keys, public_keys, st.binary(max_size=200))
+def test_decode_with_any_expected_sender_names_the_signer(sender, expected, receiver, payload):
+    raw = encode_packet(Packet(0, 7, 1, payload), sender=sender, receiver=receiver)
+    plain = decode_packet(raw, receiver=receiver)
+    assert decode_packet(raw, receiver=receiver, expected=expected.public_key) == plain
+    assert decode_packet(raw, receiver=receiver, expected=sender.public_key) == plain
 
 
 @given(st.binary(min_size=16, max_size=16), st.binary(max_size=1214))

@@ -71,6 +71,16 @@ def test_packet_payload_decodes_as_reference(vector):
     assert encode_message(message) == [payload]
 
 
+@pytest.mark.parametrize("vector", PACKETS["vectors"], ids=lambda v: v["name"])
+def test_decode_with_an_expected_sender_names_the_true_signer(vector):
+    """Verification against the peer believed at the source is a shortcut, never a different answer."""
+    receiver = PublicKey.from_hex(vector["receiver_public_key"])
+    raw = bytes.fromhex(vector["raw"])
+    plain = decode_packet(raw, receiver=receiver)
+    for expected in (PublicKey.from_hex(vector["sender_public_key"]), receiver):
+        assert decode_packet(raw, receiver=receiver, expected=expected) == plain
+
+
 def test_discovery_keys_are_the_reference_constants():
     constants = PACKETS["constants"]
     assert IPV4_BROADCAST_PUBLIC_KEY.hex() == constants["ipv4_broadcast_public_key"]
@@ -85,8 +95,14 @@ def test_negative_packets(vector):
     if not result["ok"]:
         with pytest.raises(DecodeError):
             decode_packet(raw, receiver=receiver)
+        if "original_sender_public_key" in vector:
+            with pytest.raises(DecodeError):
+                decode_packet(raw, receiver=receiver, expected=PublicKey.from_hex(vector["original_sender_public_key"]))
         return
     packet, sender = decode_packet(raw, receiver=receiver)
+    if "original_sender_public_key" in vector:  # verifying against the original signer changes nothing
+        original = PublicKey.from_hex(vector["original_sender_public_key"])
+        assert decode_packet(raw, receiver=receiver, expected=original) == (packet, sender)
     assert sender.hex() == result["sender_public_key"]
     assert packet.payload.hex() == result["payload"]
     assert packet.sequence == result["sequence"]
