@@ -68,7 +68,9 @@ class NodeDht:
         self.service = DhtService(engine, closest=lambda key, count: table.closest(key, count), **options)
         engine.handler = self.service
         # keyword_search=False leaves the KEYWORD_SEARCH feature bit off (no search items, like a Go peer).
-        self.behaviour = DhtBehaviour(self.service, keyword_search=keyword_search, on_finished=self._finished)
+        self.behaviour = DhtBehaviour(
+            self.service, keyword_search=keyword_search, on_finished=self._finished, table=table
+        )
         engine.register(self.behaviour)
         self._poke = poke
         self._waiting: dict[int, trio.Event] = {}

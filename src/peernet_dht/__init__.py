@@ -9,7 +9,7 @@ Limits of :class:`DhtService` on what one peer's request may cost: ``INFO_STORE_
 entries taken from one request) and ``QUERY_KEYWORDS_SERVED`` (keyword hashes of one QUERY that are answered).
 """
 
-from ._behaviours import BucketRefresh, DhtBehaviour, RefreshHost, RoutingDirectory
+from ._behaviours import BucketRefresh, DhtBehaviour, RefreshHost, RoutingDirectory, TableUpkeep
 from ._contact import Contact, HasNodeId
 from ._distance import BITS, ID_SIZE, bucket_index, distance, random_id_in_bucket
 from ._errors import InvalidKeySizeError, KeySizeError, SearchPayloadError
@@ -128,6 +128,7 @@ __all__ = [
     "SearchResult",
     "StoreFullError",
     "StoreResult",
+    "TableUpkeep",
     "ValueResult",
     "ValueStore",
     "__version__",

@@ -1,6 +1,10 @@
 """The DHT plugged into the peer engine as behaviours.
 
 * :class:`RoutingDirectory` answers the engine's "closest peers" question from the routing table.
+* :class:`TableUpkeep` is what the engine's events tell a routing table (the node's behaviours and
+  the simulator both use it): a peer that connected or answered is seen, with the answer's RTT; a
+  peer the engine dropped leaves; a DHT request it left unanswered is a failure (the engine's own
+  keep-alive decides liveness by itself and reports it as the peer dropped).
 * :class:`DhtBehaviour` runs a :class:`DhtService`: the engine delivers it every event and the
   answers to the service's own requests, and drives its timers.
 * :class:`BucketRefresh` keeps the routing table in step with the engine's peers and refreshes
@@ -31,6 +35,7 @@ from peernet_proto import (
     PeerInfo,
     PeerRemoved,
     PublicKey,
+    RequestTimedOut,
     ResponseReceived,
     record_endpoints,
 )
@@ -38,7 +43,7 @@ from peernet_proto import (
 from ._routing import RoutingTable
 from ._service import DhtResult, DhtService
 
-__all__ = ["BucketRefresh", "DhtBehaviour", "RefreshHost", "RoutingDirectory"]
+__all__ = ["BucketRefresh", "DhtBehaviour", "RefreshHost", "RoutingDirectory", "TableUpkeep"]
 
 log = logging.getLogger(__name__)
 
@@ -62,23 +67,53 @@ class RoutingDirectory:
         return self._table.closest(key, count * 4, exclude)
 
 
+class TableUpkeep:
+    """Keeps a routing table in step with the engine's events (see the module docstring).
+    ``failures``: whether timeouts fed here count against the peer (those of DHT requests)."""
+
+    def __init__(self, table: RoutingTable[PublicKey], *, failures: bool = True) -> None:
+        self.table = table
+        self.failures = failures
+
+    def handle_event(self, event: EngineEvent, now: float) -> None:
+        """Feed an event once: the table counts failures, so a timeout must not arrive twice."""
+        if isinstance(event, ResponseReceived):
+            self.table.add(event.peer, now, rtt=event.rtt)
+        elif isinstance(event, PeerConnected):
+            self.table.add(event.peer, now)
+        elif isinstance(event, RequestTimedOut):
+            if self.failures:
+                self.table.record_failure(event.peer.node_id)
+        elif isinstance(event, PeerRemoved):
+            self.table.remove(event.peer.node_id)
+
+
 class DhtBehaviour(BaseBehaviour):
-    """A :class:`DhtService` as an engine behaviour; finished operations go to ``on_finished``."""
+    """A :class:`DhtService` as an engine behaviour; finished operations go to ``on_finished``.
+    With ``table``, the answers to the service's requests (and their timeouts) update it."""
 
     commands: frozenset[int] = frozenset()
 
     def __init__(
-        self, service: DhtService, *, keyword_search: bool = True, on_finished: Callable[[DhtResult], None]
+        self,
+        service: DhtService,
+        *,
+        keyword_search: bool = True,
+        on_finished: Callable[[DhtResult], None],
+        table: RoutingTable[PublicKey] | None = None,
     ) -> None:
         self.service = service
         self.feature_bits = Feature.KEYWORD_SEARCH if keyword_search else 0
         self._on_finished = on_finished
+        self._upkeep = TableUpkeep(table) if table is not None else None
         owner: Behaviour = self
         service.owner = service.driver.owner = owner  # answers to the service's requests come here
 
     def handle_event(self, event: EngineEvent, now: float) -> None:
         """Every engine event and the answers to the service's requests."""
-        self.service.handle_event(event, now)
+        ours = self.service.handle_event(event, now)
+        if ours and self._upkeep is not None and isinstance(event, ResponseReceived | RequestTimedOut):
+            self._upkeep.handle_event(event, now)  # only the service's: the engine's own reach BucketRefresh
         self.collect()
 
     def handle_timer(self, now: float) -> None:
@@ -131,6 +166,7 @@ class BucketRefresh(BaseBehaviour):
     ) -> None:
         self.engine = engine
         self.table = table
+        self._upkeep = TableUpkeep(table, failures=False)  # liveness is the engine's keep-alive
         self.interval = interval
         self._rng = rng or random.Random()
         self._follow_up: dict[PublicKey, bytes] = {}  # contacted peer -> the target to ask it for
@@ -140,16 +176,15 @@ class BucketRefresh(BaseBehaviour):
         self._rounds = 0
 
     def handle_event(self, event: EngineEvent, now: float) -> None:
-        """Peers join and leave the table; answers to refresh requests are followed."""
+        """The table follows the events this behaviour sees (its own answers, the engine's requests
+        and peers connecting or leaving); answers to refresh requests are followed."""
+        self._upkeep.handle_event(event, now)
         if isinstance(event, PeerConnected):
-            self.table.add(event.peer, now)
             target = self._follow_up.pop(event.peer, None)
             if target is not None:
                 self._ask(event.peer, [target], now)
             if self._next is None:
                 self._next = now  # refresh from the first contact on
-        elif isinstance(event, PeerRemoved):
-            self.table.remove(event.peer.node_id)
         elif isinstance(event, ResponseReceived):
             self._follow(event, now)
 

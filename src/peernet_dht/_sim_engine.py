@@ -32,9 +32,7 @@ from peernet_proto import (
     EngineEvent,
     Feature,
     PacketCodec,
-    PeerConnected,
     PeerEngine,
-    PeerRemoved,
     PongReceived,
     PublicKey,
     RequestTimedOut,
@@ -43,7 +41,7 @@ from peernet_proto import (
     TrustedPacketCodec,
 )
 
-from ._behaviours import RoutingDirectory
+from ._behaviours import RoutingDirectory, TableUpkeep
 from ._network import LookupDone, LookupDriver, Remote
 from ._routing import AddOutcome, RoutingTable
 from ._sim_nat import NatState
@@ -75,13 +73,14 @@ Event = tuple[float, int, int, int, int, bytes | None]
 class _Node:
     __slots__ = (
         "alive_from", "alive_until", "driver", "driver_at", "endpoint", "engine", "engine_at", "fill_pending", "index",
-        "loss_rng", "order", "received", "sent", "service_at", "table",
+        "loss_rng", "order", "received", "sent", "service_at", "table", "upkeep",
     )  # fmt: skip
 
     def __init__(self, index: int, plan: SimPlan, codec: PacketCodec, config: EngineConfig) -> None:
         self.index = index
         public_key = plan.public_keys[index]
         self.table: RoutingTable[PublicKey] = RoutingTable(public_key.node_id, k=plan.config.k)
+        self.upkeep = TableUpkeep(self.table)
         self.engine = PeerEngine(
             plan.private_keys[index], config, directory=RoutingDirectory(self.table),
             rng=stream(plan.config.seed, "engine", index), codec=codec,
@@ -386,32 +385,29 @@ class EngineShard:
                 self.outbox.setdefault(self._shard_of(receiver), []).append(event)
 
     def _on_event(self, node: _Node, event: EngineEvent, now: float) -> None:
+        """The node's table follows its events as a node's does (TableUpkeep: answers and peers
+        joining or leaving, and the timeouts of the DHT's own requests, here the lookups' and the
+        workload's); then the answers go to whoever asked."""
+        if not isinstance(event, ResponseReceived | RequestTimedOut):
+            node.upkeep.handle_event(event, now)
+            if isinstance(event, PongReceived):
+                self.counts["pongs"] += 1  # only keep-alive pings are sent here
+            return
         if isinstance(event, ResponseReceived):
-            node.table.add(event.peer, now, rtt=event.rtt)
-            if (node.index, event.peer, event.sequence) in self._fill_requests:
-                self._fill_requests.discard((node.index, event.peer, event.sequence))
+            node.upkeep.handle_event(event, now)
+        fill = (node.index, event.peer, event.sequence)
+        if fill in self._fill_requests:
+            self._fill_requests.discard(fill)
+            if isinstance(event, ResponseReceived):
                 node.fill_pending.discard(self._by_key.get(event.peer, -1))
-            elif node.driver is not None and node.driver.handle_event(event, now):
-                self.counts["answers"] += 1
-            elif self.workload is not None:
-                self.workload.handle_event(node.index, event, now)
-        elif isinstance(event, PeerConnected):
-            node.table.add(event.peer, now)
-        elif isinstance(event, RequestTimedOut):
-            if (node.index, event.peer, event.sequence) in self._fill_requests:
-                self._fill_requests.discard((node.index, event.peer, event.sequence))
-            elif self._claimed(node, event, now):
-                node.table.record_failure(event.peer.node_id)
-        elif isinstance(event, PeerRemoved):
-            node.table.remove(event.peer.node_id)
-        elif isinstance(event, PongReceived):
-            self.counts["pongs"] += 1  # only keep-alive pings are sent here
-
-    def _claimed(self, node: _Node, event: EngineEvent, now: float) -> bool:
-        """A timeout of the lookups' or the service's own requests."""
-        if node.driver is not None and node.driver.handle_event(event, now):
-            return True
-        return self.workload is not None and self.workload.handle_event(node.index, event, now)
+            return
+        claimed = node.driver is not None and node.driver.handle_event(event, now)
+        if claimed and isinstance(event, ResponseReceived):
+            self.counts["answers"] += 1
+        elif not claimed and self.workload is not None:
+            claimed = self.workload.handle_event(node.index, event, now)
+        if claimed and isinstance(event, RequestTimedOut):
+            node.upkeep.handle_event(event, now)  # a lookup's or the workload's request went unanswered
 
     def _schedule(self, node: _Node) -> None:
         deadline = node.engine.next_deadline()
