@@ -67,7 +67,9 @@ class EngineRunner:
         self._backlog: list[Outgoing] = []
         self._backlog_ready = trio.Event()
         self._unflushed = False  # datagrams handled since the last flush (batched direct path)
+        self._flushing = False  # inside _flush_now: a poke() from an event handler joins it
         self._batched = False
+        self._now: Callable[[], float] = trio.current_time  # the run's clock, read without trio's wrappers
 
     def add_event_handler(self, handler: Callable[[EngineEvent], None]) -> None:
         """Also call ``handler`` for every engine event."""
@@ -75,6 +77,7 @@ class EngineRunner:
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Drive the engine until cancelled."""
+        self._now = trio.lowlevel.current_clock().current_time
         self.engine.unix_offset = time.time() - trio.current_time()
         self.engine.set_local_endpoints(self.transport.local_endpoints(), trio.current_time())
         set_batch_end = None
@@ -101,7 +104,9 @@ class EngineRunner:
     def poke(self) -> None:
         """Call after using the engine directly (contact, send_announcement, ...): what it queued
         is sent now, and the timer is rescheduled if a deadline moved earlier."""
-        if self._direct is not None:
+        if self._flushing:
+            self._unflushed = True  # called from an event handler: the running flush sends it
+        elif self._direct is not None:
             self._flush_now()
         else:
             self._wakeup.set()
@@ -109,7 +114,7 @@ class EngineRunner:
     # ---- direct path ---------------------------------------------------------------------------
 
     def _on_datagram(self, data: bytes, source: Endpoint, local: Endpoint) -> None:
-        now = trio.current_time()
+        now = self._now()
         self.engine.receive_datagram(data, source, local, now)
         if self._batched:
             self._unflushed = True
@@ -121,14 +126,23 @@ class EngineRunner:
             self._flush_now()
 
     def _flush_now(self, now: float | None = None) -> None:
+        """Send what the engine queued and hand out its events, again while handlers queue more."""
         direct = self._direct
         assert direct is not None
-        self._unflushed = False
-        for outgoing in self.engine.datagrams_to_send(trio.current_time() if now is None else now):
-            if self._backlog or not direct.send_nowait(outgoing.data, outgoing.destination, outgoing.local):
-                self._backlog.append(outgoing)
-                self._backlog_ready.set()
-        self._dispatch_events()
+        self._flushing = True
+        try:
+            while True:
+                self._unflushed = False
+                for outgoing in self.engine.datagrams_to_send(self._now() if now is None else now):
+                    if self._backlog or not direct.send_nowait(outgoing.data, outgoing.destination, outgoing.local):
+                        self._backlog.append(outgoing)
+                        self._backlog_ready.set()
+                self._dispatch_events()
+                if not self._unflushed:
+                    break
+                now = None  # handlers ran: their datagrams leave now
+        finally:
+            self._flushing = False
         self._reschedule()
 
     async def _send_backlog(self) -> None:

@@ -34,6 +34,7 @@ ListenAddress = str | Endpoint
 IPV4_LIMITED_BROADCAST: Final = "255.255.255.255"
 SOCKET_RECEIVE_BUFFER = 4 << 20  # bytes asked for each main socket's kernel receive buffer
 _BURST = 32  # datagrams handled in a row before the receive task yields
+_MAX_READ_BACKOFF = 8  # datagrams at most followed by a wait without trying to read more
 _DEFAULT_PORT_REFUSALS = (errno.EADDRINUSE, errno.EACCES)
 # (ip, port or None for "112, else any")
 _ListenSpec = tuple[str, int | None]
@@ -322,12 +323,32 @@ class UdpTransport:
         entry.sock.close()
 
     async def _receive_loop(self, entry: _Socket) -> None:
+        # After a datagram the socket is read again before waiting, which batches a burst into one
+        # wake-up. When such a read finds nothing (one datagram per wake-up: requests and answers
+        # in turn), the next 1, 2, 4, then 8 datagrams are followed by the wait straight away.
         with entry.cancel_scope:
-            burst = 0
+            burst = skip = backoff = 0
+            draining = False  # the next read follows a datagram, without a wait in between
             while True:
-                try:
-                    data, address = entry.raw.recvfrom(RECEIVE_BUFFER_SIZE)
-                except BlockingIOError:
+                data: bytes | None = None
+                if draining and skip:
+                    skip -= 1
+                else:
+                    try:
+                        data, address = entry.raw.recvfrom(RECEIVE_BUFFER_SIZE)
+                    except BlockingIOError:
+                        pass
+                    except ConnectionError as error:  # ICMP reports on some systems; UDP goes on
+                        logger.debug("%s: %s", format_endpoint(entry.endpoint), error)
+                        continue
+                    except OSError as error:
+                        if entry.raw.fileno() != -1:  # else closed
+                            logger.error("receiving on %s stopped: %s", format_endpoint(entry.endpoint), error)
+                        return
+                    if draining:
+                        backoff = 0 if data is not None else min(_MAX_READ_BACKOFF, 2 * backoff or 1)
+                        skip = backoff
+                if data is None:
                     if burst:
                         self._end_batch()
                     burst = 0
@@ -335,17 +356,11 @@ class UdpTransport:
                         await trio.lowlevel.wait_readable(entry.raw)
                     except trio.ClosedResourceError:
                         return
+                    draining = False
                     continue
-                except ConnectionError as error:  # ICMP reports on some systems; UDP goes on
-                    logger.debug("%s: %s", format_endpoint(entry.endpoint), error)
-                    continue
-                except OSError as error:
-                    if entry.raw.fileno() == -1:
-                        return  # closed
-                    logger.error("receiving on %s stopped: %s", format_endpoint(entry.endpoint), error)
-                    return
                 if not self._deliver(data, (str(address[0]), int(address[1])), entry.endpoint):
                     return
+                draining = True
                 burst += 1
                 if burst >= _BURST:  # let other tasks run during a flood
                     self._end_batch()

@@ -248,3 +248,33 @@ def test_list_interface_addresses_sees_loopback() -> None:
     assert addresses["127.0.0.1"].is_loopback
     if can_bind("::1"):
         assert addresses["::1"].prefix_length == 128 and addresses["::1"].is_ipv6
+
+
+async def test_a_burst_after_single_datagrams_is_still_handled_in_batches(raw_v4: socket.socket) -> None:
+    """One datagram per wake-up makes the receiver stop draining the socket before waiting; a
+    burst afterwards is drained again, a few batch ends instead of one per datagram."""
+    received: list[bytes] = []
+    batch_ends = 0
+
+    def on_batch_end() -> None:
+        nonlocal batch_ends
+        batch_ends += 1
+
+    async with UdpTransport.open([("127.0.0.1", 0)]) as transport:
+        transport.set_receiver(lambda data, source, local: received.append(data))
+        transport.set_batch_end(on_batch_end)
+        endpoint = transport.local_endpoints()[0]
+        for i in range(20):  # one at a time: each waits to be received
+            raw_v4.sendto(b"single %d" % i, endpoint)
+            with trio.fail_after(2):
+                while len(received) <= i:
+                    await trio.sleep(0.001)
+        singles_batches = batch_ends
+        assert singles_batches == 20
+        for i in range(100):  # all queued before the receiver runs again
+            raw_v4.sendto(b"burst %d" % i, endpoint)
+        with trio.fail_after(2):
+            while len(received) < 120:
+                await trio.sleep(0.001)
+        assert received[20:] == [b"burst %d" % i for i in range(100)]
+        assert batch_ends - singles_batches <= 15
