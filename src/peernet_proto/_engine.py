@@ -168,7 +168,8 @@ class BlockList:
 
     def admit(self, peer: PublicKey, source: Endpoint, command: int, known: bool) -> bool:
         """Everyone not blocked."""
-        return peer not in self.keys and source[0] not in self.hosts
+        keys, hosts = self.keys, self.hosts  # usually empty: no key hashed per packet then
+        return not (keys and peer in keys) and not (hosts and source[0] in hosts)
 
 
 def _table_and_outbox(engine: PeerEngine) -> tuple[PeerTable, Outbox]:

@@ -117,8 +117,13 @@ class PeerTable:
         peer = self._by_endpoint.get(source)
         if peer is None:
             return None
-        if self._peers.get(peer.public_key) is peer and any(c.remote == source for c in peer.connections):
-            return peer
+        if self._peers.get(peer.public_key) is peer:
+            latest = peer.latest  # the usual case: the peer's current path
+            if latest is not None and latest.remote == source:
+                return peer
+            for connection in peer.connections:
+                if connection.remote == source:
+                    return peer
         del self._by_endpoint[source]
         return None
 

@@ -78,17 +78,18 @@ class Receiver:
         admitted, checked = self._admit_source(source, now)
         if not admitted:
             return
+        expected = checked.public_key if checked is not None else None
         digest = ReplayFilter.digest(data)
         if shedding.replays.seen(digest, now):
             self._engine.counters.replayed += 1
             return
         try:
-            packet, sender = self._engine.codec.decode(data, receiver, checked)
+            packet, sender = self._engine.codec.decode(data, receiver, expected)
         except DecodeError:
             self._engine.counters.undecryptable += 1
             return
         shedding.replays.remember(digest, now)
-        if sender == self._engine.public_key or packet.protocol != 0:
+        if packet.protocol != 0 or (sender is not expected and sender == self._engine.public_key):
             self._engine.counters.dropped_self_or_protocol += 1
             return
         if discovery:
@@ -99,12 +100,12 @@ class Receiver:
             if not locals_:
                 return
             local = locals_[0]
-        self._receive_packet(packet, sender, source, local, now, checked)
+        self._receive_packet(packet, sender, source, local, now, checked if sender is expected else None)
 
-    def _admit_source(self, source: Endpoint, now: float) -> tuple[bool, PublicKey | None]:
+    def _admit_source(self, source: Endpoint, now: float) -> tuple[bool, Peer | None]:
         """Before any decryption: an unknown source needs a token of its prefix's bucket; a peer
         (or prefix) in debt of its work budget is not heard until the debt is paid. Returns
-        whether the datagram is admitted, and the peer whose work budget was checked for it."""
+        whether the datagram is admitted, and the peer at the source (whose budget was checked)."""
         peer = self._engine.table.at(source)
         if peer is None:
             if self._engine.shedding.admit_unknown_source(source, now):
@@ -114,7 +115,7 @@ class Receiver:
         if self._engine.work.exhausted(peer.public_key, source[0], now):
             self._engine.counters.over_work_budget += 1
             return False, None
-        return True, peer.public_key
+        return True, peer
 
     def _lite(self, session: LiteSession, data: bytes, source: Endpoint, now: float) -> bool:
         """Hand a lite packet to its session's owner if it comes from the session's peer."""
@@ -140,15 +141,16 @@ class Receiver:
         source: Endpoint,
         local: Endpoint,
         now: float,
-        checked: PublicKey | None,
+        checked: Peer | None,
     ) -> None:
-        """A decrypted packet; ``checked`` is the peer whose work budget its source passed already."""
-        known = sender in self._engine.table
+        """A decrypted packet; ``checked`` is its signer when known at the source, whose work
+        budget was checked already."""
+        known = checked is not None or sender in self._engine.table
         if not self._engine.policy.admit(sender, source, packet.command, known):
             self._engine.counters.not_admitted += 1
             return
         charged = packet.command in CHARGED_COMMANDS
-        if charged and checked != sender and self._engine.work.exhausted(sender, source[0], now):
+        if charged and checked is None and self._engine.work.exhausted(sender, source[0], now):
             self._engine.counters.over_work_budget += 1  # in debt: not even decoded
             return
         try:
@@ -164,7 +166,7 @@ class Receiver:
             admission = self._unknown.receive(packet, message, sender, source, local, now)
             if admission is Admission.STATELESS:
                 return
-        peer = self._engine.table.get(sender)
+        peer = checked if checked is not None else self._engine.table.get(sender)
         if peer is None:
             peer = self._engine.table.add(sender, source, now)
             if peer is None:
