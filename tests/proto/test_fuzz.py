@@ -93,6 +93,8 @@ RECEIVER = PrivateKey(bytes([2]) * 32).public_key
 def test_arbitrary_datagrams(raw):
     with contextlib.suppress(DecodeError):
         decode_packet(raw, receiver=RECEIVER)
+    with contextlib.suppress(DecodeError):  # as from a known peer's endpoint: verified first
+        decode_packet(raw, receiver=RECEIVER, expected=SENDER.public_key)
 
 
 @SOME
@@ -106,11 +108,22 @@ def test_mutated_packets(message, data):
         raw[position] ^= 1 << data.draw(st.integers(0, 7))
     if data.draw(st.booleans()):
         del raw[data.draw(st.integers(0, len(raw))):]
+    plain = _decoded(bytes(raw))
+    hinted = _decoded(bytes(raw), expected=SENDER.public_key)
+    if hinted is not None and hinted[1] == SENDER.public_key and (plain is None or plain[1] != SENDER.public_key):
+        # Only the recovery id was hit: (r, s) is still the sender's signature over the body.
+        assert plain is None or plain[0] == hinted[0]
+    else:
+        assert hinted == plain  # otherwise the expected signer changes nothing
+    if plain is not None:
+        _decodes_or_rejects(plain[0].command, plain[0].payload)
+
+
+def _decoded(raw, **hint):
     try:
-        packet, _ = decode_packet(bytes(raw), receiver=RECEIVER)
+        return decode_packet(raw, receiver=RECEIVER, **hint)
     except DecodeError:
-        return
-    _decodes_or_rejects(packet.command, packet.payload)
+        return None
 
 
 def test_udt_frames_round_trip_examples():

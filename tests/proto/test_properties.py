@@ -10,6 +10,7 @@ from peernet_proto import (
     Announcement,
     Packet,
     Response,
+    SignatureError,
     decode_message,
     decode_packet,
     encode_message,
@@ -70,6 +71,18 @@ def test_a_signature_and_its_twin_verify_under_the_signer_only(signer, other, di
     assert signer.public_key.signed(signature, digest) and signer.public_key.signed(twin, digest)
     assert other.public_key == signer.public_key or not other.public_key.signed(signature, digest)
     assert not signer.public_key.signed(signature, bytes(32) if digest != bytes(32) else b"\x01" * 32)
+
+
+@given(private_keys, st.binary(min_size=32, max_size=32))
+def test_another_recovery_id_recovers_someone_else_but_still_verifies(signer, digest):
+    """What the expected-signer shortcut accepts that recovery alone would not: the same (r, s)
+    under another (valid) recovery id. The signer did sign the digest; only the hint byte changed."""
+    signature = signer.sign_compact(digest)
+    flipped = bytes((((signature[0] - 27) ^ 1) + 27,)) + signature[1:]
+    with contextlib.suppress(SignatureError):
+        assert recover_compact(flipped, digest) != signer.public_key
+    assert signer.public_key.signed(flipped, digest)
+    assert not signer.public_key.signed(bytes((40,)) + signature[1:], digest)  # header out of range
 
 
 @given(private_keys, st.binary(min_size=65, max_size=65), st.binary(min_size=32, max_size=32))
