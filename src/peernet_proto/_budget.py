@@ -81,11 +81,12 @@ class WorkBudget:
     def charge(self, sender: PublicKey, host: str, cost: float, now: float) -> bool:
         """Take ``cost`` units from both buckets; False (nothing taken) when either lacks them."""
         identity, prefix = self._keys(sender, host)
-        if self.peers.level(identity, now) < cost:
+        if not self.peers.charge(identity, cost, now):
             return False
         if prefix is not None and not self.prefixes.charge(prefix, cost, now):
+            self.peers.refund(identity, cost)
             return False
-        return self.peers.charge(identity, cost, now)
+        return True
 
     def debit(self, sender: PublicKey, host: str, cost: float, now: float) -> None:
         """Take ``cost`` units for work done, into debt if need be."""

@@ -216,9 +216,10 @@ class PeerTable:
         arrives on it (a replayed packet from elsewhere cannot hijack the peer)."""
         latest = peer.latest
         if latest is not None and latest.status is ConnectionStatus.ACTIVE and latest.same_path(source, local):
-            latest.remote = source  # the usual case: the active path again, nothing moves
-            latest.last_received = now
-            self._index(source, peer)
+            latest.last_received = now  # the usual case: the active path again, nothing moves
+            if latest.remote != source:  # but a NAT may have changed the port
+                latest.remote = source
+                self._index(source, peer)
             return latest
         connection = peer.connection_for(source, local)
         if connection is None:

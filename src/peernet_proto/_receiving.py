@@ -61,42 +61,43 @@ class Receiver:
 
     def receive(self, data: bytes, source: Endpoint, local: Endpoint, now: float) -> None:
         """Process one datagram that arrived from ``source`` on the socket bound to ``local``."""
-        session = self._engine.lite.match(data)
+        engine = self._engine
+        session = engine.lite.match(data)
         if session is not None and self._lite(session, data, source, now):
             return
         if len(data) < PACKET_LENGTH_MIN:
-            self._engine.counters.too_short += 1
+            engine.counters.too_short += 1
             return
-        discovery = local[1] == LOCAL_DISCOVERY_PORT and local not in self._engine.outbox.local
+        discovery = local[1] == LOCAL_DISCOVERY_PORT and local not in engine.outbox.local
         if discovery:
-            if source in self._engine.outbox.local:
+            if source in engine.outbox.local:
                 return  # our own broadcast
             receiver = DISCOVERY_KEYS[4 if is_ipv4(source[0]) else 6].public_key
         else:
-            receiver = self._engine.public_key
-        shedding = self._engine.shedding
+            receiver = engine.public_key
+        shedding = engine.shedding
         admitted, checked = self._admit_source(source, now)
         if not admitted:
             return
         expected = checked.public_key if checked is not None else None
         digest = ReplayFilter.digest(data)
         if shedding.replays.seen(digest, now):
-            self._engine.counters.replayed += 1
+            engine.counters.replayed += 1
             return
         try:
-            packet, sender = self._engine.codec.decode(data, receiver, expected)
+            packet, sender = engine.codec.decode(data, receiver, expected)
         except DecodeError:
-            self._engine.counters.undecryptable += 1
+            engine.counters.undecryptable += 1
             return
         shedding.replays.remember(digest, now)
-        if packet.protocol != 0 or (sender is not expected and sender == self._engine.public_key):
-            self._engine.counters.dropped_self_or_protocol += 1
+        if packet.protocol != 0 or (sender is not expected and sender == engine.public_key):
+            engine.counters.dropped_self_or_protocol += 1
             return
         if discovery:
             if packet.command != Command.LOCAL_DISCOVERY:
-                self._engine.counters.discovery_wrong_command += 1
+                engine.counters.discovery_wrong_command += 1
                 return
-            locals_ = self._engine.outbox.locals_for(source[0])
+            locals_ = engine.outbox.locals_for(source[0])
             if not locals_:
                 return
             local = locals_[0]
@@ -145,40 +146,41 @@ class Receiver:
     ) -> None:
         """A decrypted packet; ``checked`` is its signer when known at the source, whose work
         budget was checked already."""
-        known = checked is not None or sender in self._engine.table
-        if not self._engine.policy.admit(sender, source, packet.command, known):
-            self._engine.counters.not_admitted += 1
+        engine = self._engine
+        known = checked is not None or sender in engine.table
+        if not engine.policy.admit(sender, source, packet.command, known):
+            engine.counters.not_admitted += 1
             return
         charged = packet.command in CHARGED_COMMANDS
-        if charged and checked is None and self._engine.work.exhausted(sender, source[0], now):
-            self._engine.counters.over_work_budget += 1  # in debt: not even decoded
+        if charged and checked is None and engine.work.exhausted(sender, source[0], now):
+            engine.counters.over_work_budget += 1  # in debt: not even decoded
             return
         try:
             message = decode_message(packet.command, packet.payload)
         except DecodeError:
-            self._engine.counters.undecodable_message += 1
+            engine.counters.undecodable_message += 1
             return
-        if charged and not self._engine.work.charge(sender, source[0], request_cost(message), now):
-            self._engine.counters.over_work_budget += 1
+        if charged and not engine.work.charge(sender, source[0], request_cost(message), now):
+            engine.counters.over_work_budget += 1
             return
         admission = Admission.EXPECTED
         if not known:
             admission = self._unknown.receive(packet, message, sender, source, local, now)
             if admission is Admission.STATELESS:
                 return
-        peer = checked if checked is not None else self._engine.table.get(sender)
+        peer = checked if checked is not None else engine.table.get(sender)
         if peer is None:
-            peer = self._engine.table.add(sender, source, now)
+            peer = engine.table.add(sender, source, now)
             if peer is None:
                 return
-            self._engine.maintenance.schedule(peer, now + 1.0)
+            engine.maintenance.schedule(peer, now + 1.0)
         proven = not known or self._answers_request(packet, message, sender)
-        connection = self._engine.table.register_connection(peer, source, local, now, proven=proven)
+        connection = engine.table.register_connection(peer, source, local, now, proven=proven)
         if connection is None:
             return
         if not known and admission is Admission.PROVEN:
             self._unknown.proven(peer, connection, message, now)
-            self._engine._emit(PeerConnected(peer.public_key, source, peer.user_agent))
+            engine._emit(PeerConnected(peer.public_key, source, peer.user_agent))
             if isinstance(message, Response) and message.extension:
                 self._observe(peer, connection, message.extension)
             return
@@ -186,9 +188,9 @@ class Receiver:
             self._dispatch(peer, connection, packet.sequence, message, now)
         except PeernetError as error:  # e.g. an answer too large for the wire: drop, never crash
             log.debug("cannot handle %s from %s: %s", type(message).__name__, peer.public_key, error)
-            self._engine.counters.handler_errors += 1
+            engine.counters.handler_errors += 1
         if not known:
-            self._engine._emit(PeerConnected(peer.public_key, source, peer.user_agent))
+            engine._emit(PeerConnected(peer.public_key, source, peer.user_agent))
 
     def _answers_request(self, packet: Packet, message: Message, sender: PublicKey) -> bool:
         """Whether the packet answers a request we sent (so its path is proven)."""

@@ -110,6 +110,12 @@ class TokenBuckets:
         bucket[0] -= cost
         return True
 
+    def refund(self, key: Hashable, cost: float) -> None:
+        """Give back ``cost`` tokens just taken by :meth:`charge` (never above the burst)."""
+        bucket = self._buckets.get(key)
+        if bucket is not None:
+            bucket[0] = min(self.burst, bucket[0] + cost)
+
     def level(self, key: Hashable, now: float) -> float:
         """The tokens ``key``'s bucket holds at ``now`` (negative: in debt); a full bucket when unknown."""
         bucket = self._buckets.get(key)

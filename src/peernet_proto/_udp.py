@@ -358,7 +358,8 @@ class UdpTransport:
                         return
                     draining = False
                     continue
-                if not self._deliver(data, (str(address[0]), int(address[1])), entry.endpoint):
+                source = address if len(address) == 2 else (address[0], address[1])  # IPv6: no flow, scope
+                if not self._deliver(data, source, entry.endpoint):
                     return
                 draining = True
                 burst += 1

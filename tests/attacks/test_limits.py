@@ -200,3 +200,24 @@ def test_loopback_sources_are_limited_per_address_by_default() -> None:
         shed[mode] = before
     assert shed["address"] == 300 - int(EngineLimits().unknown_prefix_burst)
     assert shed["exempt"] == 0
+
+
+def test_a_request_its_prefix_cannot_pay_costs_the_identity_nothing() -> None:
+    """The identity's bucket is charged first and refunded when the prefix's lacks the units, so a
+    peer whose prefix a neighbour spent keeps its own budget for later."""
+    limits = EngineLimits(work_per_peer_rate=0.01, work_per_peer_burst=40.0, work_per_prefix_rate=0.1,
+                          work_per_prefix_burst=40.0)
+    switch, victim, (b, d) = joined(limits, B, D)  # B and D share 11.0.0.0/24
+    b.request(victim.public_key, heavy(1), 100.0)  # 31 of the prefix's 40 units
+    switch.pump(100.0)
+    for _ in range(40):
+        d.ping(victim.public_key, 100.1)  # the first few pass, the rest are refused at the prefix
+    switch.pump(100.1)
+    answered = sum(isinstance(e, PongReceived) for e in d.events())
+    assert answered < 15 and victim.statistics().over_work_budget >= 25
+    switch.run(100.2, 200.0, 5.0)  # the prefix earns ten units back, the identity one
+    d.events()
+    for _ in range(5):
+        d.ping(victim.public_key, 200.0)
+    switch.pump(200.0)
+    assert sum(isinstance(e, PongReceived) for e in d.events()) == 5
