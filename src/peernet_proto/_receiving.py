@@ -24,7 +24,7 @@ from ._packet import Packet
 from ._peers import Connection, Peer, is_ipv4
 from ._peertable import PeerTable
 from ._response import Response
-from ._shedding import ReplayFilter
+from ._shedding import RecentKeys, ReplayFilter
 from ._simple import Ping, Pong
 from ._transport import Endpoint
 from ._traverse import Traverse
@@ -38,6 +38,8 @@ __all__ = ["Receiver"]
 log = logging.getLogger(__name__)
 
 _Handler = Callable[[Peer, Connection, int, Any, float], None]
+_MISMATCH_WINDOW = 10.0  # seconds a source signed by an unexpected key goes without the verification shortcut
+_MISMATCHES_REMEMBERED = 1024
 
 
 class Receiver:
@@ -46,6 +48,10 @@ class Receiver:
     def __init__(self, engine: PeerEngine) -> None:
         self._engine = engine
         self._unknown = UnknownSenders(engine)
+        # Sources where a packet was signed by another key than the peer known there: packets
+        # from them are not verified against that peer first (a forger spoofing a peer's address
+        # would otherwise cost a verification and a recovery per packet).
+        self._mismatched: RecentKeys[Endpoint] = RecentKeys(_MISMATCHES_REMEMBERED, _MISMATCH_WINDOW)
         self._handlers: dict[int, _Handler] = {
             Command.LOCAL_DISCOVERY: self._on_discovery,
             Command.ANNOUNCEMENT: self._on_announcement,
@@ -79,7 +85,8 @@ class Receiver:
         admitted, checked = self._admit_source(source, now)
         if not admitted:
             return
-        expected = checked.public_key if checked is not None else None
+        at_source = checked.public_key if checked is not None else None
+        expected = None if at_source is None or self._mismatched.seen(source, now) else at_source
         digest = ReplayFilter.digest(data)
         if shedding.replays.seen(digest, now):
             engine.counters.replayed += 1
@@ -88,9 +95,16 @@ class Receiver:
             packet, sender = engine.codec.decode(data, receiver, expected)
         except DecodeError:
             engine.counters.undecryptable += 1
+            if at_source is not None:
+                engine.counters.unexpected_signers += 1
+                self._mismatched.remember(source, now)
             return
         shedding.replays.remember(digest, now)
-        if packet.protocol != 0 or (sender is not expected and sender == engine.public_key):
+        signed_by_checked = at_source is not None and (sender is at_source or sender == at_source)
+        if at_source is not None and not signed_by_checked:
+            engine.counters.unexpected_signers += 1
+            self._mismatched.remember(source, now)
+        if packet.protocol != 0 or (not signed_by_checked and sender == engine.public_key):
             engine.counters.dropped_self_or_protocol += 1
             return
         if discovery:
@@ -101,7 +115,7 @@ class Receiver:
             if not locals_:
                 return
             local = locals_[0]
-        self._receive_packet(packet, sender, source, local, now, checked if sender is expected else None)
+        self._receive_packet(packet, sender, source, local, now, checked if signed_by_checked else None)
 
     def _admit_source(self, source: Endpoint, now: float) -> tuple[bool, Peer | None]:
         """Before any decryption: an unknown source needs a token of its prefix's bucket; a peer

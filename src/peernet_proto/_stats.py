@@ -59,6 +59,7 @@ class EngineCounters:
     over_work_budget: int = 0  # requests dropped: their sender or its prefix used up its work budget
     pending_share_exceeded: int = 0  # our requests refused: the peer's prefix or identity holds its share
     traverse_target_unreported: int = 0  # Traverses refused: we never reported the target to the signer
+    unexpected_signers: int = 0  # packets from a peer's address not signed by that peer (spoofing, a new key)
 
 
 @attrs.frozen(kw_only=True)

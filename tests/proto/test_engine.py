@@ -238,7 +238,7 @@ def test_replay_with_the_signature_twin_is_dropped():
 def test_a_packet_from_a_known_endpoint_is_attributed_to_its_true_signer():
     """The peer known at a source is only a hint for the signature check: another key's packet from
     the same endpoint is answered as that key's."""
-    _, _, b = connected_pair()
+    _, a, b = connected_pair()
     b.datagrams_to_send()
     other = PrivateKey.generate()
     raw = encode_packet(Packet(0, Command.PING, 79, b""), sender=other, receiver=b.public_key)
@@ -247,6 +247,16 @@ def test_a_packet_from_a_known_endpoint_is_attributed_to_its_true_signer():
     assert answers
     for data in answers:  # addressed to the signer: only its key decrypts them
         assert decode_packet(data, receiver=other.public_key)[1] == b.public_key
+    assert b.statistics().unexpected_signers == 1
+    for sequence in (80, 81):  # the peer itself from there: still its own, however it was checked
+        raw = encode_packet(Packet(0, Command.PING, sequence, b""), sender=a.key, receiver=b.public_key)
+        b.receive_datagram(raw, A, B, 1.1)
+    pongs = [out.data for out in b.datagrams_to_send() if out.data]
+    assert [decode_packet(data, receiver=a.public_key)[0].sequence for data in pongs] == [80, 81]
+    assert b.statistics().unexpected_signers == 1
+    raw = encode_packet(Packet(0, Command.PING, 82, b""), sender=other, receiver=b.public_key)
+    b.receive_datagram(raw, A, B, 1.2)
+    assert b.statistics().unexpected_signers == 2
 
 
 def test_unknown_source_prefix_is_shed_before_decryption():
