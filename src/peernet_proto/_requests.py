@@ -39,13 +39,11 @@ class Requests:
         locate: Callable[[PublicKey], str | None] = lambda _peer: None,
     ) -> None:
         self._table = SequenceTable(total, per_peer)
-        self._owners: dict[tuple[PublicKey, int], Behaviour] = {}
         self._unsent: list[PendingRequest] = []
         self._counters = counters
         self._total = total
         self._per_prefix = max(1, int(total * prefix_share))
         self._locate = locate  # a known peer's prefix key
-        self._prefix_of: dict[tuple[PublicKey, int], str] = {}
         self._by_prefix: dict[str, int] = {}
 
     def __len__(self) -> int:
@@ -61,14 +59,11 @@ class Requests:
             return True
         return self._by_prefix.get(prefix, 0) < self._per_prefix
 
-    def _count(self, key: tuple[PublicKey, int], prefix: str | None) -> None:
-        self._uncount(key)
+    def _count(self, prefix: str | None) -> None:
         if prefix is not None:
-            self._prefix_of[key] = prefix
             self._by_prefix[prefix] = self._by_prefix.get(prefix, 0) + 1
 
-    def _uncount(self, key: tuple[PublicKey, int]) -> None:
-        prefix = self._prefix_of.pop(key, None)
+    def _uncount(self, prefix: str | None) -> None:
         if prefix is not None:
             remaining = self._by_prefix[prefix] - 1
             if remaining:
@@ -90,19 +85,17 @@ class Requests:
         """Expect an answer to ``(peer, sequence)``; False (and nothing may be sent) when full or
         when the peer's source prefix (``prefix``, else the known peer's) holds its share."""
         prefix = prefix if prefix is not None else self._locate(peer)
-        if not self._fair(prefix) and (peer, sequence) not in self._prefix_of:
+        replaced = self._table.get(peer, sequence)
+        if (replaced is None or replaced.prefix is None) and not self._fair(prefix):
             self._counters.pending_share_exceeded += 1
             return False
-        request = PendingRequest(peer, sequence, command, now, now + timeout)
+        if replaced is not None:
+            self._uncount(replaced.prefix)  # the table drops it for the new one (or when refusing)
+        request = PendingRequest(peer, sequence, command, now, now + timeout, owner=owner, prefix=prefix)
         if not self._table.register(request):
-            self._uncount((peer, sequence))  # a request it replaced is gone too
             self._counters.requests_refused += 1
             return False
-        self._count((peer, sequence), prefix)
-        if owner is not None:
-            self._owners[(peer, sequence)] = owner
-        else:
-            self._owners.pop((peer, sequence), None)
+        self._count(prefix)
         if len(self._unsent) < 4096:
             self._unsent.append(request)
         return True
@@ -127,21 +120,19 @@ class Requests:
         if request is None:
             return None
         if last:
-            self._uncount((peer, sequence))
-        owner = self._owners.pop((peer, sequence), None) if last else self._owners.get((peer, sequence))
-        return request, owner
+            self._uncount(request.prefix)
+        return request, request.owner
 
     def expire(self, now: float) -> list[tuple[PendingRequest, Behaviour | None]]:
         """Requests whose time ran out, with their owners."""
         expired = []
         for request in self._table.expire(now):
-            owner = self._owners.pop((request.peer, request.sequence), None)
-            self._uncount((request.peer, request.sequence))
+            self._uncount(request.prefix)
             log.debug(
                 "request %d (command %d) to %s timed out", request.sequence, request.command, request.peer.hex()[:16]
             )
             self._counters.requests_timed_out += 1
-            expired.append((request, owner))
+            expired.append((request, request.owner))
         return expired
 
     def pending_to(self, peer: PublicKey) -> int:

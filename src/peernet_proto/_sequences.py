@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import attrs
 
 from ._keys import PublicKey
+
+if TYPE_CHECKING:
+    from ._behaviour import Behaviour
 
 __all__ = ["PendingRequest", "SequenceTable"]
 
@@ -14,12 +19,17 @@ CONTINUATION_TIMEOUT = 10.0  # after a non-last Response
 
 @attrs.define(slots=True)
 class PendingRequest:
+    """A request awaiting its answer; ``owner`` gets the answer (None: the application) and
+    ``prefix`` is the source prefix it counts under (None: none)."""
+
     peer: PublicKey
     sequence: int
     command: int
     sent_at: float
     expires: float
     answered: bool = False
+    owner: Behaviour | None = None
+    prefix: str | None = None
 
 
 class SequenceTable:
@@ -69,6 +79,10 @@ class SequenceTable:
 
     def in_use(self, peer: PublicKey, sequence: int) -> bool:
         return (peer, sequence) in self._entries
+
+    def get(self, peer: PublicKey, sequence: int) -> PendingRequest | None:
+        """The request awaiting ``(peer, sequence)``, expired or not."""
+        return self._entries.get((peer, sequence))
 
     def _remove(self, key: tuple[PublicKey, int]) -> PendingRequest:
         request = self._entries.pop(key)
