@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -32,7 +33,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import attrs
@@ -83,13 +84,19 @@ class PingRun:
         return statistics.median(self.rtts) * 1e6
 
 
-def _spawn(mode: str) -> tuple[subprocess.Popen[str], Endpoint, PublicKey]:
+@contextlib.contextmanager
+def _spawn(mode: str) -> Iterator[tuple[subprocess.Popen[str], Endpoint, PublicKey]]:
+    """The other process in ``mode``, its endpoint and key; killed on leaving."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(_ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
     child = subprocess.Popen([sys.executable, __file__, "--child", mode], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, text=True, env=env)
-    assert child.stdout is not None
-    _, port, key = child.stdout.readline().split()
-    return child, ("127.0.0.1", int(port)), PublicKey.from_hex(key)
+    try:
+        assert child.stdout is not None
+        _, port, key = child.stdout.readline().split()
+        yield child, ("127.0.0.1", int(port)), PublicKey.from_hex(key)
+    finally:
+        child.kill()
+        child.wait()
 
 
 def _child_command(child: subprocess.Popen[str], command: str) -> str:
@@ -141,8 +148,7 @@ def _with_child_cpu(child: subprocess.Popen[str], run: PingRun) -> PingRun:
 
 async def engine_pings(seconds: float) -> PingRun:
     """Ping/Pong between two engines, each in its own process, on UDP loopback."""
-    child, endpoint, peer = _spawn("engine")
-    try:
+    with _spawn("engine") as (child, endpoint, peer):
         async with UdpTransport.open([("127.0.0.1", 0)]) as transport:
             pinger = _Pinger(peer, trio.current_time)
             runner = EngineRunner(pinger.engine, transport, pinger.on_event)
@@ -160,15 +166,11 @@ async def engine_pings(seconds: float) -> PingRun:
                 run = pinger.result(cpu)
                 nursery.cancel_scope.cancel()
         return _with_child_cpu(child, run)
-    finally:
-        child.kill()
-        child.wait()
 
 
 def engine_socket_pings(seconds: float) -> PingRun:
     """Ping/Pong between two engines driven by the plain-socket runner (no event loop) in both processes."""
-    child, endpoint, peer = _spawn("engine-sockets")
-    try:
+    with _spawn("engine-sockets") as (child, endpoint, peer):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
             sock.bind(("127.0.0.1", 0))
             pinger = _Pinger(peer, time.monotonic)
@@ -185,17 +187,13 @@ def engine_socket_pings(seconds: float) -> PingRun:
             run = pinger.result(cpu)
             runner.close()
         return _with_child_cpu(child, run)
-    finally:
-        child.kill()
-        child.wait()
 
 
 def codec_pings(seconds: float) -> PingRun:
     """The bare codec over UDP: encode, send, the child decodes and answers, decode; blocking sockets."""
-    child, endpoint, peer = _spawn("codec")
     me = PrivateKey.generate()
     rtts: list[float] = []
-    try:
+    with _spawn("codec") as (child, endpoint, peer):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
             sock.bind(("127.0.0.1", 0))
             _child_command(child, "go")
@@ -210,11 +208,7 @@ def codec_pings(seconds: float) -> PingRun:
                 assert packet.sequence == sequence
                 rtts.append(time.perf_counter() - sent)
             cpu = time.process_time() - cpu
-        child_cpu = float(_child_command(child, "stop"))
-    finally:
-        child.kill()
-        child.wait()
-    return PingRun(len(rtts), cpu + child_cpu, tuple(rtts))
+        return _with_child_cpu(child, PingRun(len(rtts), cpu, tuple(rtts)))
 
 
 async def _trio_recv(sock: socket.socket) -> tuple[bytes, Endpoint]:
@@ -229,10 +223,9 @@ async def _trio_recv(sock: socket.socket) -> tuple[bytes, Endpoint]:
 async def codec_trio_pings(seconds: float) -> PingRun:
     """The bare codec over UDP with trio waiting for the socket on both sides: the floor of any
     engine driven by trio (its event loop costs, without the engine)."""
-    child, endpoint, peer = _spawn("codec-trio")
     me = PrivateKey.generate()
     rtts: list[float] = []
-    try:
+    with _spawn("codec-trio") as (child, endpoint, peer):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
             sock.bind(("127.0.0.1", 0))
             sock.setblocking(False)
@@ -248,11 +241,7 @@ async def codec_trio_pings(seconds: float) -> PingRun:
                 assert packet.sequence == sequence
                 rtts.append(time.perf_counter() - sent)
             cpu = time.process_time() - cpu
-        child_cpu = float(_child_command(child, "stop"))
-    finally:
-        child.kill()
-        child.wait()
-    return PingRun(len(rtts), cpu + child_cpu, tuple(rtts))
+        return _with_child_cpu(child, PingRun(len(rtts), cpu, tuple(rtts)))
 
 
 async def _codec_trio_child() -> None:
